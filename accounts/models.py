@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from accounts.tenancy import TenantOwned
+
+
+class Tenant(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        SUSPENDED = "suspended"
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+def new_key_id() -> str:
+    return secrets.token_hex(6)
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+class Project(TenantOwned):
+    """A tenant's project. Its integer id is Hive's ``project_id``."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="projects")
+    name = models.CharField(max_length=200)
+    model = models.CharField(
+        max_length=64, blank=True, default="", help_text="Model to generate with; empty means the deployment's default."
+    )
+    webhook_secret = models.CharField(max_length=100, default=new_webhook_secret)
+    retention_days = models.PositiveIntegerField(default=30)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta(TenantOwned.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"{self.tenant.name} / {self.name}"
+
+
+class Membership(TenantOwned):
+    class Role(models.TextChoices):
+        OWNER = "owner"
+        ADMIN = "admin"
+        DEVELOPER = "developer"
+        VIEWER = "viewer"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.DEVELOPER)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta(TenantOwned.Meta):
+        constraints = [models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_user")]
+
+
+class ApiKey(TenantOwned):
+    """An API key: ``igk_<key_id>_<secret>``. Only the SHA-256 of the whole key is stored; the key
+    itself is shown once, when it is created."""
+
+    PREFIX = "igk_"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=200, blank=True, default="")
+    key_id = models.CharField(max_length=32, unique=True, default=new_key_id, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta(TenantOwned.Meta):
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return self.display_prefix
+
+    @property
+    def display_prefix(self) -> str:
+        """The recognisable, non-secret start of the key, e.g. ``igk_3f9a1c2b7d4e``."""
+        return f"{self.PREFIX}{self.key_id}"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def is_expired(self, now=None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())

@@ -1,0 +1,69 @@
+"""Writes for tenants, projects and keys. Keyword-only arguments, one transaction each."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from accounts.models import ApiKey, Project, Tenant
+
+
+def hash_api_key(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    api_key: ApiKey
+    raw_key: str  # shown once; never stored
+
+
+def api_key_create(*, project: Project, name: str = "", expires_at: datetime | None = None) -> IssuedKey:
+    key = ApiKey(tenant_id=project.tenant_id, project=project, name=name, expires_at=expires_at)
+    raw = f"{key.display_prefix}_{secrets.token_urlsafe(32)}"
+    key.secret_hash = hash_api_key(raw)
+    key.save()
+    return IssuedKey(api_key=key, raw_key=raw)
+
+
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    return api_key
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:60] or "tenant"
+    slug, n = base, 1
+    while Tenant.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+@dataclass(frozen=True)
+class CreatedTenant:
+    tenant: Tenant
+    project: Project
+    key: IssuedKey
+
+
+@transaction.atomic
+def tenant_create(*, name: str, project_name: str = "Default project", key_name: str = "default") -> CreatedTenant:
+    """A tenant with its first project and API key."""
+    tenant = Tenant.objects.create(name=name, slug=_unique_slug(name))
+    project = Project.unscoped_objects.create(tenant=tenant, name=project_name)
+    return CreatedTenant(tenant=tenant, project=project, key=api_key_create(project=project, name=key_name))
+
+
+def tenant_set_status(*, tenant: Tenant, status: str) -> Tenant:
+    tenant.status = status
+    tenant.save(update_fields=["status"])
+    return tenant

@@ -1,0 +1,211 @@
+"""Loading a model once and running batched, seeded generations with it."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from generation.engine.registry import ModelSpec
+
+log = logging.getLogger(__name__)
+
+OUTPUT_SIZE = 1024
+MAX_SEED = 2**32 - 1
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    prompt: str
+    negative_prompt: str
+    seeds: list[int]  # one per image; len(seeds) is the number of images
+
+
+@dataclass(frozen=True)
+class GeneratedImage:
+    index: int
+    seed: int
+    png: bytes
+    width: int
+    height: int
+    sha256: str
+
+
+@dataclass
+class GenerationResult:
+    images: list[GeneratedImage]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    batches: list[int] = field(default_factory=list)  # images per pipeline call, in order
+
+
+def _pipeline_class(family: str):
+    import diffusers
+
+    return {
+        "sd": diffusers.StableDiffusionPipeline,
+        "sdxl": diffusers.StableDiffusionXLPipeline,
+        "flux": diffusers.FluxPipeline,
+    }[family]
+
+
+def _revision_of(pipe, spec: ModelSpec) -> str:
+    if spec.revision:
+        return spec.revision
+    # Hub downloads live in .../snapshots/<commit sha>/: that sha is the exact revision loaded.
+    path = str(getattr(pipe.config, "_name_or_path", "") or "")
+    tail = os.path.basename(path.rstrip("/"))
+    if re.fullmatch(r"[0-9a-f]{40}", tail):
+        return tail
+    return "unpinned"
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    import torch
+
+    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
+
+
+class Engine:
+    """One loaded pipeline. Build it with :meth:`load` once per worker process."""
+
+    def __init__(self, spec: ModelSpec, pipe: Any, *, device: str, dtype: str, revision: str, load_ms: float):
+        self.spec = spec
+        self.pipe = pipe
+        self.device = device
+        self.dtype = dtype
+        self.revision = revision
+        self.load_ms = load_ms
+
+    # 1. Loading --------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, spec: ModelSpec, *, device: str | None = None) -> Engine:
+        import torch
+
+        started = time.perf_counter()
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        dtype_name = spec.dtype if device.startswith("cuda") else "float32"
+        torch_dtype = getattr(torch, dtype_name)
+        if spec.family == "tiny":
+            from generation.engine.tiny import build_tiny_pipeline, weights_digest
+
+            pipe = build_tiny_pipeline(spec.native_size)
+            revision = f"tiny-{weights_digest(pipe)}"
+        else:
+            kwargs: dict[str, Any] = {"torch_dtype": torch_dtype, "use_safetensors": True}
+            if spec.revision:
+                kwargs["revision"] = spec.revision
+            if spec.variant and device.startswith("cuda"):
+                kwargs["variant"] = spec.variant
+            if os.path.isdir(spec.source):
+                kwargs["local_files_only"] = True
+            if spec.family == "sd":
+                kwargs.update(safety_checker=None, requires_safety_checker=False)
+            pipe = _pipeline_class(spec.family).from_pretrained(spec.source, **kwargs)
+            revision = _revision_of(pipe, spec)
+        pipe = pipe.to(device)
+        pipe.set_progress_bar_config(disable=True)
+        load_ms = (time.perf_counter() - started) * 1000
+        log.info("loaded model %s (%s) on %s/%s in %.0f ms", spec.name, revision, device, dtype_name, load_ms)
+        return cls(spec, pipe, device=device, dtype=dtype_name, revision=revision, load_ms=load_ms)
+
+    @property
+    def scheduler_name(self) -> str:
+        return type(self.pipe.scheduler).__name__
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "model": self.spec.name,
+            "model_version": self.revision,
+            "scheduler": self.scheduler_name,
+            "steps": self.spec.steps,
+            "guidance": self.spec.guidance,
+            "device": self.device,
+            "dtype": self.dtype,
+            "native_size": self.spec.native_size,
+        }
+
+    # 2. Inference ------------------------------------------------------------------------------
+    def _call(self, prompt: str, negative_prompt: str, seeds: list[int]):
+        import torch
+
+        # CPU generators: the same seed gives the same starting noise on any device.
+        generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
+        kwargs: dict[str, Any] = {
+            "prompt": prompt,
+            "num_images_per_prompt": len(seeds),
+            "generator": generators,
+            "num_inference_steps": self.spec.steps,
+            "guidance_scale": self.spec.guidance,
+            "height": self.spec.native_size,
+            "width": self.spec.native_size,
+            "output_type": "pil",
+        }
+        if self.spec.supports_negative_prompt and negative_prompt:
+            kwargs["negative_prompt"] = negative_prompt
+        with torch.inference_mode():
+            return self.pipe(**kwargs).images
+
+    def generate(self, request: GenerationRequest) -> GenerationResult:
+        """1. split the seeds into batches of at most ``max_batch`` (halved on out-of-memory),
+        2. one pipeline call per batch, 3. resize every image to 1024x1024 and encode PNG."""
+        if not request.seeds:
+            raise ValueError("at least one seed is needed")
+        if any(not 0 <= s <= MAX_SEED for s in request.seeds):
+            raise ValueError("seeds must be in 0..2**32-1")
+        result = GenerationResult(images=[])
+        pil_images: list[tuple[int, Any]] = []
+        started = time.perf_counter()
+        batch = min(self.spec.max_batch, len(request.seeds))
+        position = 0
+        while position < len(request.seeds):
+            seeds = request.seeds[position : position + batch]
+            try:
+                images = self._call(request.prompt, request.negative_prompt, seeds)
+            except Exception as exc:
+                if batch > 1 and _is_out_of_memory(exc):
+                    batch //= 2
+                    log.warning("out of memory at batch %d; retrying with %d", len(seeds), batch)
+                    self._free_memory()
+                    continue
+                raise
+            result.batches.append(len(seeds))
+            pil_images.extend((seed, image) for seed, image in zip(seeds, images))
+            position += len(seeds)
+        result.timings_ms["inference"] = (time.perf_counter() - started) * 1000
+
+        started = time.perf_counter()
+        for index, (seed, image) in enumerate(pil_images):
+            result.images.append(self._encode(index, seed, image))
+        result.timings_ms["encode"] = (time.perf_counter() - started) * 1000
+        return result
+
+    def _free_memory(self) -> None:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    @staticmethod
+    def _encode(index: int, seed: int, image) -> GeneratedImage:
+        from PIL import Image
+
+        image = image.convert("RGB")
+        if image.size != (OUTPUT_SIZE, OUTPUT_SIZE):
+            image = image.resize((OUTPUT_SIZE, OUTPUT_SIZE), Image.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG", compress_level=4)
+        png = buffer.getvalue()
+        return GeneratedImage(
+            index=index, seed=seed, png=png, width=OUTPUT_SIZE, height=OUTPUT_SIZE, sha256=hashlib.sha256(png).hexdigest()
+        )
+
+    def warm_up(self) -> float:
+        """One small generation so the first real task does not pay for lazy initialisation."""
+        started = time.perf_counter()
+        self._call("warm up", "", [0])
+        return (time.perf_counter() - started) * 1000

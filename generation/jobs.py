@@ -1,0 +1,70 @@
+"""Jobs run by the generation worker."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from rq.timeouts import JobTimeoutException
+
+from generation import services, storage
+from generation.engine import GenerationRequest
+from generation.models import Task
+from generation.worker import loaded_engine, worker_identity
+
+log = logging.getLogger(__name__)
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 1)
+
+
+def run_generation(task_id: str) -> str:
+    """Generate, store and finish one task. Every way out leaves the task in a final state."""
+    # A job carries only the id: the worker reads the task from the database, across tenants.
+    task = Task.unscoped_objects.filter(pk=task_id).first()
+    if task is None or task.state != Task.State.QUEUED:
+        return f"skipped: task is {task.state if task else 'missing'}"
+    engine = loaded_engine(task.model)
+    run_info = engine.describe()
+    if not services.task_start(task=task, worker_name=worker_identity(), run_info=run_info):
+        return f"skipped: task is {task.state}"
+
+    timings: dict[str, float] = {"queue_wait": round((task.started_at - task.created_at).total_seconds() * 1000, 1)}
+    try:
+        started = time.perf_counter()
+        seeds = [task.image_seed(i) for i in range(task.num_images)]
+        result = engine.generate(GenerationRequest(prompt=task.text_data, negative_prompt=task.neg_text, seeds=seeds))
+        timings["generation"] = _ms(started)
+        timings.update({f"generation_{k}": round(v, 1) for k, v in result.timings_ms.items()})
+
+        started = time.perf_counter()
+        stored = []
+        for image in result.images:
+            path = storage.image_path(task.id, image.index, image.width, image.height)
+            storage.save_image(path, image.png)
+            stored.append(
+                services.StoredImage(
+                    index=image.index,
+                    seed=image.seed,
+                    width=image.width,
+                    height=image.height,
+                    storage_path=path,
+                    sha256=image.sha256,
+                    size_bytes=len(image.png),
+                )
+            )
+        timings["storage"] = _ms(started)
+        timings["total"] = round(sum(timings[k] for k in ("queue_wait", "generation", "storage")), 1)
+        run_info["batches"] = result.batches
+    except JobTimeoutException:
+        services.task_fail(task=task, code="generation_failed", detail="Generation took too long.", timings_ms=timings)
+        raise
+    except Exception as exc:
+        log.exception("task %s failed", task.id)
+        detail = f"Generation failed ({type(exc).__name__})."
+        services.task_fail(task=task, code="generation_failed", detail=detail, timings_ms=timings)
+        return "failed"
+    if not services.task_succeed(task=task, images=stored, timings_ms=timings, run_info=run_info):
+        return f"not finished here: task is {task.state}"
+    return "succeeded"

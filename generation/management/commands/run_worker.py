@@ -1,0 +1,38 @@
+"""python manage.py run_worker [--model NAME] [--burst]
+
+One generation worker: loads its model once, then runs jobs from that model's queue in this
+process. Run one per GPU (CUDA_VISIBLE_DEVICES picks the card)."""
+
+import logging
+
+import django_rq
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from generation.worker import GenerationWorker, load_engine, worker_identity
+
+
+class Command(BaseCommand):
+    help = "Run a generation worker for one model (model loaded once, jobs run in-process)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--model", default=None, help="registry name (default: DEFAULT_MODEL)")
+        parser.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+        parser.add_argument("--name", default=None, help="worker name (default host:pid:model)")
+        parser.add_argument("--no-warm-up", action="store_true", help="skip the warm-up generation")
+
+    def handle(self, *args, **options):
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        model = options["model"] or settings.DEFAULT_MODEL
+        if model not in settings.MODEL_REGISTRY:
+            raise CommandError(f"unknown model {model!r}; known: {', '.join(sorted(settings.MODEL_REGISTRY))}")
+        spec = settings.MODEL_REGISTRY[model]
+        engine = load_engine(model, warm_up=not options["no_warm_up"])
+        self.stdout.write(f"model {model} ({engine.revision}) ready on {engine.device}/{engine.dtype}; queue {spec.queue}")
+        queue = django_rq.get_queue(spec.queue)
+        worker = GenerationWorker(
+            [queue],
+            connection=queue.connection,
+            name=options["name"] or f"{worker_identity()}:{model}",
+        )
+        worker.work(burst=options["burst"], logging_level="INFO")

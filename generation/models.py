@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import ApiKey, Project, Tenant
+from accounts.tenancy import TenantOwned
+
+
+class Task(TenantOwned):
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    FINAL_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELLED)
+
+    class Moderation(models.TextChoices):
+        STRICT = "strict"
+        PARTIAL = "partial"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="tasks")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="tasks")
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+
+    # The request, as validated.
+    text_data = models.TextField()
+    neg_text = models.TextField(blank=True, default="")
+    num_images = models.PositiveSmallIntegerField()
+    seed = models.BigIntegerField(help_text="Base seed: image i uses (seed + i) mod 2**32.")
+    seed_given = models.BooleanField(default=False)
+    moderation = models.CharField(max_length=16, choices=Moderation.choices, default=Moderation.STRICT)
+    end_user = models.CharField(max_length=128, blank=True, default="")
+    callback_url = models.URLField(max_length=2048, blank=True, default="")
+    metadata = models.JSONField(null=True, blank=True)
+    sync = models.BooleanField(default=False, help_text="Submitted through /task/sync.")
+
+    # How it ran.
+    model = models.CharField(max_length=64)
+    model_version = models.CharField(max_length=128, blank=True, default="")
+    run_info = models.JSONField(default=dict, blank=True, help_text="scheduler, steps, guidance, device, dtype, batches")
+    timings_ms = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    worker_name = models.CharField(max_length=200, blank=True, default="")
+    job_id = models.CharField(max_length=64, blank=True, default="")
+
+    # How it ended.
+    error_code = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    error_detail = models.TextField(blank=True, default="")
+    charge = models.DecimalField(max_digits=12, decimal_places=5, default=Decimal("0"))
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantOwned.Meta):
+        indexes = [
+            models.Index(fields=["tenant", "-created_at", "-id"], name="task_tenant_created"),
+            models.Index(fields=["tenant", "state", "-created_at"], name="task_tenant_state"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in self.FINAL_STATES
+
+    def image_seed(self, index: int) -> int:
+        return (self.seed + index) % 2**32
+
+
+class Image(TenantOwned):
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="images")
+    index = models.PositiveSmallIntegerField()
+    seed = models.BigIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    storage_path = models.CharField(max_length=500)
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta(TenantOwned.Meta):
+        ordering = ["index"]
+        constraints = [models.UniqueConstraint(fields=["task", "index"], name="image_unique_index")]
+
+    def __str__(self) -> str:
+        return self.storage_path

@@ -1,0 +1,92 @@
+"""Serializers that describe responses in the OpenAPI schema (responses are built by
+``serializers.task_object``; tests check that real responses validate against this schema)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from generation.models import Task
+
+
+class ProblemSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    code = serializers.CharField(help_text="Stable, machine-readable error code.")
+    task_id = serializers.UUIDField(required=False)
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+
+
+class _StatusSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text='"0" on success, "202" while queued or running, else HTTP-like')
+    message = serializers.CharField()
+
+
+class _OptionsSerializer(serializers.Serializer):
+    neg_text = serializers.CharField()
+    num_images = serializers.IntegerField()
+    seed = serializers.IntegerField(help_text="Base seed; image i uses (seed + i) mod 2**32")
+    moderation = serializers.CharField(required=False)
+    end_user = serializers.CharField(required=False)
+
+
+class _InputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    created_on = serializers.DateTimeField()
+    text_data = serializers.CharField()
+    options = _OptionsSerializer()
+    model = serializers.CharField()
+    model_version = serializers.CharField(allow_null=True)
+    charge = serializers.CharField(help_text="Decimal amount charged for this task")
+    user_id = serializers.IntegerField(allow_null=True, help_text="The API key that submitted the task")
+    project_id = serializers.IntegerField()
+
+
+class _ImageSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    path = serializers.CharField()
+    message = serializers.CharField()
+    url = serializers.URLField(help_text="Signed link; expires after IMAGE_LINK_TTL seconds")
+    seed = serializers.IntegerField()
+    sha256 = serializers.CharField()
+
+
+class _OutputSerializer(serializers.Serializer):
+    images = _ImageSerializer(many=True)
+    watermarked_images = serializers.ListField(child=serializers.DictField())
+    s3_bucket = serializers.CharField(allow_null=True)
+    s3_domain = serializers.CharField(allow_null=True)
+
+
+class _ResponseSerializer(serializers.Serializer):
+    input = _InputSerializer()
+    output = _OutputSerializer(many=True)
+
+
+class _StatusEntrySerializer(serializers.Serializer):
+    status = _StatusSerializer()
+    response = _ResponseSerializer()
+
+
+class TaskObjectSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    project_id = serializers.IntegerField()
+    created_on = serializers.DateTimeField()
+    state = serializers.ChoiceField(choices=Task.State.choices)
+    status = _StatusEntrySerializer(many=True)
+    error = ProblemSerializer(allow_null=True)
+    callback_url = serializers.URLField(allow_null=True)
+    from_cache = serializers.BooleanField()
+    metadata = serializers.JSONField(allow_null=True)
+    started_on = serializers.DateTimeField(allow_null=True)
+    finished_on = serializers.DateTimeField(allow_null=True)
+    timings_ms = serializers.DictField(child=serializers.FloatField())
+
+
+class TaskPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = TaskObjectSerializer(many=True)

@@ -1,0 +1,205 @@
+"""Input validation and the task object (Hive's shape, extensions beside it)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.http import QueryDict
+from rest_framework import serializers
+
+from generation import storage
+from generation.engine.runner import MAX_SEED
+from generation.models import Task
+from imgplatform.problems import CODES, problem_body
+
+MAX_TEXT = 2000
+MAX_IMAGES = 6
+MAX_METADATA_BYTES = 4096
+
+
+class StrictCharField(serializers.CharField):
+    """A string and only a string (DRF's CharField would turn 123 into "123")."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer (not true/false, not 2.5), or a string of digits from a form."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not (isinstance(data, int) or (isinstance(data, str) and re.fullmatch(r"\d{1,12}", data))):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class OptionsSerializer(serializers.Serializer):
+    neg_text = StrictCharField(max_length=MAX_TEXT, required=False, allow_blank=True, trim_whitespace=True)
+    num_images = StrictIntegerField(min_value=1, max_value=MAX_IMAGES, required=False)
+    seed = StrictIntegerField(min_value=0, max_value=MAX_SEED, required=False)
+    moderation = serializers.ChoiceField(choices=Task.Moderation.choices, required=False)
+    end_user = StrictCharField(max_length=128, required=False, allow_blank=True)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("options must be a JSON object.")
+        unknown = sorted(set(data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({key: [f"Unknown option {key!r}."] for key in unknown})
+        return super().to_internal_value(data)
+
+
+class CallbackUrlField(serializers.URLField):
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        url = super().to_internal_value(data.strip())
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise serializers.ValidationError("callback_url must be http or https.")
+        if parts.username or parts.password:
+            raise serializers.ValidationError("callback_url must not carry credentials.")
+        return url
+
+
+class TaskSubmitSerializer(serializers.Serializer):
+    """``{"text_data": ..., "options": {...}, "callback_url": ...}``; ``neg_text`` and
+    ``num_images`` are accepted at the top level too."""
+
+    text_data = StrictCharField(max_length=MAX_TEXT, trim_whitespace=True, allow_blank=False)
+    options = OptionsSerializer(required=False)
+    neg_text = StrictCharField(max_length=MAX_TEXT, required=False, allow_blank=True)
+    num_images = StrictIntegerField(min_value=1, max_value=MAX_IMAGES, required=False)
+    callback_url = CallbackUrlField(max_length=2048, required=False, allow_blank=True)
+    metadata = serializers.JSONField(required=False, allow_null=True)
+
+    def to_internal_value(self, data):
+        if isinstance(data, QueryDict):  # form-encoded: one value per field, options as a JSON string
+            data = data.dict()
+            if isinstance(data.get("options"), str):
+                try:
+                    data["options"] = json.loads(data["options"]) if data["options"].strip() else {}
+                except ValueError:
+                    raise serializers.ValidationError({"options": ["options must be a JSON object (as a string in a form)."]})
+        if not isinstance(data, dict):
+            raise serializers.ValidationError({"body": ["The body must be a JSON object."]})
+        unknown = sorted(set(data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({key: [f"Unknown field {key!r}."] for key in unknown})
+        return super().to_internal_value(data)
+
+    def validate_metadata(self, value):
+        if value is not None and len(json.dumps(value)) > MAX_METADATA_BYTES:
+            raise serializers.ValidationError(f"metadata must be at most {MAX_METADATA_BYTES} bytes as JSON.")
+        return value
+
+    def validate(self, attrs):
+        options = dict(attrs.get("options") or {})
+        for key in ("neg_text", "num_images"):
+            if key in attrs:
+                if key in options and options[key] != attrs[key]:
+                    raise serializers.ValidationError(
+                        {key: [f"{key} is given at the top level and in options with different values."]}
+                    )
+                options[key] = attrs[key]
+        return {
+            "text_data": attrs["text_data"],
+            "neg_text": options.get("neg_text", ""),
+            "num_images": options.get("num_images", 1),
+            "seed": options.get("seed"),
+            "moderation": options.get("moderation", Task.Moderation.STRICT),
+            "end_user": options.get("end_user", ""),
+            "callback_url": attrs.get("callback_url", ""),
+            "metadata": attrs.get("metadata"),
+        }
+
+
+def _iso(dt) -> str | None:
+    return dt.isoformat().replace("+00:00", "Z") if dt else None
+
+
+STATUS_BY_STATE = {
+    Task.State.QUEUED: ("202", "QUEUED"),
+    Task.State.RUNNING: ("202", "RUNNING"),
+    Task.State.SUCCEEDED: ("0", "SUCCESS"),
+    Task.State.CANCELLED: ("499", "CANCELLED"),
+}
+
+
+def task_status(task: Task) -> dict[str, str]:
+    if task.state == Task.State.FAILED:
+        http = CODES.get(task.error_code, (500, ""))[0]
+        return {"code": str(http), "message": f"FAILED: {task.error_detail or task.error_code}"}
+    code, message = STATUS_BY_STATE[task.state]
+    return {"code": code, "message": message}
+
+
+def task_error(task: Task) -> dict[str, Any] | None:
+    if task.state != Task.State.FAILED:
+        return None
+    return problem_body(task.error_code, task.error_detail or task.error_code, task_id=str(task.id))
+
+
+def task_object(task: Task, *, base_url: str) -> dict[str, Any]:
+    """The task object of the API and of callbacks. ``task.images`` should be prefetched."""
+    options: dict[str, Any] = {"neg_text": task.neg_text, "num_images": task.num_images, "seed": task.seed}
+    if task.moderation != Task.Moderation.STRICT:
+        options["moderation"] = task.moderation
+    if task.end_user:
+        options["end_user"] = task.end_user
+    images = []
+    if task.state == Task.State.SUCCEEDED:
+        images = [
+            {
+                "index": image.index,
+                "width": image.width,
+                "height": image.height,
+                "path": image.storage_path,
+                "message": "200",
+                "url": storage.image_url(image.storage_path, base_url=base_url),
+                "seed": image.seed,
+                "sha256": image.sha256,
+            }
+            for image in task.images.all()
+        ]
+    return {
+        "id": str(task.id),
+        "project_id": task.project_id,
+        "created_on": _iso(task.created_at),
+        "state": task.state,
+        "status": [
+            {
+                "status": task_status(task),
+                "response": {
+                    "input": {
+                        "id": str(task.id),
+                        "created_on": _iso(task.created_at),
+                        "text_data": task.text_data,
+                        "options": options,
+                        "model": task.model,
+                        "model_version": task.model_version or None,
+                        "charge": f"{task.charge:.5f}",
+                        "user_id": task.api_key_id,
+                        "project_id": task.project_id,
+                    },
+                    "output": [
+                        {"images": images, "watermarked_images": [], "s3_bucket": None, "s3_domain": None}
+                    ]
+                    if task.state == Task.State.SUCCEEDED
+                    else [],
+                },
+            }
+        ],
+        "error": task_error(task),
+        "callback_url": task.callback_url or None,
+        "from_cache": False,
+        "metadata": task.metadata,
+        "started_on": _iso(task.started_at),
+        "finished_on": _iso(task.finished_at),
+        "timings_ms": task.timings_ms or {},
+    }

@@ -1,0 +1,59 @@
+"""Where images are kept and how links to them are made.
+
+IMAGE_STORAGE=local: files under MEDIA_ROOT, served by this application at
+``/api/v2/image/<signed token>``; the token names the file and expires after IMAGE_LINK_TTL.
+IMAGE_STORAGE=s3: django-storages' presigned URLs, expiring after the same time.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core import signing
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from django.urls import reverse
+
+LINK_SALT = "imagegen.image-link"
+
+
+def image_storage():
+    return storages["images"]
+
+
+def image_path(task_id, index: int, width: int, height: int) -> str:
+    """Hive's layout: ``image_generation/<task id>/image<i>_<w>_<h>.png``."""
+    return f"image_generation/{task_id}/image{index}_{width}_{height}.png"
+
+
+def save_image(path: str, data: bytes) -> str:
+    saved = image_storage().save(path, ContentFile(data))
+    if saved != path:  # the backend renamed it: links would point at the wrong file
+        raise RuntimeError(f"storage saved {path!r} as {saved!r}")
+    return saved
+
+
+def delete_images(paths: list[str]) -> None:
+    storage = image_storage()
+    for path in paths:
+        storage.delete(path)
+
+
+def serves_own_links() -> bool:
+    return settings.IMAGE_STORAGE == "local"
+
+
+def image_url(path: str, *, base_url: str) -> str:
+    if not serves_own_links():
+        return image_storage().url(path)
+    token = signing.TimestampSigner(salt=LINK_SALT).sign_object({"p": path}, compress=False)
+    return base_url + reverse("image-file", kwargs={"token": token})
+
+
+def path_from_token(token: str) -> str | None:
+    """The storage path a link names, or None when the link is forged or expired."""
+    try:
+        data = signing.TimestampSigner(salt=LINK_SALT).unsign_object(token, max_age=settings.IMAGE_LINK_TTL)
+    except signing.BadSignature:
+        return None
+    path = data.get("p") if isinstance(data, dict) else None
+    return path if isinstance(path, str) else None

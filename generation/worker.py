@@ -1,0 +1,51 @@
+"""The generation worker process: one model loaded once, jobs run in this process (no fork per
+job: a forked child cannot use CUDA and would reload the model)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+
+from django.conf import settings
+from django.db import close_old_connections
+from rq.worker import SimpleWorker
+
+from generation.engine import Engine
+
+log = logging.getLogger(__name__)
+
+_engines: dict[str, Engine] = {}
+
+
+def worker_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def load_engine(model_name: str, *, warm_up: bool = True) -> Engine:
+    """Load ``model_name`` into this process, once."""
+    if model_name not in _engines:
+        engine = Engine.load(settings.MODEL_REGISTRY[model_name])
+        if warm_up:
+            log.info("warm-up generation took %.0f ms", engine.warm_up())
+        _engines[model_name] = engine
+    return _engines[model_name]
+
+
+def loaded_engine(model_name: str) -> Engine:
+    if model_name not in _engines:
+        # Only happens when a job runs outside `manage.py run_worker` (for example a plain rq worker).
+        log.warning("model %s was not preloaded in this process; loading it now", model_name)
+    return load_engine(model_name)
+
+
+class GenerationWorker(SimpleWorker):
+    """rq's in-process worker, with database connections checked around every job as Django does
+    around every request."""
+
+    def execute_job(self, job, queue):
+        close_old_connections()
+        try:
+            return super().execute_job(job, queue)
+        finally:
+            close_old_connections()

@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from imgplatform import health
+
+urlpatterns = [
+    path("api/v2/", include("generation.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("admin/rq/", include("django_rq.urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "imgplatform.problems.handler400"
+handler403 = "imgplatform.problems.handler403"
+handler404 = "imgplatform.problems.handler404"
+handler500 = "imgplatform.problems.handler500"

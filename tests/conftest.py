@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+from tests.factories import ProjectFactory, make_key
+
+ROOT = Path(__file__).resolve().parent.parent
+# Tests use their own Redis database and flush it; never the one `make run` uses.
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _queues_for(url: str) -> dict:
+    return {name: {**config, "URL": url} for name, config in settings.RQ_QUEUES.items()}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_redis(tmp_path_factory):
+    media = tmp_path_factory.mktemp("media")
+    storages = {**settings.STORAGES, "images": {**settings.STORAGES["images"], "OPTIONS": {"location": str(media), "allow_overwrite": True}}}
+    with override_settings(
+        REDIS_URL=TEST_REDIS_URL, RQ_QUEUES=_queues_for(TEST_REDIS_URL), STORAGES=storages, MEDIA_ROOT=str(media)
+    ):  # Django's setting_changed receivers reset the storage handler
+        yield
+
+
+@pytest.fixture(autouse=True)
+def redis_conn():
+    conn = redis.Redis.from_url(TEST_REDIS_URL)
+    conn.flushdb()
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def project(db):
+    return ProjectFactory()
+
+
+@pytest.fixture
+def api_key(project) -> str:
+    return make_key(project)
+
+
+@pytest.fixture
+def api(api_key) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key}")
+    return client
+
+
+@pytest.fixture
+def anon() -> APIClient:
+    return APIClient()
+
+
+SEED_REQUEST = {
+    "options": {"neg_text": "grass, pool", "num_images": 3},
+    "text_data": "modern architecture house",
+    "callback_url": "https://example.com/hooks/images",
+}
+
+
+@pytest.fixture
+def run_worker():
+    """Run a real generation worker in burst mode, in this process (the model loads once per test
+    session, as in a worker process). Needs committed rows: use with ``transactional_db``."""
+    import django_rq
+
+    from generation.worker import GenerationWorker, load_engine
+
+    def run(model: str = "tiny") -> None:
+        load_engine(model, warm_up=False)
+        queue = django_rq.get_queue(settings.MODEL_REGISTRY[model].queue)
+        GenerationWorker([queue], connection=queue.connection).work(burst=True)
+
+    return run
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """Environment for a worker or server process that shares this test session's database,
+    Redis and media folder."""
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        url = f"sqlite:///{db['NAME']}"
+    else:
+        url = f"postgres://{db.get('USER') or ''}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "REDIS_URL": TEST_REDIS_URL,
+        "MEDIA_ROOT": str(settings.STORAGES["images"]["OPTIONS"]["location"]),
+        "SECRET_KEY": settings.SECRET_KEY,
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def worker_process(transactional_db, tmp_path):
+    """A real `manage.py run_worker` process (not burst) for the duration of a test."""
+    log = tmp_path / "worker.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "manage.py", "run_worker", "--no-warm-up"],
+            cwd=ROOT,
+            env=subprocess_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while "Listening on" not in log.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"worker did not start:\n{log.read_text()}")
+        time.sleep(0.1)
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def problem(response) -> dict:
+    assert response["Content-Type"].startswith("application/problem+json"), response.content
+    return json.loads(response.content)
