@@ -49,7 +49,16 @@ class ProjectAdmin(admin.ModelAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ("display_prefix", "name", "tenant", "project", "created_at", "last_used_at", "expires_at", "revoked_at")
+    list_display = (
+        "display_prefix",
+        "name",
+        "tenant",
+        "project",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    )
     list_select_related = ("tenant", "project")
     list_filter = ("revoked_at",)
     search_fields = ("key_id", "name", "tenant__name")

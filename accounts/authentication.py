@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from accounts.models import ApiKey, Project, Tenant
@@ -33,7 +34,7 @@ def _parse_key(raw: str) -> str | None:
     """``igk_<key_id>_<secret>`` -> key_id, or None when the shape is wrong."""
     if not raw.startswith(ApiKey.PREFIX):
         return None
-    key_id, sep, secret = raw[len(ApiKey.PREFIX):].partition("_")
+    key_id, sep, secret = raw[len(ApiKey.PREFIX) :].partition("_")
     if not sep or not key_id or not secret or len(key_id) > 32:
         return None
     return key_id
@@ -76,3 +77,18 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 class IsApiClient(permissions.BasePermission):
     def has_permission(self, request, view) -> bool:
         return isinstance(request.user, ApiClient)
+
+
+class ApiKeySchema(OpenApiAuthenticationExtension):
+    """How drf-spectacular describes the API key in the OpenAPI schema."""
+
+    target_class = ApiKeyAuthentication
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Token <key>` or `Bearer <key>` (scheme in any case).",
+        }

@@ -8,7 +8,8 @@ import mimetypes
 from django.conf import settings
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from imgplatform.problems import PROBLEM_CONTENT_TYPE, Problem, problem_body
 from redis.exceptions import RedisError
 from rest_framework import serializers
 from rest_framework.pagination import CursorPagination
@@ -19,7 +20,6 @@ from accounts.api import TenantAPIView
 from generation import queues, schema, selectors, services, storage
 from generation.models import Task
 from generation.serializers import TaskSubmitSerializer, task_object
-from imgplatform.problems import PROBLEM_CONTENT_TYPE, Problem, problem_body
 
 PROBLEM = OpenApiResponse(schema.ProblemSerializer, description="application/problem+json")
 ERRORS = {code: PROBLEM for code in (400, 401, 403, 404, 413, 503)}
@@ -45,14 +45,18 @@ class _SubmitView(TenantAPIView):
         _check_body_size(request)
         serializer = TaskSubmitSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return services.task_submit(client=self.client, data=services.TaskInput(**serializer.validated_data), sync=self.sync)
+        return services.task_submit(
+            client=self.client, data=services.TaskInput(**serializer.validated_data), sync=self.sync
+        )
 
 
-@extend_schema(
-    operation_id="task_submit_async",
-    summary="Submit a task; answers at once",
-    request=TaskSubmitSerializer,
-    responses={200: schema.TaskObjectSerializer, **ERRORS},
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="task_submit_async",
+        summary="Submit a task; answers at once",
+        request=TaskSubmitSerializer,
+        responses={200: schema.TaskObjectSerializer, **ERRORS},
+    )
 )
 class TaskAsyncView(_SubmitView):
     def post(self, request):
@@ -60,16 +64,24 @@ class TaskAsyncView(_SubmitView):
         return Response(task_object(task, base_url=base_url(request)))
 
 
-@extend_schema(
-    operation_id="task_submit_sync",
-    summary="Submit a task and wait for it",
-    description=(
-        "Waits up to SYNC_WAIT_SECONDS for the task to finish. A finished task answers 200; a failed one "
-        "answers its problem (with the task under `task`); one still running answers 202 with the task "
-        "to poll at the `Location` header."
-    ),
-    request=TaskSubmitSerializer,
-    responses={200: schema.TaskObjectSerializer, 202: schema.TaskObjectSerializer, 422: PROBLEM, 500: PROBLEM, **ERRORS},
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="task_submit_sync",
+        summary="Submit a task and wait for it",
+        description=(
+            "Waits up to SYNC_WAIT_SECONDS for the task to finish. A finished task answers 200; a failed one "
+            "answers its problem (with the task under `task`); one still running answers 202 with the task "
+            "to poll at the `Location` header."
+        ),
+        request=TaskSubmitSerializer,
+        responses={
+            200: schema.TaskObjectSerializer,
+            202: schema.TaskObjectSerializer,
+            422: PROBLEM,
+            500: PROBLEM,
+            **ERRORS,
+        },
+    )
 )
 class TaskSyncView(_SubmitView):
     sync = True
@@ -90,18 +102,24 @@ class TaskSyncView(_SubmitView):
         return Response(body)
 
 
-@extend_schema(operation_id="task_get", summary="Poll a task", responses={200: schema.TaskObjectSerializer, **ERRORS})
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="task_get", summary="Poll a task", responses={200: schema.TaskObjectSerializer, **ERRORS}
+    )
+)
 class TaskDetailView(TenantAPIView):
     def get(self, request, task_id: str):
         task = selectors.access_task_by_id(tenant=self.tenant, task_id=task_id)
         return Response(task_object(task, base_url=base_url(request)))
 
 
-@extend_schema(
-    operation_id="task_cancel",
-    summary="Cancel a queued task (never billed)",
-    request=None,
-    responses={200: schema.TaskObjectSerializer, 409: PROBLEM, **ERRORS},
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="task_cancel",
+        summary="Cancel a queued task (never billed)",
+        request=None,
+        responses={200: schema.TaskObjectSerializer, 409: PROBLEM, **ERRORS},
+    )
 )
 class TaskCancelView(TenantAPIView):
     def post(self, request, task_id: str):
@@ -124,18 +142,22 @@ class TaskCursorPagination(CursorPagination):
     max_page_size = 100
 
 
-@extend_schema(
-    operation_id="task_list",
-    summary="List your tasks, newest first",
-    parameters=[
-        OpenApiParameter("state", OpenApiTypes.STR, many=True, enum=Task.State.values, description="Repeat or comma-separate."),
-        OpenApiParameter("created_after", OpenApiTypes.DATETIME),
-        OpenApiParameter("created_before", OpenApiTypes.DATETIME),
-        OpenApiParameter("project_id", OpenApiTypes.INT),
-        OpenApiParameter("limit", OpenApiTypes.INT, description="1..100, default 20"),
-        OpenApiParameter("cursor", OpenApiTypes.STR),
-    ],
-    responses={200: schema.TaskPageSerializer, **ERRORS},
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="task_list",
+        summary="List your tasks, newest first",
+        parameters=[
+            OpenApiParameter(
+                "state", OpenApiTypes.STR, many=True, enum=Task.State.values, description="Repeat or comma-separate."
+            ),
+            OpenApiParameter("created_after", OpenApiTypes.DATETIME),
+            OpenApiParameter("created_before", OpenApiTypes.DATETIME),
+            OpenApiParameter("project_id", OpenApiTypes.INT),
+            OpenApiParameter("limit", OpenApiTypes.INT, description="1..100, default 20"),
+            OpenApiParameter("cursor", OpenApiTypes.STR),
+        ],
+        responses={200: schema.TaskPageSerializer, **ERRORS},
+    )
 )
 class TaskListView(TenantAPIView):
     def get(self, request):
@@ -160,11 +182,13 @@ class TaskListView(TenantAPIView):
         return paginator.get_paginated_response([task_object(task, base_url=url) for task in page])
 
 
-@extend_schema(
-    operation_id="image_file",
-    summary="An image, by the signed link in a task object",
-    auth=[],
-    responses={(200, "image/png"): OpenApiTypes.BINARY, 404: PROBLEM},
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="image_file",
+        summary="An image, by the signed link in a task object",
+        auth=[],
+        responses={(200, "image/png"): OpenApiTypes.BINARY, 404: PROBLEM},
+    )
 )
 class ImageFileView(APIView):
     """The link itself is the credential: signed, naming one file, expiring."""

@@ -45,7 +45,9 @@ class Task(TenantOwned):
     # How it ran.
     model = models.CharField(max_length=64)
     model_version = models.CharField(max_length=128, blank=True, default="")
-    run_info = models.JSONField(default=dict, blank=True, help_text="scheduler, steps, guidance, device, dtype, batches")
+    run_info = models.JSONField(
+        default=dict, blank=True, help_text="scheduler, steps, guidance, device, dtype, batches"
+    )
     timings_ms = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     worker_name = models.CharField(max_length=200, blank=True, default="")

@@ -3,9 +3,22 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from generation.models import Task
+
+
+@extend_schema_field(OpenApiTypes.ANY)
+class AnyJSONField(serializers.JSONField):
+    """Any JSON value, null included. (``allow_null`` would document a oneOf of "anything" and
+    "null", which null matches twice.)"""
+
+    def validate_empty_values(self, data):
+        if data is None:
+            return True, None
+        return super().validate_empty_values(data)
 
 
 class ProblemSerializer(serializers.Serializer):
@@ -80,7 +93,7 @@ class TaskObjectSerializer(serializers.Serializer):
     error = ProblemSerializer(allow_null=True)
     callback_url = serializers.URLField(allow_null=True)
     from_cache = serializers.BooleanField()
-    metadata = serializers.JSONField(allow_null=True)
+    metadata = AnyJSONField()
     started_on = serializers.DateTimeField(allow_null=True)
     finished_on = serializers.DateTimeField(allow_null=True)
     timings_ms = serializers.DictField(child=serializers.FloatField())

@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 
 from django.db.models import QuerySet
+from imgplatform.problems import Problem
 
 from accounts.models import Tenant
 from generation.models import Task
-from imgplatform.problems import Problem
 
 
 def task_queryset(*, tenant: Tenant) -> QuerySet[Task]:

@@ -8,12 +8,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.http import QueryDict
+from imgplatform.problems import CODES, problem_body
 from rest_framework import serializers
 
 from generation import storage
 from generation.engine.runner import MAX_SEED
 from generation.models import Task
-from imgplatform.problems import CODES, problem_body
+from generation.schema import AnyJSONField
 
 MAX_TEXT = 2000
 MAX_IMAGES = 6
@@ -33,7 +34,9 @@ class StrictIntegerField(serializers.IntegerField):
     """A JSON integer (not true/false, not 2.5), or a string of digits from a form."""
 
     def to_internal_value(self, data):
-        if isinstance(data, bool) or not (isinstance(data, int) or (isinstance(data, str) and re.fullmatch(r"\d{1,12}", data))):
+        if isinstance(data, bool) or not (
+            isinstance(data, int) or (isinstance(data, str) and re.fullmatch(r"\d{1,12}", data))
+        ):
             self.fail("invalid")
         return super().to_internal_value(data)
 
@@ -76,7 +79,7 @@ class TaskSubmitSerializer(serializers.Serializer):
     neg_text = StrictCharField(max_length=MAX_TEXT, required=False, allow_blank=True)
     num_images = StrictIntegerField(min_value=1, max_value=MAX_IMAGES, required=False)
     callback_url = CallbackUrlField(max_length=2048, required=False, allow_blank=True)
-    metadata = serializers.JSONField(required=False, allow_null=True)
+    metadata = AnyJSONField(required=False, help_text="Any JSON (4 KB at most), echoed back")
 
     def to_internal_value(self, data):
         if isinstance(data, QueryDict):  # form-encoded: one value per field, options as a JSON string
@@ -85,7 +88,9 @@ class TaskSubmitSerializer(serializers.Serializer):
                 try:
                     data["options"] = json.loads(data["options"]) if data["options"].strip() else {}
                 except ValueError:
-                    raise serializers.ValidationError({"options": ["options must be a JSON object (as a string in a form)."]})
+                    raise serializers.ValidationError(
+                        {"options": ["options must be a JSON object (as a string in a form)."]}
+                    )
         if not isinstance(data, dict):
             raise serializers.ValidationError({"body": ["The body must be a JSON object."]})
         unknown = sorted(set(data) - set(self.fields))
@@ -187,9 +192,7 @@ def task_object(task: Task, *, base_url: str) -> dict[str, Any]:
                         "user_id": task.api_key_id,
                         "project_id": task.project_id,
                     },
-                    "output": [
-                        {"images": images, "watermarked_images": [], "s3_bucket": None, "s3_domain": None}
-                    ]
+                    "output": [{"images": images, "watermarked_images": [], "s3_bucket": None, "s3_domain": None}]
                     if task.state == Task.State.SUCCEEDED
                     else [],
                 },

@@ -11,12 +11,12 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from imgplatform.problems import Problem
 from redis.exceptions import RedisError
 
 from accounts.authentication import ApiClient
 from generation import queues
 from generation.models import Image, Task
-from imgplatform.problems import Problem
 
 log = logging.getLogger(__name__)
 State = Task.State
@@ -58,7 +58,9 @@ def task_submit(*, client: ApiClient, data: TaskInput, sync: bool = False) -> Ta
         job_id = queues.enqueue_generation(task)
     except RedisError as exc:
         log.error("could not enqueue task %s: %s", task.id, exc)
-        task_fail(task=task, code="service_unavailable", detail="The job queue is unavailable.", from_states=[State.QUEUED])
+        task_fail(
+            task=task, code="service_unavailable", detail="The job queue is unavailable.", from_states=[State.QUEUED]
+        )
         raise Problem(
             "service_unavailable",
             "The job queue is unavailable; nothing was charged. Retry shortly.",
@@ -101,7 +103,9 @@ class StoredImage:
     size_bytes: int
 
 
-def task_succeed(*, task: Task, images: list[StoredImage], timings_ms: dict[str, float], run_info: dict[str, Any]) -> bool:
+def task_succeed(
+    *, task: Task, images: list[StoredImage], timings_ms: dict[str, float], run_info: dict[str, Any]
+) -> bool:
     """Finish a running task with its images, in one transaction. False (and nothing written) if
     the task was no longer running, e.g. another worker finished it first."""
     with transaction.atomic():
@@ -130,7 +134,12 @@ def task_fail(
     from_states: list[str] = (State.QUEUED, State.RUNNING),
     timings_ms: dict[str, float] | None = None,
 ) -> bool:
-    changes: dict[str, Any] = {"state": State.FAILED, "finished_at": timezone.now(), "error_code": code, "error_detail": detail}
+    changes: dict[str, Any] = {
+        "state": State.FAILED,
+        "finished_at": timezone.now(),
+        "error_code": code,
+        "error_detail": detail,
+    }
     if timings_ms is not None:
         changes["timings_ms"] = timings_ms
     moved = _transition(task, from_states=list(from_states), **changes)
@@ -143,7 +152,9 @@ def task_cancel(*, task: Task) -> Task:
     """Cancel a queued task (never billed). Running or finished tasks cannot be cancelled."""
     if not _transition(task, from_states=[State.QUEUED], state=State.CANCELLED, finished_at=timezone.now()):
         raise Problem(
-            "task_not_cancellable", f"Only queued tasks can be cancelled; this one is {task.state}.", task_id=str(task.id)
+            "task_not_cancellable",
+            f"Only queued tasks can be cancelled; this one is {task.state}.",
+            task_id=str(task.id),
         )
     try:
         queues.remove_generation_job(task)

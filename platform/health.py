@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.db import connection
@@ -33,7 +32,7 @@ def _live_workers() -> list[str]:
     for worker in Worker.all(connection=django_rq.get_connection("default")):
         heartbeat = worker.last_heartbeat
         if heartbeat and heartbeat.tzinfo is None:
-            heartbeat = heartbeat.replace(tzinfo=dt_timezone.utc)
+            heartbeat = heartbeat.replace(tzinfo=UTC)
         if heartbeat and heartbeat >= cutoff and queues & set(worker.queue_names()):
             live.append(worker.name)
     return live

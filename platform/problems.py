@@ -70,9 +70,7 @@ class Problem(Exception):
 
 
 def problem_response(problem: Problem) -> Response:
-    return Response(
-        problem.body(), status=problem.status, headers=problem.headers, content_type=PROBLEM_CONTENT_TYPE
-    )
+    return Response(problem.body(), status=problem.status, headers=problem.headers, content_type=PROBLEM_CONTENT_TYPE)
 
 
 def _flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -99,7 +97,9 @@ def _from_drf(exc: drf.APIException) -> Problem:
         summary = "; ".join(f"{field}: {msgs[0]}" for field, msgs in errors.items())
         return Problem("invalid_request", summary or "Invalid request.", errors=errors)
     if isinstance(exc, drf.ParseError):
-        return Problem("invalid_request", f"The body could not be parsed: {exc.detail}", errors={"body": [str(exc.detail)]})
+        return Problem(
+            "invalid_request", f"The body could not be parsed: {exc.detail}", errors={"body": [str(exc.detail)]}
+        )
     if isinstance(exc, drf.UnsupportedMediaType):
         return Problem(
             "invalid_request",

@@ -151,22 +151,12 @@ SPECTACULAR_SETTINGS = {
         "`application/problem+json` with a stable `code`."
     ),
     "VERSION": "2.0.0",
+    "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "ApiKey": {
-                "type": "apiKey",
-                "in": "header",
-                "name": "Authorization",
-                "description": "`Token <key>` or `Bearer <key>`",
-            }
-        }
-    },
-    "SECURITY": [{"ApiKey": []}],
 }
 
 # --- Queues and workers ----------------------------------------------------------------------

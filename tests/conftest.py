@@ -28,7 +28,10 @@ def _queues_for(url: str) -> dict:
 @pytest.fixture(scope="session", autouse=True)
 def _test_redis(tmp_path_factory):
     media = tmp_path_factory.mktemp("media")
-    storages = {**settings.STORAGES, "images": {**settings.STORAGES["images"], "OPTIONS": {"location": str(media), "allow_overwrite": True}}}
+    storages = {
+        **settings.STORAGES,
+        "images": {**settings.STORAGES["images"], "OPTIONS": {"location": str(media), "allow_overwrite": True}},
+    }
     with override_settings(
         REDIS_URL=TEST_REDIS_URL, RQ_QUEUES=_queues_for(TEST_REDIS_URL), STORAGES=storages, MEDIA_ROOT=str(media)
     ):  # Django's setting_changed receivers reset the storage handler
@@ -115,29 +118,42 @@ def subprocess_env(**extra: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def worker_process(transactional_db, tmp_path):
-    """A real `manage.py run_worker` process (not burst) for the duration of a test."""
-    log = tmp_path / "worker.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "manage.py", "run_worker", "--no-warm-up"],
-            cwd=ROOT,
-            env=subprocess_env(),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 60
-    while "Listening on" not in log.read_text():
-        if proc.poll() is not None or time.monotonic() > deadline:
+def start_worker(transactional_db, tmp_path):
+    """Start real `manage.py run_worker` processes (not burst) for the duration of a test."""
+    procs = []
+
+    def start(**env: str) -> subprocess.Popen:
+        log = tmp_path / f"worker-{len(procs)}.log"
+        with open(log, "w") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "manage.py", "run_worker", "--no-warm-up"],
+                cwd=ROOT,
+                env=subprocess_env(**env),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        procs.append(proc)
+        proc.log_path = log
+        deadline = time.monotonic() + 60
+        while "Listening on" not in log.read_text():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"worker did not start:\n{log.read_text()}")
+            time.sleep(0.1)
+        return proc
+
+    yield start
+    for proc in procs:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
             proc.kill()
-            pytest.fail(f"worker did not start:\n{log.read_text()}")
-        time.sleep(0.1)
-    yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+
+
+@pytest.fixture
+def worker_process(start_worker):
+    return start_worker()
 
 
 def problem(response) -> dict:

@@ -174,7 +174,7 @@ class Engine:
                     continue
                 raise
             result.batches.append(len(seeds))
-            pil_images.extend((seed, image) for seed, image in zip(seeds, images))
+            pil_images.extend((seed, image) for seed, image in zip(seeds, images, strict=True))
             position += len(seeds)
         result.timings_ms["inference"] = (time.perf_counter() - started) * 1000
 
@@ -201,7 +201,12 @@ class Engine:
         image.save(buffer, format="PNG", compress_level=4)
         png = buffer.getvalue()
         return GeneratedImage(
-            index=index, seed=seed, png=png, width=OUTPUT_SIZE, height=OUTPUT_SIZE, sha256=hashlib.sha256(png).hexdigest()
+            index=index,
+            seed=seed,
+            png=png,
+            width=OUTPUT_SIZE,
+            height=OUTPUT_SIZE,
+            sha256=hashlib.sha256(png).hexdigest(),
         )
 
     def warm_up(self) -> float:

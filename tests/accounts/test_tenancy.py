@@ -15,7 +15,11 @@ pytestmark = pytest.mark.django_db
 
 
 def test_unscoped_queries_raise(project):
-    for query in (lambda: Task.objects.all(), lambda: Task.objects.filter(state="queued"), lambda: Task.objects.count()):
+    for query in (
+        lambda: Task.objects.all(),
+        lambda: Task.objects.filter(state="queued"),
+        lambda: Task.objects.count(),
+    ):
         with pytest.raises(UnscopedQueryError):
             query()
     with pytest.raises(UnscopedQueryError):

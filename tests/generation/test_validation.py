@@ -52,7 +52,11 @@ BAD_BODIES = [
         {"text_data": "a", "num_images": 2, "options": {"num_images": 3}},
         "num_images",
     ),
-    ("neg_text in both places, different", {"text_data": "a", "neg_text": "x", "options": {"neg_text": "y"}}, "neg_text"),
+    (
+        "neg_text in both places, different",
+        {"text_data": "a", "neg_text": "x", "options": {"neg_text": "y"}},
+        "neg_text",
+    ),
     ("metadata too large", {"text_data": "a", "metadata": {"k": "v" * 5000}}, "metadata"),
 ]
 
@@ -119,12 +123,18 @@ def test_defaults_and_trimming(api):
 
 
 def test_boundaries_accepted(api):
-    task = accepted(api, {"text_data": "x" * 2000, "options": {"num_images": 6, "seed": 2**32 - 1, "neg_text": "n" * 2000}}, format="json")
+    task = accepted(
+        api,
+        {"text_data": "x" * 2000, "options": {"num_images": 6, "seed": 2**32 - 1, "neg_text": "n" * 2000}},
+        format="json",
+    )
     assert task["options"]["num_images"] == 6 and task["options"]["seed"] == 2**32 - 1
 
 
 def test_top_level_options_are_accepted_and_may_repeat_the_same_value(api):
-    task = accepted(api, {"text_data": "a", "num_images": 2, "neg_text": "b", "options": {"num_images": 2}}, format="json")
+    task = accepted(
+        api, {"text_data": "a", "num_images": 2, "neg_text": "b", "options": {"num_images": 2}}, format="json"
+    )
     assert task["options"]["num_images"] == 2 and task["options"]["neg_text"] == "b"
 
 

@@ -28,7 +28,9 @@ class Command(BaseCommand):
             raise CommandError(f"unknown model {model!r}; known: {', '.join(sorted(settings.MODEL_REGISTRY))}")
         spec = settings.MODEL_REGISTRY[model]
         engine = load_engine(model, warm_up=not options["no_warm_up"])
-        self.stdout.write(f"model {model} ({engine.revision}) ready on {engine.device}/{engine.dtype}; queue {spec.queue}")
+        self.stdout.write(
+            f"model {model} ({engine.revision}) ready on {engine.device}/{engine.dtype}; queue {spec.queue}"
+        )
         queue = django_rq.get_queue(spec.queue)
         worker = GenerationWorker(
             [queue],

@@ -1,0 +1,147 @@
+"""The engine with the real tiny diffusers pipeline: batching, seeds, negative prompt, output."""
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from generation.engine import Engine, GenerationRequest, build_registry
+from generation.engine.registry import BUILTIN
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return Engine.load(BUILTIN["tiny"])
+
+
+def pixels(image) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(image.png)).convert("RGB"), dtype=np.int16)
+
+
+def test_engine_has_no_django_imports():
+    import ast
+    from pathlib import Path
+
+    for path in Path("generation/engine").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            assert not any(n.split(".")[0] in ("django", "rest_framework", "accounts", "billing") for n in names), path
+
+
+def test_output_is_1024_png_one_per_seed(engine):
+    result = engine.generate(GenerationRequest(prompt="a house", negative_prompt="", seeds=[1, 2, 3]))
+    assert [i.seed for i in result.images] == [1, 2, 3]
+    assert [i.index for i in result.images] == [0, 1, 2]
+    for image in result.images:
+        opened = Image.open(io.BytesIO(image.png))
+        assert opened.format == "PNG" and opened.size == (1024, 1024)
+    assert result.batches == [3]  # one batched pipeline call
+    assert len({i.sha256 for i in result.images}) == 3  # different seeds, different pixels
+
+
+def test_same_seed_same_pixels(engine):
+    request = GenerationRequest(prompt="modern architecture house", negative_prompt="grass, pool", seeds=[42, 43])
+    first, second = engine.generate(request), engine.generate(request)
+    assert [i.sha256 for i in first.images] == [i.sha256 for i in second.images]
+
+
+def test_any_image_can_be_regenerated_alone_from_its_seed(engine):
+    batch = engine.generate(GenerationRequest(prompt="a cat", negative_prompt="dog", seeds=[7, 8, 9]))
+    alone = engine.generate(GenerationRequest(prompt="a cat", negative_prompt="dog", seeds=[8]))
+    # Batched and single matrix products may round the last bit differently; pixels stay within 1 level.
+    assert np.abs(pixels(batch.images[1]) - pixels(alone.images[0])).max() <= 1
+
+
+def test_negative_prompt_reaches_the_text_encoder_and_changes_the_image(engine):
+    seen: list[torch.Tensor] = []
+    hook = engine.pipe.text_encoder.register_forward_hook(
+        lambda module, args, kwargs=None: seen.append(args[0].clone())
+    )
+    try:
+        with_neg = engine.generate(GenerationRequest(prompt="a house", negative_prompt="grass, pool", seeds=[5]))
+    finally:
+        hook.remove()
+    decoded = [engine.pipe.tokenizer.decode(ids[0], skip_special_tokens=True).replace(" ", "") for ids in seen]
+    assert any("grass,pool" in text for text in decoded), decoded
+    without = engine.generate(GenerationRequest(prompt="a house", negative_prompt="", seeds=[5]))
+    other = engine.generate(GenerationRequest(prompt="a house", negative_prompt="trees", seeds=[5]))
+    assert len({with_neg.images[0].sha256, without.images[0].sha256, other.images[0].sha256}) == 3
+
+
+def test_large_requests_are_split_by_max_batch():
+    from dataclasses import replace
+
+    engine = Engine.load(replace(BUILTIN["tiny"], max_batch=4))
+    result = engine.generate(GenerationRequest(prompt="x", negative_prompt="", seeds=list(range(6))))
+    assert result.batches == [4, 2]
+    assert [i.seed for i in result.images] == list(range(6))
+
+
+def test_out_of_memory_halves_the_batch(engine, monkeypatch):
+    calls = []
+    real_call = engine._call
+
+    def flaky(prompt, negative_prompt, seeds):
+        calls.append(len(seeds))
+        if len(seeds) > 2:  # a CUDA device that only fits two images at a time
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+        return real_call(prompt, negative_prompt, seeds)
+
+    monkeypatch.setattr(engine, "_call", flaky)
+    result = engine.generate(GenerationRequest(prompt="x", negative_prompt="", seeds=[1, 2, 3, 4, 5, 6]))
+    assert calls == [6, 3, 1, 1, 1, 1, 1, 1]  # 6 and 3 fail; 3 // 2 = 1 image per call from then on
+    assert result.batches == [1] * 6
+    assert [i.seed for i in result.images] == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_saved_pipeline_loads_from_a_local_directory(engine, tmp_path):
+    """The from_pretrained path that real models take, offline: the tiny pipeline saved to disk and
+    loaded back as a Stable Diffusion model from a local path gives the same pixels."""
+    engine.pipe.save_pretrained(tmp_path / "sd-local")
+    spec = build_registry(
+        {
+            "local-sd": {
+                "family": "sd",
+                "source": str(tmp_path / "sd-local"),
+                "steps": 4,
+                "guidance": 5.0,
+                "native_size": 64,
+                "revision": "v1",
+            }
+        }
+    )["local-sd"]
+    local = Engine.load(spec)
+    assert local.revision == "v1" and local.dtype == "float32"
+    request = GenerationRequest(prompt="a house", negative_prompt="grass", seeds=[3])
+    assert local.generate(request).images[0].sha256 == engine.generate(request).images[0].sha256
+
+
+def test_model_description(engine):
+    info = engine.describe()
+    assert info["model"] == "tiny" and info["model_version"].startswith("tiny-")
+    assert info["scheduler"] == "EulerDiscreteScheduler" and info["device"] == "cpu" and info["dtype"] == "float32"
+
+
+def test_tiny_weights_are_identical_across_loads(engine):
+    assert Engine.load(BUILTIN["tiny"]).revision == engine.revision
+
+
+def test_registry_has_gpu_models_and_accepts_overrides():
+    registry = build_registry(
+        {
+            "sdxl-turbo": {"source": "/models/sdxl-turbo"},
+            "mine": {"family": "sdxl", "source": "/models/mine", "steps": 8, "guidance": 2.0, "native_size": 768},
+        }
+    )
+    assert registry["sdxl-turbo"].source == "/models/sdxl-turbo" and registry["sdxl-turbo"].steps == 1
+    assert registry["flux-schnell"].dtype == "bfloat16" and not registry["flux-schnell"].supports_negative_prompt
+    assert registry["sdxl"].source == "stabilityai/stable-diffusion-xl-base-1.0"
+    assert registry["mine"].queue == "generation-mine"
+    with pytest.raises(ValueError, match="unknown fields"):
+        build_registry({"sdxl": {"stepz": 3}})
+    with pytest.raises(ValueError, match="family"):
+        build_registry({"x": {"family": "gan", "source": "s", "steps": 1, "guidance": 0, "native_size": 64}})

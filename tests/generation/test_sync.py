@@ -1,0 +1,50 @@
+"""/task/sync against a real worker process: it waits (blocking on Redis, not polling the
+database) and answers with the finished task, or 202 when the bounded wait runs out."""
+
+import time
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from generation.models import Task
+from tests.conftest import SEED_REQUEST, problem
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def test_sync_returns_the_finished_task(api, worker_process, settings):
+    settings.SYNC_WAIT_SECONDS = 60
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post("/api/v2/task/sync", SEED_REQUEST, format="json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["state"] == "succeeded"
+    assert len(body["status"][0]["response"]["output"][0]["images"]) == 3
+    # The wait itself reads nothing: auth, insert, job id, one read of the result (+ images).
+    assert len(queries.captured_queries) <= 7
+
+
+def test_sync_answers_202_with_the_task_when_the_wait_runs_out(api, settings):
+    settings.SYNC_WAIT_SECONDS = 0.5
+    started = time.monotonic()
+    response = api.post("/api/v2/task/sync", SEED_REQUEST, format="json")
+    assert 0.4 < time.monotonic() - started < 5
+    assert response.status_code == 202
+    body = response.json()
+    assert body["state"] == "queued"
+    assert response["Location"] == f"/api/v2/task/{body['id']}"
+    assert Task.unscoped_objects.get(pk=body["id"]).sync
+
+
+def test_sync_failure_answers_the_problem_with_the_task(api, start_worker, settings, tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    start_worker(MEDIA_ROOT=str(blocker))  # a worker whose storage cannot be written
+    settings.SYNC_WAIT_SECONDS = 60
+    response = api.post("/api/v2/task/sync", SEED_REQUEST, format="json")
+    assert response.status_code == 500
+    body = problem(response)
+    assert body["code"] == "generation_failed"
+    assert body["task"]["id"] == body["task_id"] and body["task"]["state"] == "failed"
+    assert "Traceback" not in response.content.decode()

@@ -1,0 +1,111 @@
+"""What `make run` serves: gunicorn and a worker process, driven over HTTP on loopback with the
+seed request, exactly as a Hive client would."""
+
+import io
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from PIL import Image
+
+from tests.conftest import ROOT, SEED_REQUEST, free_port, subprocess_env
+from tests.factories import make_key
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def http(method, url, body=None, headers=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"content-type": "application/json", **(headers or {})}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+@pytest.fixture
+def server(tmp_path, start_worker):
+    worker = start_worker()
+    port = free_port()
+    log = open(tmp_path / "gunicorn.log", "w")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "imgplatform.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "4",
+            "--workers",
+            "1",
+        ],
+        cwd=ROOT,
+        env=subprocess_env(PUBLIC_BASE_URL=f"http://127.0.0.1:{port}"),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if http("GET", f"{base}/healthz")[0] == 200:
+                break
+        except OSError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.fail((tmp_path / "gunicorn.log").read_text())
+        time.sleep(0.2)
+    yield base, worker
+    proc.terminate()
+    proc.wait(timeout=15)
+    log.close()
+
+
+def test_seed_request_over_http(server):
+    base, worker = server
+    auth = {"authorization": f"Token {make_key()}"}
+    status, _, body = http("POST", f"{base}/api/v2/task/async", SEED_REQUEST, auth)
+    assert status == 200, body
+    task = json.loads(body)
+    assert task["state"] == "queued"
+
+    deadline = time.monotonic() + 60
+    while task["state"] in ("queued", "running"):
+        assert time.monotonic() < deadline, task
+        time.sleep(0.2)
+        task = json.loads(http("GET", f"{base}/api/v2/task/{task['id']}", headers=auth)[2])
+    assert task["state"] == "succeeded", task
+    images = task["status"][0]["response"]["output"][0]["images"]
+    assert len(images) == 3
+    for image in images:
+        assert image["url"].startswith(base)
+        status, headers, png = http("GET", image["url"])
+        assert status == 200 and headers["content-type"] == "image/png"
+        assert Image.open(io.BytesIO(png)).size == (1024, 1024)
+
+    # /sync through the same server, then /readyz sees the live worker.
+    status, _, body = http("POST", f"{base}/api/v2/task/sync", {"text_data": "a red door"}, auth)
+    assert status == 200 and json.loads(body)["state"] == "succeeded"
+    assert http("GET", f"{base}/readyz")[0] == 200
+    # The worker loaded its model once for all of these tasks.
+    assert worker.log_path.read_text().count("loaded model tiny") == 1
+
+    # Bad input over the wire: problem+json, never a 500.
+    status, headers, body = http(
+        "POST", f"{base}/api/v2/task/async", {"text_data": "x", "options": {"num_images": 7}}, auth
+    )
+    assert status == 400 and headers["content-type"] == "application/problem+json"
+    status, headers, _ = http("GET", f"{base}/api/v2/tasks")
+    assert status == 401 and headers["www-authenticate"]
