@@ -12,10 +12,19 @@ mkdir -p var
 # A local Redis is needed; start a private one when none answers and redis-server is installed.
 redis_ping() { "$PY" -c "import redis,sys; redis.Redis.from_url(sys.argv[1], socket_connect_timeout=1).ping()" "$REDIS_URL" 2>/dev/null; }
 pids=()
+alive() { for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && return 0; done; return 1; }
 cleanup() {
   trap - INT TERM EXIT
   echo; echo "stopping..."
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  # rq finishes a running job on the first signal; a second one, more than a second later, is its
+  # cold shutdown. Anything still there after that is killed.
+  for step in $(seq 40); do
+    alive || break
+    [ "$step" = 20 ] && for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    sleep 0.5
+  done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
 trap cleanup INT TERM EXIT
