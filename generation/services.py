@@ -131,7 +131,7 @@ def task_fail(
     task: Task,
     code: str,
     detail: str,
-    from_states: list[str] = (State.QUEUED, State.RUNNING),
+    from_states: tuple[str, ...] = (State.QUEUED, State.RUNNING),
     timings_ms: dict[str, float] | None = None,
 ) -> bool:
     changes: dict[str, Any] = {
