@@ -103,7 +103,7 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 # reads the AWS_* settings below (bucket, region, endpoint for S3-compatible stores).
 IMAGE_STORAGE = env.str("IMAGE_STORAGE", default="local")
 IMAGE_LINK_TTL = env.int("IMAGE_LINK_TTL", default=3600)
-_image_storage = {
+IMAGE_STORAGE_BACKENDS = {
     "local": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(MEDIA_ROOT), "allow_overwrite": True},
@@ -118,15 +118,16 @@ _image_storage = {
             "querystring_auth": True,
             "querystring_expire": IMAGE_LINK_TTL,
             "file_overwrite": True,
+            "signature_version": "s3v4",
         },
     },
 }
-if IMAGE_STORAGE not in _image_storage:
-    raise environ.ImproperlyConfigured(f"IMAGE_STORAGE must be one of {sorted(_image_storage)}")
+if IMAGE_STORAGE not in IMAGE_STORAGE_BACKENDS:
+    raise environ.ImproperlyConfigured(f"IMAGE_STORAGE must be one of {sorted(IMAGE_STORAGE_BACKENDS)}")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
-    "images": _image_storage[IMAGE_STORAGE],
+    "images": IMAGE_STORAGE_BACKENDS[IMAGE_STORAGE],
 }
 
 # --- API -------------------------------------------------------------------------------------
