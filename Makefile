@@ -22,6 +22,7 @@ run: $(STAMP)
 	PORT=$(PORT) PY=$(PY) bash scripts/run.sh
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Everything but the tests that start servers and worker processes.
