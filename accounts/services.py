@@ -61,9 +61,3 @@ def tenant_create(*, name: str, project_name: str = "Default project", key_name:
     tenant = Tenant.objects.create(name=name, slug=_unique_slug(name))
     project = Project.unscoped_objects.create(tenant=tenant, name=project_name)
     return CreatedTenant(tenant=tenant, project=project, key=api_key_create(project=project, name=key_name))
-
-
-def tenant_set_status(*, tenant: Tenant, status: str) -> Tenant:
-    tenant.status = status
-    tenant.save(update_fields=["status"])
-    return tenant

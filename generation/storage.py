@@ -32,12 +32,6 @@ def save_image(path: str, data: bytes) -> str:
     return saved
 
 
-def delete_images(paths: list[str]) -> None:
-    storage = image_storage()
-    for path in paths:
-        storage.delete(path)
-
-
 def serves_own_links() -> bool:
     return settings.IMAGE_STORAGE == "local"
 
