@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
-def _queues_for(url: str) -> dict:
+def queues_for(url: str) -> dict:
     return {name: {**config, "URL": url} for name, config in settings.RQ_QUEUES.items()}
 
 
@@ -33,7 +33,7 @@ def _test_redis(tmp_path_factory):
         "images": {**settings.STORAGES["images"], "OPTIONS": {"location": str(media), "allow_overwrite": True}},
     }
     with override_settings(
-        REDIS_URL=TEST_REDIS_URL, RQ_QUEUES=_queues_for(TEST_REDIS_URL), STORAGES=storages, MEDIA_ROOT=str(media)
+        REDIS_URL=TEST_REDIS_URL, RQ_QUEUES=queues_for(TEST_REDIS_URL), STORAGES=storages, MEDIA_ROOT=str(media)
     ):  # Django's setting_changed receivers reset the storage handler
         yield
 
@@ -44,6 +44,20 @@ def redis_conn():
     conn.flushdb()
     yield conn
     conn.close()
+
+
+@pytest.fixture
+def redis_down(settings):
+    """Point every queue at a port where no Redis listens."""
+    settings.RQ_QUEUES = queues_for(f"redis://127.0.0.1:{free_port()}/0")
+
+
+@pytest.fixture
+def unwritable_dir(tmp_path) -> str:
+    """A storage location that cannot be written: a file where a directory should be."""
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    return str(blocker)
 
 
 @pytest.fixture

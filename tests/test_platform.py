@@ -40,10 +40,7 @@ def test_readyz_with_a_live_worker(client, worker_process):
 
 
 @pytest.mark.django_db
-def test_readyz_with_redis_down(client, settings):
-    from tests.conftest import free_port
-
-    settings.RQ_QUEUES = {n: {**c, "URL": f"redis://127.0.0.1:{free_port()}/0"} for n, c in settings.RQ_QUEUES.items()}
+def test_readyz_with_redis_down(client, redis_down):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["redis"].startswith("error")

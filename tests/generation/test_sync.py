@@ -37,10 +37,8 @@ def test_sync_answers_202_with_the_task_when_the_wait_runs_out(api, settings):
     assert Task.unscoped_objects.get(pk=body["id"]).sync
 
 
-def test_sync_failure_answers_the_problem_with_the_task(api, start_worker, settings, tmp_path):
-    blocker = tmp_path / "not-a-directory"
-    blocker.write_text("x")
-    start_worker(MEDIA_ROOT=str(blocker))  # a worker whose storage cannot be written
+def test_sync_failure_answers_the_problem_with_the_task(api, start_worker, settings, unwritable_dir):
+    start_worker(MEDIA_ROOT=unwritable_dir)  # a worker whose storage cannot be written
     settings.SYNC_WAIT_SECONDS = 60
     response = api.post("/api/v2/task/sync", SEED_REQUEST, format="json")
     assert response.status_code == 500

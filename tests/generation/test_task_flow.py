@@ -100,12 +100,10 @@ def test_finished_task_cannot_be_cancelled(api, run_worker):
     assert poll(api, task["id"])["state"] == "succeeded"
 
 
-def test_storage_failure_fails_the_task_with_a_clear_code(api, run_worker, settings, tmp_path):
-    blocker = tmp_path / "not-a-directory"
-    blocker.write_text("x")
+def test_storage_failure_fails_the_task_with_a_clear_code(api, run_worker, settings, unwritable_dir):
     settings.STORAGES = {
         **settings.STORAGES,
-        "images": {"BACKEND": settings.STORAGES["images"]["BACKEND"], "OPTIONS": {"location": str(blocker)}},
+        "images": {"BACKEND": settings.STORAGES["images"]["BACKEND"], "OPTIONS": {"location": unwritable_dir}},
     }
     task = submit(api)
     run_worker()
@@ -131,11 +129,7 @@ def test_a_job_for_a_task_that_is_not_queued_changes_nothing(api, run_worker):
     assert Image.unscoped_objects.filter(task_id=task["id"]).count() == 3
 
 
-def test_redis_down_is_503_and_the_task_is_not_left_queued(api, settings, project):
-    from tests.conftest import free_port
-
-    dead = f"redis://127.0.0.1:{free_port()}/0"
-    settings.RQ_QUEUES = {name: {**config, "URL": dead} for name, config in settings.RQ_QUEUES.items()}
+def test_redis_down_is_503_and_the_task_is_not_left_queued(api, redis_down, project):
     response = api.post("/api/v2/task/async", SEED_REQUEST, format="json")
     assert response.status_code == 503
     body = problem(response)
