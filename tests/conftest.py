@@ -89,6 +89,22 @@ SEED_REQUEST = {
 }
 
 
+def submit(api, body=SEED_REQUEST) -> dict:
+    response = api.post("/api/v2/task/async", body, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def poll(api, task_id) -> dict:
+    response = api.get(f"/api/v2/task/{task_id}")
+    assert response.status_code == 200
+    return response.json()
+
+
+def images_of(task: dict) -> list[dict]:
+    return task["status"][0]["response"]["output"][0]["images"]
+
+
 @pytest.fixture
 def run_worker():
     """Run a real generation worker in burst mode, in this process (the model loads once per test

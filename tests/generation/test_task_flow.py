@@ -11,25 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from PIL import Image as PILImage
 
 from generation.models import Image, Task
-from tests.conftest import SEED_REQUEST, problem
+from tests.conftest import SEED_REQUEST, images_of, poll, problem, submit
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def submit(api, body=SEED_REQUEST):
-    response = api.post("/api/v2/task/async", body, format="json")
-    assert response.status_code == 200, response.content
-    return response.json()
-
-
-def poll(api, task_id):
-    response = api.get(f"/api/v2/task/{task_id}")
-    assert response.status_code == 200
-    return response.json()
-
-
-def images_of(task):
-    return task["status"][0]["response"]["output"][0]["images"]
 
 
 def test_seed_request_async_to_succeeded_with_1024_png_links(api, anon, run_worker):
