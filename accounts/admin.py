@@ -45,6 +45,7 @@ class ProjectAdmin(admin.ModelAdmin):
     list_filter = ("model",)
     readonly_fields = ("webhook_secret", "created_at")
     autocomplete_fields = ("tenant",)
+    fields = ("tenant", "name", "model", "retention_days", "moderation_policy", "webhook_secret", "created_at")
 
 
 @admin.register(ApiKey)

@@ -3,10 +3,12 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
 from accounts.tenancy import TenantOwned
+from moderation.policy import policy_errors
 
 
 class Tenant(models.Model):
@@ -35,6 +37,12 @@ def new_webhook_secret() -> str:
     return "whsec_" + secrets.token_urlsafe(32)
 
 
+def validate_moderation_policy(value) -> None:
+    errors = policy_errors(value)
+    if errors:
+        raise ValidationError(errors)
+
+
 class Project(TenantOwned):
     """A tenant's project. Its integer id is Hive's ``project_id``."""
 
@@ -45,6 +53,15 @@ class Project(TenantOwned):
     )
     webhook_secret = models.CharField(max_length=100, default=new_webhook_secret)
     retention_days = models.PositiveIntegerField(default=30)
+    moderation_policy = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[validate_moderation_policy],
+        help_text=(
+            'Own prompt terms and image thresholds, e.g. {"image_thresholds": {"FACE_FEMALE": 0.5}, '
+            '"terms": {"violence": ["laser sword"]}, "allow": ["nude study"]}. See the README, "Moderation".'
+        ),
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta(TenantOwned.Meta):

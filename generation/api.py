@@ -9,7 +9,7 @@ from django.conf import settings
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from imgplatform.problems import PROBLEM_CONTENT_TYPE, Problem, problem_body
+from imgplatform.problems import PROBLEM_CONTENT_TYPE, Problem
 from redis.exceptions import RedisError
 from rest_framework import serializers
 from rest_framework.pagination import CursorPagination
@@ -88,14 +88,15 @@ class TaskSyncView(_SubmitView):
 
     def post(self, request):
         task = self._submit(request)
-        try:
-            queues.wait_finished(task.id, settings.SYNC_WAIT_SECONDS)
-        except RedisError:
-            pass  # answer with what the database says; the client can poll
+        if not task.is_final:  # a blocked prompt has ended already
+            try:
+                queues.wait_finished(task.id, settings.SYNC_WAIT_SECONDS)
+            except RedisError:
+                pass  # answer with what the database says; the client can poll
         task = selectors.access_task_by_id(tenant=self.tenant, task_id=task.id)
         body = task_object(task, base_url=base_url(request))
         if task.state == Task.State.FAILED:
-            problem = problem_body(task.error_code, task.error_detail, task_id=str(task.id), task=body)
+            problem = {**body["error"], "task": body}
             return Response(problem, status=problem["status"], content_type=PROBLEM_CONTENT_TYPE)
         if not task.is_final:
             return Response(body, status=202, headers={"Location": f"/api/v2/task/{task.id}"})

@@ -11,6 +11,7 @@ from generation import services, storage
 from generation.engine import GenerationRequest
 from generation.models import Task
 from generation.worker import loaded_engine, worker_identity
+from moderation.checks import image_policy_for, load_image_moderator
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ def _ms(since: float) -> float:
 def run_generation(task_id: str) -> str:
     """Generate, store and finish one task. Every way out leaves the task in a final state."""
     # A job carries only the id: the worker reads the task from the database, across tenants.
-    task = Task.unscoped_objects.filter(pk=task_id).first()
+    task = Task.unscoped_objects.select_related("project").filter(pk=task_id).first()
     if task is None or task.state != Task.State.QUEUED:
         return f"skipped: task is {task.state if task else 'missing'}"
     engine = loaded_engine(task.model)
@@ -30,20 +31,38 @@ def run_generation(task_id: str) -> str:
     if not services.task_start(task=task, worker_name=worker_identity(), run_info=run_info):
         return f"skipped: task is {task.state}"
 
-    timings: dict[str, float] = {"queue_wait": round((task.started_at - task.created_at).total_seconds() * 1000, 1)}
+    timings: dict[str, float] = {
+        **task.timings_ms,
+        "queue_wait": round((task.started_at - task.created_at).total_seconds() * 1000, 1),
+    }
     try:
         started = time.perf_counter()
         seeds = [task.image_seed(i) for i in range(task.num_images)]
         result = engine.generate(GenerationRequest(prompt=task.text_data, negative_prompt=task.neg_text, seeds=seeds))
         timings["generation"] = _ms(started)
         timings.update({f"generation_{k}": round(v, 1) for k, v in result.timings_ms.items()})
+        run_info["batches"] = result.batches
+
+        # Every image is checked before anything is stored: a flagged one never gets a path.
+        started = time.perf_counter()
+        moderator = load_image_moderator()
+        verdicts = moderator.moderate([image.image for image in result.images], image_policy_for(task.project))
+        timings["moderation"] = _ms(started)
+        report = {
+            "detectors": moderator.describe(),
+            "images_withheld": sum(v.blocked for v in verdicts),
+        }
+        blocked = [v for v in verdicts if v.blocked]
+        store = not blocked or (task.moderation == Task.Moderation.PARTIAL and len(blocked) < len(verdicts))
 
         started = time.perf_counter()
-        stored = []
-        for image in result.images:
-            path = storage.image_path(task.id, image.index, image.width, image.height)
-            storage.save_image(path, image.png)
-            stored.append(
+        images = []
+        for image, verdict in zip(result.images, verdicts, strict=True):
+            path = ""
+            if store and not verdict.blocked:
+                path = storage.image_path(task.id, image.index, image.width, image.height)
+                storage.save_image(path, image.png)
+            images.append(
                 services.StoredImage(
                     index=image.index,
                     seed=image.seed,
@@ -52,11 +71,12 @@ def run_generation(task_id: str) -> str:
                     storage_path=path,
                     sha256=image.sha256,
                     size_bytes=len(image.png),
+                    flagged=verdict.blocked,
+                    moderation=verdict.as_dict(),
                 )
             )
         timings["storage"] = _ms(started)
-        timings["total"] = round(sum(timings[k] for k in ("queue_wait", "generation", "storage")), 1)
-        run_info["batches"] = result.batches
+        timings["total"] = round(sum(timings[k] for k in ("queue_wait", "generation", "moderation", "storage")), 1)
     except JobTimeoutException:
         services.task_fail(task=task, code="generation_failed", detail="Generation took too long.", timings_ms=timings)
         raise
@@ -65,6 +85,22 @@ def run_generation(task_id: str) -> str:
         detail = f"Generation failed ({type(exc).__name__})."
         services.task_fail(task=task, code="generation_failed", detail=detail, timings_ms=timings)
         return "failed"
-    if not services.task_succeed(task=task, images=stored, timings_ms=timings, run_info=run_info):
+    if not store:
+        # strict (one flagged image fails the call) or partial with nothing left to return
+        detail = "The generated images were blocked by moderation: " + "; ".join(v.reason() for v in blocked) + "."
+        services.task_fail(
+            task=task,
+            code="moderation_blocked_image",
+            detail=detail,
+            from_states=(Task.State.RUNNING,),
+            timings_ms=timings,
+            run_info=run_info,
+            images=images,
+            moderation_report=report,
+        )
+        return "blocked"
+    if not services.task_succeed(
+        task=task, images=images, timings_ms=timings, run_info=run_info, moderation_report=report
+    ):
         return f"not finished here: task is {task.state}"
     return "succeeded"

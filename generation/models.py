@@ -56,6 +56,10 @@ class Task(TenantOwned):
     # How it ended.
     error_code = models.CharField(max_length=64, blank=True, default="", db_index=True)
     error_detail = models.TextField(blank=True, default="")
+    moderation_report = models.JSONField(
+        default=dict, blank=True, help_text="prompt verdict, detectors used, images withheld"
+    )
+    images_delivered = models.PositiveSmallIntegerField(default=0)
     charge = models.DecimalField(max_digits=12, decimal_places=5, default=Decimal("0"))
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -86,10 +90,18 @@ class Image(TenantOwned):
     seed = models.BigIntegerField()
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
-    storage_path = models.CharField(max_length=500)
+    storage_path = models.CharField(
+        max_length=500, blank=True, default="", help_text="Empty for an image that was not delivered (never stored)."
+    )
     sha256 = models.CharField(max_length=64)
     size_bytes = models.PositiveIntegerField()
+    flagged = models.BooleanField(default=False, help_text="Blocked by image moderation; never stored or linked.")
+    moderation = models.JSONField(default=dict, blank=True, help_text="decision, flagged labels, thresholds, scores")
     created_at = models.DateTimeField(default=timezone.now)
+
+    @property
+    def delivered(self) -> bool:
+        return bool(self.storage_path) and not self.flagged
 
     class Meta(TenantOwned.Meta):
         ordering = ["index"]

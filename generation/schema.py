@@ -21,6 +21,27 @@ class AnyJSONField(serializers.JSONField):
         return super().validate_empty_values(data)
 
 
+class _PromptModerationSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["pass", "block"])
+    categories = serializers.ListField(
+        child=serializers.ChoiceField(choices=["sexual", "minors", "violence", "hate", "self_harm"])
+    )
+
+
+class _WithheldImageSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    labels = serializers.ListField(child=serializers.CharField(), help_text="Detector labels that blocked it")
+    scores = serializers.DictField(child=serializers.FloatField(), help_text="Score of each blocking label")
+    thresholds = serializers.DictField(child=serializers.FloatField(), help_text="The policy's blocking scores")
+
+
+class ModerationSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=Task.Moderation.choices)
+    prompt = _PromptModerationSerializer(allow_null=True)
+    images_withheld = serializers.IntegerField(help_text="Images generated but not returned (flagged)")
+    withheld = _WithheldImageSerializer(many=True)
+
+
 class ProblemSerializer(serializers.Serializer):
     type = serializers.CharField()
     title = serializers.CharField()
@@ -29,6 +50,7 @@ class ProblemSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable, machine-readable error code.")
     task_id = serializers.UUIDField(required=False)
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+    moderation = ModerationSerializer(required=False, help_text="With moderation_blocked_* codes")
 
 
 class _StatusSerializer(serializers.Serializer):
@@ -97,6 +119,7 @@ class TaskObjectSerializer(serializers.Serializer):
     started_on = serializers.DateTimeField(allow_null=True)
     finished_on = serializers.DateTimeField(allow_null=True)
     timings_ms = serializers.DictField(child=serializers.FloatField())
+    moderation = ModerationSerializer()
 
 
 class TaskPageSerializer(serializers.Serializer):

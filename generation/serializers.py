@@ -144,10 +144,36 @@ def task_status(task: Task) -> dict[str, str]:
     return {"code": code, "message": message}
 
 
+def task_moderation(task: Task) -> dict[str, Any]:
+    """What moderation decided, for the customer: the prompt's categories and, per image that was
+    withheld, the labels that blocked it with their scores. (Matched terms stay in the audit.)"""
+    report = task.moderation_report or {}
+    prompt = report.get("prompt") or {}
+    withheld = [
+        {
+            "index": image.index,
+            "labels": image.moderation.get("flagged", []),
+            "scores": {k: image.moderation.get("scores", {}).get(k) for k in image.moderation.get("flagged", [])},
+            "thresholds": image.moderation.get("thresholds", {}),
+        }
+        for image in task.images.all()
+        if image.flagged
+    ]
+    return {
+        "mode": task.moderation,
+        "prompt": {"decision": prompt.get("decision"), "categories": prompt.get("categories", [])} if prompt else None,
+        "images_withheld": len(withheld),
+        "withheld": withheld,
+    }
+
+
 def task_error(task: Task) -> dict[str, Any] | None:
     if task.state != Task.State.FAILED:
         return None
-    return problem_body(task.error_code, task.error_detail or task.error_code, task_id=str(task.id))
+    extra: dict[str, Any] = {}
+    if task.error_code.startswith("moderation_"):
+        extra["moderation"] = task_moderation(task)
+    return problem_body(task.error_code, task.error_detail or task.error_code, task_id=str(task.id), **extra)
 
 
 def task_object(task: Task, *, base_url: str) -> dict[str, Any]:
@@ -171,6 +197,7 @@ def task_object(task: Task, *, base_url: str) -> dict[str, Any]:
                 "sha256": image.sha256,
             }
             for image in task.images.all()
+            if image.delivered
         ]
     return {
         "id": str(task.id),
@@ -205,4 +232,5 @@ def task_object(task: Task, *, base_url: str) -> dict[str, Any]:
         "started_on": _iso(task.started_at),
         "finished_on": _iso(task.finished_at),
         "timings_ms": task.timings_ms or {},
+        "moderation": task_moderation(task),
     }

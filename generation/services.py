@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -15,8 +16,10 @@ from imgplatform.problems import Problem
 from redis.exceptions import RedisError
 
 from accounts.authentication import ApiClient
+from billing.pricing import charge_for
 from generation import queues
 from generation.models import Image, Task
+from moderation import checks as moderation
 
 log = logging.getLogger(__name__)
 State = Task.State
@@ -38,6 +41,9 @@ def task_submit(*, client: ApiClient, data: TaskInput, sync: bool = False) -> Ta
     """Write the task row, then enqueue it. If Redis cannot take the job the task is failed at once
     with ``service_unavailable`` (never left queued for nobody) and the caller gets a 503."""
     project = client.project
+    started = time.perf_counter()
+    verdict = moderation.prompt_verdict(project=project, text_data=data.text_data, neg_text=data.neg_text)
+    moderation_ms = round((time.perf_counter() - started) * 1000, 2)
     task = Task.objects.for_tenant(client.tenant).create(
         tenant=client.tenant,
         project=project,
@@ -53,7 +59,18 @@ def task_submit(*, client: ApiClient, data: TaskInput, sync: bool = False) -> Ta
         metadata=data.metadata,
         sync=sync,
         model=project.model or settings.DEFAULT_MODEL,
+        moderation_report={"prompt": verdict.as_dict()},
+        timings_ms={"moderation_prompt": moderation_ms},
     )
+    if verdict.blocked:
+        # Before any GPU work: the task ends here, nothing is enqueued and nothing is billed.
+        task_fail(
+            task=task,
+            code="moderation_blocked_prompt",
+            detail=f"The prompt was blocked by moderation ({', '.join(verdict.categories)}).",
+            from_states=[State.QUEUED],
+        )
+        return task
     try:
         job_id = queues.enqueue_generation(task)
     except RedisError as exc:
@@ -94,6 +111,9 @@ def task_start(*, task: Task, worker_name: str, run_info: dict[str, Any]) -> boo
 
 @dataclass(frozen=True)
 class StoredImage:
+    """One generated image as the task keeps it. A flagged image has no ``storage_path``: it was
+    never stored, and only its hash and moderation scores are kept, for audit."""
+
     index: int
     seed: int
     width: int
@@ -101,13 +121,22 @@ class StoredImage:
     storage_path: str
     sha256: str
     size_bytes: int
+    flagged: bool = False
+    moderation: dict[str, Any] = field(default_factory=dict)
 
 
 def task_succeed(
-    *, task: Task, images: list[StoredImage], timings_ms: dict[str, float], run_info: dict[str, Any]
+    *,
+    task: Task,
+    images: list[StoredImage],
+    timings_ms: dict[str, float],
+    run_info: dict[str, Any],
+    moderation_report: dict[str, Any] | None = None,
 ) -> bool:
-    """Finish a running task with its images, in one transaction. False (and nothing written) if
-    the task was no longer running, e.g. another worker finished it first."""
+    """Finish a running task with its images (delivered and withheld), in one transaction, billing
+    the delivered ones. False (and nothing written) if the task was no longer running, e.g.
+    another worker finished it first."""
+    delivered = sum(1 for image in images if image.storage_path and not image.flagged)
     with transaction.atomic():
         moved = _transition(
             task,
@@ -116,14 +145,19 @@ def task_succeed(
             finished_at=timezone.now(),
             timings_ms=timings_ms,
             run_info=run_info,
+            moderation_report={**task.moderation_report, **(moderation_report or {})},
+            images_delivered=delivered,
+            charge=charge_for(images_delivered=delivered),
         )
         if moved:
-            Image.unscoped_objects.bulk_create(
-                [Image(tenant_id=task.tenant_id, task=task, **vars(image)) for image in images]
-            )
+            _save_images(task, images)
     if moved:
         _notify(task)
     return moved
+
+
+def _save_images(task: Task, images: list[StoredImage]) -> None:
+    Image.unscoped_objects.bulk_create([Image(tenant_id=task.tenant_id, task=task, **vars(image)) for image in images])
 
 
 def task_fail(
@@ -133,7 +167,11 @@ def task_fail(
     detail: str,
     from_states: tuple[str, ...] = (State.QUEUED, State.RUNNING),
     timings_ms: dict[str, float] | None = None,
+    run_info: dict[str, Any] | None = None,
+    images: list[StoredImage] | None = None,
+    moderation_report: dict[str, Any] | None = None,
 ) -> bool:
+    """Fail a task (nothing billed). ``images`` are kept for audit when moderation blocked them."""
     changes: dict[str, Any] = {
         "state": State.FAILED,
         "finished_at": timezone.now(),
@@ -142,7 +180,14 @@ def task_fail(
     }
     if timings_ms is not None:
         changes["timings_ms"] = timings_ms
-    moved = _transition(task, from_states=list(from_states), **changes)
+    if run_info is not None:
+        changes["run_info"] = run_info
+    if moderation_report is not None:
+        changes["moderation_report"] = {**task.moderation_report, **moderation_report}
+    with transaction.atomic():
+        moved = _transition(task, from_states=list(from_states), **changes)
+        if moved and images:
+            _save_images(task, images)
     if moved:
         _notify(task)
     return moved

@@ -10,6 +10,8 @@ from pathlib import Path
 import environ
 
 from generation.engine.registry import build_registry
+from moderation.policy import policy_errors
+from moderation.text import DEFAULT_TERMS_FILE, load_terms
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
@@ -158,6 +160,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"ModerationModeEnum": "generation.models.Task.Moderation"},
 }
 
 # --- Queues and workers ----------------------------------------------------------------------
@@ -187,6 +190,42 @@ RQ_QUEUES = {
 # Enqueue at once: task_submit commits the Task row first and must know whether Redis took the
 # job (to answer 503 and fail the task), which django-rq's deferred "on_db_commit" mode hides.
 RQ = {"COMMIT_MODE": "auto"}
+
+# --- Moderation ------------------------------------------------------------------------------
+# Prompt term lists (JSON, see moderation/terms.json); point this at your own copy to change them.
+MODERATION_TERMS_FILE = env.str("MODERATION_TERMS_FILE", default=str(DEFAULT_TERMS_FILE))
+# Image labels that block, and from which score (0..1). NudeNet labels and, with a CLIP checker,
+# clip:nsfw / clip:gore / clip:violence. A project's policy overrides these per label.
+MODERATION_IMAGE_THRESHOLDS = json.loads(
+    env.str(
+        "MODERATION_IMAGE_THRESHOLDS",
+        default=json.dumps(
+            {
+                "FEMALE_BREAST_EXPOSED": 0.45,
+                "FEMALE_GENITALIA_EXPOSED": 0.35,
+                "MALE_GENITALIA_EXPOSED": 0.35,
+                "ANUS_EXPOSED": 0.35,
+                "BUTTOCKS_EXPOSED": 0.5,
+                "clip:nsfw": 0.5,
+                "clip:gore": 0.5,
+                "clip:violence": 0.6,
+            }
+        ),
+    )
+)
+# Optional: a local directory with a CLIP model (CLIPModel weights + processor) for nsfw/gore/violence.
+MODERATION_CLIP_PATH = env.str("MODERATION_CLIP_PATH", default="")
+# Optional: another NudeNet ONNX file (the 320n model inside the nudenet package by default).
+MODERATION_NUDENET_PATH = env.str("MODERATION_NUDENET_PATH", default="")
+# Checked here, at start-up, so a bad list or threshold fails the deploy rather than a task.
+_moderation_errors = policy_errors({"image_thresholds": MODERATION_IMAGE_THRESHOLDS})
+if _moderation_errors:
+    raise environ.ImproperlyConfigured("MODERATION_IMAGE_THRESHOLDS: " + " ".join(_moderation_errors))
+load_terms(MODERATION_TERMS_FILE)
+
+# Flat price per delivered image until plans exist (billing); blocked, failed and cancelled tasks
+# and withheld images cost nothing.
+PRICE_PER_IMAGE = env.str("PRICE_PER_IMAGE", default="0.00300")
 
 # --- Security --------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
 
-Family = Literal["tiny", "sd", "sdxl", "flux"]
+Family = Literal["tiny", "sd", "sdxl", "flux", "still"]
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def build_registry(overrides: dict[str, dict[str, Any]] | None = None) -> dict[s
             raise ValueError(f"model {name!r}: unknown fields {sorted(unknown)}")
         registry[name] = replace(registry[name], **values) if name in registry else ModelSpec(name=name, **values)
     for spec in registry.values():
-        if spec.family not in ("tiny", "sd", "sdxl", "flux"):
+        if spec.family not in ("tiny", "sd", "sdxl", "flux", "still"):
             raise ValueError(f"model {spec.name!r}: unknown family {spec.family!r}")
         if spec.native_size % 8 or spec.native_size <= 0:
             raise ValueError(f"model {spec.name!r}: native_size must be a positive multiple of 8")

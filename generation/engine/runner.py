@@ -34,6 +34,7 @@ class GeneratedImage:
     width: int
     height: int
     sha256: str
+    image: Any = field(default=None, repr=False, compare=False)  # the decoded RGB picture, for moderation
 
 
 @dataclass
@@ -95,6 +96,11 @@ class Engine:
 
             pipe = build_tiny_pipeline(spec.native_size)
             revision = f"tiny-{weights_digest(pipe)}"
+        elif spec.family == "still":
+            from generation.engine.still import StillImagePipeline
+
+            pipe = StillImagePipeline.from_source(spec.source)
+            revision = f"still-{pipe.digest}"
         else:
             kwargs: dict[str, Any] = {"torch_dtype": torch_dtype, "use_safetensors": True}
             if spec.revision:
@@ -115,7 +121,8 @@ class Engine:
 
     @property
     def scheduler_name(self) -> str:
-        return type(self.pipe.scheduler).__name__
+        scheduler = getattr(self.pipe, "scheduler", None)
+        return type(scheduler).__name__ if scheduler is not None else "none"
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -207,6 +214,7 @@ class Engine:
             width=OUTPUT_SIZE,
             height=OUTPUT_SIZE,
             sha256=hashlib.sha256(png).hexdigest(),
+            image=image,
         )
 
     def warm_up(self) -> float:

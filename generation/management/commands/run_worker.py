@@ -1,7 +1,7 @@
 """python manage.py run_worker [--model NAME] [--burst]
 
-One generation worker: loads its model once, then runs jobs from that model's queue in this
-process. Run one per GPU (CUDA_VISIBLE_DEVICES picks the card)."""
+One generation worker: loads its model and the image moderation detectors once, then runs jobs
+from that model's queue in this process. Run one per GPU (CUDA_VISIBLE_DEVICES picks the card)."""
 
 import logging
 
@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from generation.worker import GenerationWorker, load_engine, worker_identity
+from moderation.checks import load_image_moderator
 
 
 class Command(BaseCommand):
@@ -28,8 +29,10 @@ class Command(BaseCommand):
             raise CommandError(f"unknown model {model!r}; known: {', '.join(sorted(settings.MODEL_REGISTRY))}")
         spec = settings.MODEL_REGISTRY[model]
         engine = load_engine(model, warm_up=not options["no_warm_up"])
+        moderator = load_image_moderator()
         self.stdout.write(
-            f"model {model} ({engine.revision}) ready on {engine.device}/{engine.dtype}; queue {spec.queue}"
+            f"model {model} ({engine.revision}) ready on {engine.device}/{engine.dtype}; queue {spec.queue}; "
+            f"image moderation: {', '.join(moderator.describe())}"
         )
         queue = django_rq.get_queue(spec.queue)
         worker = GenerationWorker(

@@ -1,0 +1,262 @@
+"""Text moderation with term lists: normalisation against obfuscation, then whole-word matching.
+
+The lists are data (``terms.json`` by default; a deployment points MODERATION_TERMS_FILE at its
+own and a project adds terms in its policy). A term is one or more words; a trailing ``*`` on its
+last word matches any ending ("decapitat*"), and every word also matches its plural. Matching is on
+word boundaries after normalisation, so "Essex" is not "sex" and "chicken breast" is not a term.
+
+Normalisation, in order: NFKC (full-width and styled letters), look-alike letters from other
+scripts mapped to Latin (Cyrillic "р" is "p"), accents and zero-width characters dropped, case
+folded; then each word is read several ways at once: with leetspeak undone ("p0rn", "n4k3d"),
+with separators inside a word removed ("p.o.r.n", "n-u-d-e") and with spaced-out letters joined
+("p o r n"), and with runs of three or more of a letter collapsed ("nuuude").
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from functools import cache
+from pathlib import Path
+
+CATEGORIES = ("sexual", "minors", "violence", "hate", "self_harm")
+DEFAULT_TERMS_FILE = Path(__file__).with_name("terms.json")
+
+# Letters from other scripts that look like Latin ones (after case folding). Unicode's full
+# confusables table is much larger; these are the ones that pass for lower-case Latin in prompts.
+HOMOGLYPHS = str.maketrans(
+    {
+        # Cyrillic
+        "а": "a", "в": "b", "е": "e", "ё": "e", "һ": "h", "і": "i", "ї": "i", "ј": "j", "к": "k",
+        "м": "m", "н": "h", "о": "o", "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s",
+        "ԁ": "d", "ԛ": "q", "ԝ": "w", "ь": "b", "г": "r", "п": "n", "и": "u", "л": "n",
+        # Greek
+        "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p",
+        "τ": "t", "υ": "u", "χ": "x", "ω": "w", "γ": "y", "μ": "u", "ς": "c", "σ": "o",
+        # Latin look-alikes outside ASCII that NFKC keeps
+        "ı": "i", "ɑ": "a", "ɡ": "g", "ɩ": "i", "ʀ": "r", "ᴄ": "c", "ᴏ": "o", "ᴠ": "v", "ᴡ": "w",
+        "ᴢ": "z", "ꜱ": "s", "ɴ": "n", "ᴋ": "k", "ᴍ": "m", "ᴛ": "t", "ᴜ": "u", "ᴇ": "e", "ᴀ": "a",
+        "ø": "o", "ł": "l", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe",
+    }
+)  # fmt: skip
+
+# Leetspeak, undone only inside words that also have letters ("p0rn", not "1990").
+LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
+        "@": "a", "$": "s", "!": "i", "|": "l", "+": "t", "€": "e", "£": "l"}  # fmt: skip
+LEET_ALTERNATIVES = {"1": "l", "|": "i", "!": "l"}  # a second reading for the ambiguous ones
+WORD_CHARS = "a-z0-9" + re.escape("".join(LEET))
+RAW_WORD = re.compile(rf"[{WORD_CHARS}]+(?:[.\-_'*~·•]+[{WORD_CHARS}]+)*")
+SEPARATORS = re.compile(r"[.\-_'*~·•]+")
+RUNS = re.compile(r"(.)\1{2,}")
+
+
+def fold(text: str) -> str:
+    """Unicode tricks undone: styled and full-width letters, other scripts' look-alikes, accents,
+    zero-width and other format characters; then case folded."""
+    text = unicodedata.normalize("NFKC", text).casefold().translate(HOMOGLYPHS)
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if unicodedata.category(ch) not in ("Mn", "Me", "Cf"))
+
+
+def _unleet(word: str, alternatives: bool | None) -> str:
+    if alternatives is None or not any(ch.isalpha() for ch in word):
+        return word
+    table = {**LEET, **LEET_ALTERNATIVES} if alternatives else LEET
+    return "".join(table.get(ch, ch) for ch in word)
+
+
+def readings(text: str) -> list[list[str]]:
+    """The word sequences a reader could see in ``text``; a term found in any of them counts."""
+    folded = fold(text)
+    raw_words = RAW_WORD.findall(folded)
+    out: list[list[str]] = []
+    for alternatives in (None, False, True):  # as written ("r34", "12yo"), leet undone, other reading
+        for join_separated in (False, True):
+            words: list[str] = []
+            for raw in raw_words:
+                word = _unleet(raw, alternatives)
+                parts = [SEPARATORS.sub("", word)] if join_separated else SEPARATORS.split(word)
+                words.extend(p for p in (re.sub(r"[^a-z0-9]", "", p) for p in parts) if p)
+            for variant in (words, _join_spelled_out(words), [RUNS.sub(r"\1", w) for w in words]):
+                if variant not in out:
+                    out.append(variant)
+    return out
+
+
+def _join_spelled_out(words: list[str]) -> list[str]:
+    """ "p o r n" -> "porn": three or more single letters in a row become one word."""
+    out: list[str] = []
+    run: list[str] = []
+    for word in [*words, ""]:
+        if len(word) == 1 and word.isalpha():
+            run.append(word)
+            continue
+        out.extend(["".join(run)] if len(run) >= 3 else run)
+        run = []
+        if word:
+            out.append(word)
+    return out
+
+
+@dataclass(frozen=True)
+class Term:
+    words: tuple[str, ...]
+    category: str
+    prefix: bool  # the last word matches any ending
+    source: str  # the term as written in the list
+
+    def matches_at(self, words: list[str], start: int) -> bool:
+        if start + len(self.words) > len(words):
+            return False
+        for offset, want in enumerate(self.words):
+            got = words[start + offset]
+            last = offset == len(self.words) - 1
+            if last and self.prefix:
+                if not got.startswith(want):
+                    return False
+            elif got not in (want, want + "s", want + "es"):
+                return False
+        return True
+
+
+def _parse_term(raw: str, category: str) -> Term:
+    prefix = raw.rstrip().endswith("*")
+    words = [w for w in re.split(r"[^a-z0-9]+", fold(raw.rstrip().rstrip("*"))) if w]
+    if not words:
+        raise ValueError(f"empty term {raw!r} in {category}")
+    return Term(words=tuple(words), category=category, prefix=prefix, source=raw)
+
+
+@dataclass(frozen=True)
+class Match:
+    category: str
+    term: str
+    field: str
+
+
+@dataclass(frozen=True)
+class TextVerdict:
+    matches: tuple[Match, ...] = ()
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.matches)
+
+    @property
+    def categories(self) -> list[str]:
+        return sorted({m.category for m in self.matches}, key=CATEGORIES.index)
+
+    def as_dict(self) -> dict:
+        return {
+            "decision": "block" if self.blocked else "pass",
+            "categories": self.categories,
+            "matches": [vars(m) for m in self.matches],
+        }
+
+
+@dataclass(eq=False)  # hashed by identity: compiled once, cached per project policy
+class TermList:
+    """Compiled term lists. ``minor_indicators`` found together with a sexual term add ``minors``;
+    ``allow`` phrases are taken out of the text before matching. ``relax`` phrases (a project's
+    own allowed phrases) are taken out too, except for the ``minors`` checks, which no project can
+    relax: a project that allows "nude" still has "nude child" blocked."""
+
+    terms: list[Term] = field(default_factory=list)
+    minor_indicators: list[Term] = field(default_factory=list)
+    allow: list[Term] = field(default_factory=list)
+    relax: list[Term] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._terms = _Index(t for t in self.terms if t.category != "minors")
+        self._minors = _Index(t for t in self.terms if t.category == "minors")
+        self._sexual = _Index(t for t in self.terms if t.category == "sexual")
+        self._minor_indicators = _Index(self.minor_indicators)
+        self._allow = _Index(self.allow)
+        self._relax = _Index(self.relax)
+
+    @classmethod
+    def from_data(cls, data: Mapping) -> TermList:
+        unknown = set(data.get("categories", {})) - set(CATEGORIES)
+        if unknown:
+            raise ValueError(f"unknown categories {sorted(unknown)}; known: {list(CATEGORIES)}")
+        return cls(
+            terms=[_parse_term(t, c) for c, terms in data.get("categories", {}).items() for t in terms],
+            minor_indicators=[_parse_term(t, "minors") for t in data.get("minor_indicators", [])],
+            allow=[_parse_term(t, "allow") for t in data.get("allow", [])],
+        )
+
+    def extended(self, data: Mapping) -> TermList:
+        """This list plus a project's own terms and allowed phrases."""
+        extra = TermList.from_data(data)
+        return TermList(
+            terms=self.terms + extra.terms,
+            minor_indicators=self.minor_indicators + extra.minor_indicators,
+            allow=self.allow,
+            relax=self.relax + extra.allow,
+        )
+
+    def check(self, fields: Mapping[str, str]) -> TextVerdict:
+        """Every match in every field ({"text_data": ..., "neg_text": ...}), deduplicated."""
+        found: dict[tuple[str, str], Match] = {}
+        for name, text in fields.items():
+            if not text:
+                continue
+            for words in readings(text):
+                words = _mask(words, self._allow)
+                hits = list(self._terms.find(_mask(words, self._relax))) + list(self._minors.find(words))
+                if any(True for _ in self._sexual.find(words)):
+                    hits += [replace(t, category="minors") for t in self._minor_indicators.find(words)]
+                for term in hits:
+                    found.setdefault((term.category, term.source), Match(term.category, term.source, name))
+        matches = sorted(found.values(), key=lambda m: (CATEGORIES.index(m.category), m.term))
+        return TextVerdict(matches=tuple(matches))
+
+
+class _Index:
+    """Terms by first word, so a check looks at a handful of terms per word, not all of them."""
+
+    def __init__(self, terms: Iterable[Term]):
+        self.by_first: dict[str, list[Term]] = {}
+        self.open_ended: list[Term] = []  # one-word terms with "*": matched by prefix
+        for term in terms:
+            if len(term.words) == 1 and term.prefix:
+                self.open_ended.append(term)
+                continue
+            first = term.words[0]
+            for key in {first, first + "s", first + "es"}:
+                self.by_first.setdefault(key, []).append(term)
+
+    def find(self, words: list[str]) -> Iterable[Term]:
+        seen: set[int] = set()
+        for i, word in enumerate(words):
+            if not word:
+                continue
+            candidates = self.by_first.get(word, [])
+            for term in [*candidates, *(t for t in self.open_ended if word.startswith(t.words[0]))]:
+                if id(term) not in seen and term.matches_at(words, i):
+                    seen.add(id(term))
+                    yield term
+
+
+def _mask(words: list[str], allow: _Index) -> list[str]:
+    masked = list(words)
+    for i in range(len(words)):
+        for term in allow.by_first.get(words[i], []) + [t for t in allow.open_ended if words[i].startswith(t.words[0])]:
+            if term.matches_at(words, i):
+                masked[i : i + len(term.words)] = [""] * len(term.words)
+    return masked
+
+
+@cache
+def _load_file(path: str, mtime: float) -> TermList:
+    with open(path, encoding="utf-8") as f:
+        return TermList.from_data(json.load(f))
+
+
+def load_terms(path: str | Path = DEFAULT_TERMS_FILE) -> TermList:
+    """The term list in ``path``, parsed once per version of the file."""
+    path = Path(path)
+    return _load_file(str(path), path.stat().st_mtime)
