@@ -62,6 +62,16 @@ class Project(TenantOwned):
             '"terms": {"violence": ["laser sword"]}, "allow": ["nude study"]}. See the README, "Moderation".'
         ),
     )
+    monthly_spend_cap = models.DecimalField(
+        max_digits=14, decimal_places=5, null=True, blank=True, help_text="Monthly spend cap of this project"
+    )
+    end_user_monthly_cap = models.DecimalField(
+        max_digits=14,
+        decimal_places=5,
+        null=True,
+        blank=True,
+        help_text="Monthly spend cap of each end user (options.end_user) of this project",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta(TenantOwned.Meta):

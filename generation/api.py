@@ -23,6 +23,14 @@ from generation.serializers import TaskSubmitSerializer, task_object
 
 PROBLEM = OpenApiResponse(schema.ProblemSerializer, description="application/problem+json")
 ERRORS = {code: PROBLEM for code in (400, 401, 403, 404, 413, 503)}
+SUBMIT_ERRORS = {**ERRORS, 402: PROBLEM, 409: PROBLEM}
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="The same key and body within 24 h returns the first task (header Idempotent-Replayed: true) "
+    "and charges nothing new; the same key with another body is 409 idempotency_conflict.",
+)
 
 
 def base_url(request) -> str:
@@ -43,11 +51,21 @@ class _SubmitView(TenantAPIView):
 
     def _submit(self, request) -> Task:
         _check_body_size(request)
+        key = request.headers.get("Idempotency-Key", "")
+        if len(key) > 255 or not key.isprintable():
+            raise Problem("invalid_request", "Idempotency-Key must be at most 255 printable characters.")
         serializer = TaskSubmitSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return services.task_submit(
-            client=self.client, data=services.TaskInput(**serializer.validated_data), sync=self.sync
+            client=self.client,
+            data=services.TaskInput(**serializer.validated_data),
+            sync=self.sync,
+            idempotency_key=key,
         )
+
+    @staticmethod
+    def _replay_headers(task: Task) -> dict[str, str]:
+        return {"Idempotent-Replayed": "true"} if getattr(task, "replayed", False) else {}
 
 
 @extend_schema_view(
@@ -55,13 +73,14 @@ class _SubmitView(TenantAPIView):
         operation_id="task_submit_async",
         summary="Submit a task; answers at once",
         request=TaskSubmitSerializer,
-        responses={200: schema.TaskObjectSerializer, **ERRORS},
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: schema.TaskObjectSerializer, **SUBMIT_ERRORS},
     )
 )
 class TaskAsyncView(_SubmitView):
     def post(self, request):
         task = self._submit(request)
-        return Response(task_object(task, base_url=base_url(request)))
+        return Response(task_object(task, base_url=base_url(request)), headers=self._replay_headers(task))
 
 
 @extend_schema_view(
@@ -74,12 +93,13 @@ class TaskAsyncView(_SubmitView):
             "to poll at the `Location` header."
         ),
         request=TaskSubmitSerializer,
+        parameters=[IDEMPOTENCY_KEY],
         responses={
             200: schema.TaskObjectSerializer,
             202: schema.TaskObjectSerializer,
             422: PROBLEM,
             500: PROBLEM,
-            **ERRORS,
+            **SUBMIT_ERRORS,
         },
     )
 )
@@ -88,6 +108,7 @@ class TaskSyncView(_SubmitView):
 
     def post(self, request):
         task = self._submit(request)
+        replay = self._replay_headers(task)
         if not task.is_final:  # a blocked prompt has ended already
             try:
                 queues.wait_finished(task.id, settings.SYNC_WAIT_SECONDS)
@@ -97,10 +118,10 @@ class TaskSyncView(_SubmitView):
         body = task_object(task, base_url=base_url(request))
         if task.state == Task.State.FAILED:
             problem = {**body["error"], "task": body}
-            return Response(problem, status=problem["status"], content_type=PROBLEM_CONTENT_TYPE)
+            return Response(problem, status=problem["status"], content_type=PROBLEM_CONTENT_TYPE, headers=replay)
         if not task.is_final:
-            return Response(body, status=202, headers={"Location": f"/api/v2/task/{task.id}"})
-        return Response(body)
+            return Response(body, status=202, headers={"Location": f"/api/v2/task/{task.id}", **replay})
+        return Response(body, headers=replay)
 
 
 @extend_schema_view(

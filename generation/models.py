@@ -60,7 +60,13 @@ class Task(TenantOwned):
         default=dict, blank=True, help_text="prompt verdict, detectors used, images withheld"
     )
     images_delivered = models.PositiveSmallIntegerField(default=0)
-    charge = models.DecimalField(max_digits=12, decimal_places=5, default=Decimal("0"))
+    charge = models.DecimalField(max_digits=14, decimal_places=5, default=Decimal("0"))
+    hold_amount = models.DecimalField(
+        max_digits=14,
+        decimal_places=5,
+        default=Decimal("0"),
+        help_text="Worst-case price at submit: held on prepaid credit, counted against caps until the task ends",
+    )
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)

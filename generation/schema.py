@@ -51,6 +51,14 @@ class ProblemSerializer(serializers.Serializer):
     task_id = serializers.UUIDField(required=False)
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
     moderation = ModerationSerializer(required=False, help_text="With moderation_blocked_* codes")
+    cap = serializers.ChoiceField(
+        choices=["tenant", "project", "end_user", "prepaid_credit"], required=False, help_text="With quota_exceeded"
+    )
+    limit = serializers.CharField(required=False, help_text="With quota_exceeded: the cap, or the credit available")
+    spent = serializers.CharField(required=False, help_text="With quota_exceeded: delivered this month")
+    pending = serializers.CharField(required=False, help_text="With quota_exceeded: worst case of unfinished tasks")
+    required = serializers.CharField(required=False, help_text="With quota_exceeded: this task's worst case")
+    currency = serializers.CharField(required=False)
 
 
 class _StatusSerializer(serializers.Serializer):

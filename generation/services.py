@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from imgplatform.problems import Problem
 from redis.exceptions import RedisError
 
 from accounts.authentication import ApiClient
-from billing.pricing import charge_for
+from billing import services as billing
 from generation import queues
 from generation.models import Image, Task
 from moderation import checks as moderation
@@ -37,39 +37,76 @@ class TaskInput:
     metadata: Any = None
 
 
-def task_submit(*, client: ApiClient, data: TaskInput, sync: bool = False) -> Task:
-    """Write the task row, then enqueue it. If Redis cannot take the job the task is failed at once
-    with ``service_unavailable`` (never left queued for nobody) and the caller gets a 503."""
-    project = client.project
+def task_submit(*, client: ApiClient, data: TaskInput, sync: bool = False, idempotency_key: str = "") -> Task:
+    """Check the prompt, admit the task against caps and credit (402), write it with its hold, then
+    enqueue it. A blocked prompt is written already failed, never enqueued, never billed. If Redis
+    cannot take the job the task is failed at once with ``service_unavailable`` (never left queued
+    for nobody, its hold released) and the caller gets a 503.
+
+    With ``idempotency_key``, a second submit of the same body within 24 h gets the first task back
+    (``task.replayed`` is True) and nothing new is written or charged."""
+    tenant, project = client.tenant, client.project
+    body_hash = billing.request_hash({**vars(data), "sync": sync}) if idempotency_key else ""
+    if idempotency_key:
+        earlier = billing.idempotent_task(tenant=tenant, key=idempotency_key, body_hash=body_hash)
+        if earlier is not None:
+            earlier.replayed = True
+            return earlier
+
     started = time.perf_counter()
     verdict = moderation.prompt_verdict(project=project, text_data=data.text_data, neg_text=data.neg_text)
-    moderation_ms = round((time.perf_counter() - started) * 1000, 2)
-    task = Task.objects.for_tenant(client.tenant).create(
-        tenant=client.tenant,
-        project=project,
-        api_key=client.api_key,
-        text_data=data.text_data,
-        neg_text=data.neg_text,
-        num_images=data.num_images,
-        seed=data.seed if data.seed is not None else secrets.randbelow(2**32),
-        seed_given=data.seed is not None,
-        moderation=data.moderation,
-        end_user=data.end_user,
-        callback_url=data.callback_url,
-        metadata=data.metadata,
-        sync=sync,
-        model=project.model or settings.DEFAULT_MODEL,
-        moderation_report={"prompt": verdict.as_dict()},
-        timings_ms={"moderation_prompt": moderation_ms},
-    )
+    fields: dict[str, Any] = {
+        "moderation_report": {"prompt": verdict.as_dict()},
+        "timings_ms": {"moderation_prompt": round((time.perf_counter() - started) * 1000, 2)},
+    }
     if verdict.blocked:
         # Before any GPU work: the task ends here, nothing is enqueued and nothing is billed.
-        task_fail(
-            task=task,
-            code="moderation_blocked_prompt",
-            detail=f"The prompt was blocked by moderation ({', '.join(verdict.categories)}).",
-            from_states=[State.QUEUED],
+        fields.update(
+            state=State.FAILED,
+            finished_at=timezone.now(),
+            error_code="moderation_blocked_prompt",
+            error_detail=f"The prompt was blocked by moderation ({', '.join(verdict.categories)}).",
         )
+    try:
+        with transaction.atomic():
+            if not verdict.blocked:
+                admission = billing.task_admit(
+                    tenant=tenant, project=project, end_user=data.end_user, num_images=data.num_images
+                )
+                fields["hold_amount"] = admission.hold
+            task = Task.objects.for_tenant(tenant).create(
+                tenant=tenant,
+                project=project,
+                api_key=client.api_key,
+                text_data=data.text_data,
+                neg_text=data.neg_text,
+                num_images=data.num_images,
+                seed=data.seed if data.seed is not None else secrets.randbelow(2**32),
+                seed_given=data.seed is not None,
+                moderation=data.moderation,
+                end_user=data.end_user,
+                callback_url=data.callback_url,
+                metadata=data.metadata,
+                sync=sync,
+                model=project.model or settings.DEFAULT_MODEL,
+                **fields,
+            )
+            if not verdict.blocked and admission.prepaid:
+                billing.credit_hold(task=task, amount=admission.hold)
+            if idempotency_key:
+                billing.idempotency_record(tenant=tenant, key=idempotency_key, body_hash=body_hash, task=task)
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        # The same key in a concurrent request that committed first: answer with its task.
+        earlier = billing.idempotent_task(tenant=tenant, key=idempotency_key, body_hash=body_hash)
+        if earlier is None:
+            raise
+        earlier.replayed = True
+        return earlier
+    task.replayed = False
+    if verdict.blocked:
+        _notify(task)
         return task
     try:
         job_id = queues.enqueue_generation(task)
@@ -147,10 +184,11 @@ def task_succeed(
             run_info=run_info,
             moderation_report={**task.moderation_report, **(moderation_report or {})},
             images_delivered=delivered,
-            charge=charge_for(images_delivered=delivered),
         )
         if moved:
             _save_images(task, images)
+            task.charge = billing.task_bill(task=task, images_delivered=delivered)
+            Task.unscoped_objects.filter(pk=task.pk).update(charge=task.charge)
     if moved:
         _notify(task)
     return moved
@@ -186,8 +224,9 @@ def task_fail(
         changes["moderation_report"] = {**task.moderation_report, **moderation_report}
     with transaction.atomic():
         moved = _transition(task, from_states=list(from_states), **changes)
-        if moved and images:
-            _save_images(task, images)
+        if moved:
+            _save_images(task, images or [])
+            billing.task_release(task=task)
     if moved:
         _notify(task)
     return moved
@@ -195,7 +234,11 @@ def task_fail(
 
 def task_cancel(*, task: Task) -> Task:
     """Cancel a queued task (never billed). Running or finished tasks cannot be cancelled."""
-    if not _transition(task, from_states=[State.QUEUED], state=State.CANCELLED, finished_at=timezone.now()):
+    with transaction.atomic():
+        moved = _transition(task, from_states=[State.QUEUED], state=State.CANCELLED, finished_at=timezone.now())
+        if moved:
+            billing.task_release(task=task)
+    if not moved:
         raise Problem(
             "task_not_cancellable",
             f"Only queued tasks can be cancelled; this one is {task.state}.",

@@ -223,10 +223,6 @@ if _moderation_errors:
     raise environ.ImproperlyConfigured("MODERATION_IMAGE_THRESHOLDS: " + " ".join(_moderation_errors))
 load_terms(MODERATION_TERMS_FILE)
 
-# Flat price per delivered image until plans exist (billing); blocked, failed and cancelled tasks
-# and withheld images cost nothing.
-PRICE_PER_IMAGE = env.str("PRICE_PER_IMAGE", default="0.00300")
-
 # --- Security --------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from imgplatform import health
 
 urlpatterns = [
+    path("api/v2/", include("billing.urls")),  # first: "task/quote" is not a task id
     path("api/v2/", include("generation.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

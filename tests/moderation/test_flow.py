@@ -19,7 +19,8 @@ FACE_FEMALE_POLICY = {"image_thresholds": {"FACE_FEMALE": 0.5}}
 
 
 def price(images: int) -> str:
-    return f"{Decimal(django_settings.PRICE_PER_IMAGE) * images:.5f}"
+    """What ``images`` delivered images cost a new tenant on the default plan (first tier)."""
+    return f"{Decimal('0.00500') * images:.5f}"
 
 
 def stored_files(task_id: str) -> list[Path]:

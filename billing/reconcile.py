@@ -1,0 +1,152 @@
+"""Compare the ledger with the tasks it bills, the rollups, the invoices and the prepaid credit;
+report every mismatch. Reads every tenant (an operator's tool), in bulk queries."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from django.db.models import Q, Sum
+
+from billing.models import (
+    ZERO,
+    BillingAccount,
+    CreditEntry,
+    DailyUsage,
+    Invoice,
+    MonthlyUsage,
+    UsageLine,
+    UsageRecord,
+)
+from generation.models import Task
+
+
+def reconcile(*, period: date | None = None) -> list[str]:
+    """Every mismatch found, as sentences; empty when the books agree. ``period`` limits the ledger
+    checks to one month (credit is always checked whole)."""
+    problems: list[str] = []
+    records = UsageRecord.unscoped_objects.all()
+    tasks = Task.unscoped_objects.all()
+    if period is not None:
+        records = records.filter(period=period)
+        tasks = tasks.filter(usage__period=period) | tasks.filter(
+            state=Task.State.SUCCEEDED, usage__isnull=True, images_delivered__gt=0
+        )
+
+    # 1. tasks <-> ledger
+    ledger = {r["task_id"]: r for r in records.values("task_id", "images", "amount", "tenant_id")}
+    for task in tasks.filter(state=Task.State.SUCCEEDED, images_delivered__gt=0).values(
+        "id", "images_delivered", "charge"
+    ):
+        row = ledger.get(task["id"])
+        if row is None:
+            problems.append(f"task {task['id']}: delivered {task['images_delivered']} images but has no ledger row")
+        elif row["images"] != task["images_delivered"] or row["amount"] != task["charge"]:
+            problems.append(
+                f"task {task['id']}: task says {task['images_delivered']} images for {task['charge']}, "
+                f"ledger says {row['images']} for {row['amount']}"
+            )
+    for task in (
+        Task.unscoped_objects.filter(usage__isnull=False).exclude(state=Task.State.SUCCEEDED).values_list("id", "state")
+    ):
+        problems.append(f"task {task[0]}: {task[1]} but billed in the ledger")
+    for task_id, charge in (
+        Task.unscoped_objects.exclude(state=Task.State.SUCCEEDED).exclude(charge=0).values_list("id", "charge")
+    ):
+        problems.append(f"task {task_id}: not succeeded but charged {charge}")
+
+    # 2. ledger rows <-> their tier lines
+    lines = (
+        UsageLine.unscoped_objects.filter(record__in=records)
+        .values("record_id")
+        .annotate(images=Sum("images"), amount=Sum("amount"))
+    )
+    by_record = {row["record_id"]: row for row in lines}
+    for record in records.values("id", "task_id", "images", "amount"):
+        line = by_record.get(record["id"], {"images": 0, "amount": ZERO})
+        if line["images"] != record["images"] or line["amount"] != record["amount"]:
+            problems.append(
+                f"ledger row of task {record['task_id']}: lines add up to {line['images']} / {line['amount']}"
+            )
+
+    # 3. rollups <-> ledger
+    daily_expected: dict[tuple, list] = defaultdict(lambda: [0, 0, ZERO])
+    monthly_expected: dict[tuple, list] = defaultdict(lambda: [0, ZERO])
+    for r in records.values("tenant_id", "day", "project_id", "end_user", "period", "images", "amount"):
+        d = daily_expected[(r["tenant_id"], r["day"], r["project_id"], r["end_user"])]
+        d[0], d[1], d[2] = d[0] + 1, d[1] + r["images"], d[2] + r["amount"]
+        m = monthly_expected[(r["tenant_id"], r["period"])]
+        m[0], m[1] = m[0] + r["images"], m[1] + r["amount"]
+    daily = DailyUsage.unscoped_objects.all()
+    monthly = MonthlyUsage.unscoped_objects.all()
+    if period is not None:
+        daily = daily.filter(day__gte=period, day__lt=_next_month(period))
+        monthly = monthly.filter(period=period)
+    seen = set()
+    for row in daily.values("tenant_id", "day", "project_id", "end_user", "tasks", "images", "amount"):
+        key = (row["tenant_id"], row["day"], row["project_id"], row["end_user"])
+        seen.add(key)
+        if [row["tasks"], row["images"], row["amount"]] != list(daily_expected.get(key, [0, 0, ZERO])):
+            problems.append(f"daily rollup {key}: {row['tasks']}/{row['images']}/{row['amount']} != ledger")
+    problems += [f"daily rollup {key} missing" for key in daily_expected if key not in seen]
+    seen = set()
+    for row in monthly.values("tenant_id", "period", "images", "amount"):
+        key = (row["tenant_id"], row["period"])
+        seen.add(key)
+        if [row["images"], row["amount"]] != list(monthly_expected.get(key, [0, ZERO])):
+            problems.append(f"monthly usage {key}: {row['images']}/{row['amount']} != ledger")
+    problems += [f"monthly usage {key} missing" for key in monthly_expected if key not in seen]
+
+    # 4. invoices <-> ledger
+    invoices = Invoice.unscoped_objects.exclude(status=Invoice.Status.VOID)
+    if period is not None:
+        invoices = invoices.filter(period=period)
+    for invoice in invoices.annotate(line_total=Sum("lines__amount"), line_images=Sum("lines__images")):
+        ledger_total = UsageRecord.unscoped_objects.filter(
+            tenant_id=invoice.tenant_id, period=invoice.period
+        ).aggregate(amount=Sum("amount"), images=Sum("images"))
+        if (invoice.line_total or ZERO) != invoice.total:
+            problems.append(
+                f"invoice {invoice.number}: lines add up to {invoice.line_total}, total says {invoice.total}"
+            )
+        if (ledger_total["amount"] or ZERO) != invoice.total or (ledger_total["images"] or 0) != invoice.images:
+            problems.append(
+                f"invoice {invoice.number}: {invoice.images} images for {invoice.total}, ledger has "
+                f"{ledger_total['images']} for {ledger_total['amount']}"
+            )
+
+    # 5. prepaid credit <-> its entries and open holds
+    sums = {
+        row["tenant_id"]: row
+        for row in CreditEntry.unscoped_objects.values("tenant_id").annotate(
+            credit=Sum("amount", filter=Q(kind__in=["grant", "adjust"])),
+            captured=Sum("amount", filter=Q(kind="capture")),
+            held=Sum("amount", filter=Q(kind="hold")),
+            released=Sum("amount", filter=Q(kind="release")),
+        )
+    }
+    for account in BillingAccount.unscoped_objects.values("tenant_id", "credit_balance", "credit_held"):
+        row = sums.get(account["tenant_id"], {})
+        balance = (row.get("credit") or ZERO) - (row.get("captured") or ZERO)
+        held = (row.get("held") or ZERO) - (row.get("captured") or ZERO) - (row.get("released") or ZERO)
+        if balance != account["credit_balance"]:
+            problems.append(
+                f"tenant {account['tenant_id']}: credit balance {account['credit_balance']} != entries {balance}"
+            )
+        if held != account["credit_held"]:
+            problems.append(f"tenant {account['tenant_id']}: credit held {account['credit_held']} != entries {held}")
+    open_holds = (
+        CreditEntry.unscoped_objects.filter(kind="hold")
+        .values("tenant_id")
+        .annotate(open=Sum("amount", filter=~Q(task__state__in=Task.FINAL_STATES)))
+    )
+    for row in open_holds:
+        account = BillingAccount.unscoped_objects.filter(tenant_id=row["tenant_id"]).values("credit_held").first()
+        if account and (row["open"] or ZERO) != account["credit_held"]:
+            open_amount = row["open"] or ZERO
+            problems.append(f"tenant {row['tenant_id']}: open holds {open_amount} != held {account['credit_held']}")
+    return problems
+
+
+def _next_month(period: date) -> date:
+    return date(period.year + period.month // 12, period.month % 12 + 1, 1)

@@ -1,0 +1,62 @@
+"""Reads of billing data, always within one tenant."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import QuerySet, Sum
+from imgplatform.problems import Problem
+
+from accounts.models import Tenant
+from billing.models import ZERO, DailyUsage, Invoice
+
+GROUPS = {"day": "day", "project": "project_id", "end_user": "end_user"}
+
+
+def usage_report(*, tenant: Tenant, start: date, end: date, group_by: str) -> dict:
+    """Tasks, images and amount per day, project or end user from ``start`` to ``end`` (both
+    included), read from the daily rollups (never the tasks, so it stays fast)."""
+    key = GROUPS[group_by]
+    rows = (
+        DailyUsage.objects.for_tenant(tenant)
+        .filter(day__gte=start, day__lte=end)
+        .values(key)
+        .annotate(tasks=Sum("tasks"), images=Sum("images"), amount=Sum("amount"))
+        .order_by(key)
+    )
+    out = [
+        {
+            group_by: (row[key].isoformat() if group_by == "day" else row[key]),
+            "tasks": row["tasks"],
+            "images": row["images"],
+            "amount": f"{row['amount']:.5f}",
+        }
+        for row in rows
+    ]
+    return {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "group_by": group_by,
+        "rows": out,
+        "total": {
+            "tasks": sum(r["tasks"] for r in out),
+            "images": sum(r["images"] for r in out),
+            "amount": f"{sum((row['amount'] for row in rows), ZERO):.5f}",
+        },
+    }
+
+
+def invoice_list(*, tenant: Tenant) -> QuerySet[Invoice]:
+    """The tenant's invoices; drafts are the operator's and not shown."""
+    return Invoice.objects.for_tenant(tenant).exclude(status=Invoice.Status.DRAFT).prefetch_related("lines")
+
+
+def access_invoice_by_id(*, tenant: Tenant, invoice_id) -> Invoice:
+    try:
+        pk = int(invoice_id)
+    except (TypeError, ValueError):
+        pk = None
+    invoice = invoice_list(tenant=tenant).filter(pk=pk).first() if pk else None
+    if invoice is None:
+        raise Problem("not_found", "No invoice with this id.")
+    return invoice

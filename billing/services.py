@@ -1,0 +1,385 @@
+"""Money rules. Every function that moves money runs inside the caller's transaction (submit or
+finish of a task), so the task's state, the ledger, the rollups and the credit always agree."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+from imgplatform.problems import Problem
+
+from accounts.models import Project, Tenant
+from billing.defaults import ensure_default_plan
+from billing.models import (
+    ZERO,
+    BillingAccount,
+    CreditEntry,
+    DailyUsage,
+    IdempotencyKey,
+    MonthlyUsage,
+    Plan,
+    PriceTier,
+    TenantPlan,
+    UsageLine,
+    UsageRecord,
+    validate_currency_unchanged,
+)
+
+log = logging.getLogger(__name__)
+IDEMPOTENCY_TTL = timedelta(hours=24)
+
+
+def period_of(moment: datetime) -> date:
+    """The billing month of ``moment`` (UTC): its first day."""
+    return moment.astimezone(UTC).date().replace(day=1)
+
+
+def day_of(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
+
+
+# --- Plans -----------------------------------------------------------------------------------
+def plan_for(tenant: Tenant, *, at: datetime | None = None) -> Plan:
+    """The plan that applies to ``tenant`` at ``at`` (now): its newest started assignment, else the
+    default plan."""
+    at = at or timezone.now()
+    assignment = (
+        TenantPlan.objects.for_tenant(tenant)
+        .filter(starts_at__lte=at)
+        .select_related("plan")
+        .order_by("-starts_at", "-id")
+    ).first()
+    if assignment:
+        return assignment.plan
+    return ensure_default_plan(Plan, PriceTier)
+
+
+def tenant_plan_assign(*, tenant: Tenant, plan: Plan, starts_at: datetime | None = None) -> TenantPlan:
+    validate_currency_unchanged(tenant, plan)
+    return TenantPlan.objects.for_tenant(tenant).create(tenant=tenant, plan=plan, starts_at=starts_at or timezone.now())
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    tier: int  # 0: included images; 1..n: the plan's tiers in order
+    images: int
+    unit_price: Decimal
+
+    @property
+    def amount(self) -> Decimal:
+        return self.unit_price * self.images
+
+
+def _tiers(plan: Plan) -> list[tuple[int | None, Decimal]]:
+    tiers = [(t.up_to, t.unit_price) for t in plan.tiers.all()]
+    if not tiers or tiers[-1][0] is not None:
+        raise ImproperlyConfigured(f"Plan {plan.code} needs a last tier without an upper bound.")
+    return tiers
+
+
+def _price_of(plan: Plan, tiers, k: int) -> tuple[int, Decimal]:
+    """Tier and price of the k-th image (1-based) of a month."""
+    if k <= plan.included_images:
+        return 0, ZERO
+    for index, (up_to, price) in enumerate(tiers, start=1):
+        if up_to is None or k <= up_to:
+            return index, price
+    raise AssertionError("unreachable: the last tier is open")
+
+
+def price_images(plan: Plan, *, already: int, count: int) -> list[PricedLine]:
+    """The price of ``count`` images delivered after ``already`` images this month, one line per
+    tier they fall in (a task can cross a tier boundary)."""
+    tiers = _tiers(plan)
+    lines: list[PricedLine] = []
+    for k in range(already + 1, already + count + 1):
+        tier, price = _price_of(plan, tiers, k)
+        if lines and lines[-1].tier == tier:
+            lines[-1] = PricedLine(tier, lines[-1].images + 1, price)
+        else:
+            lines.append(PricedLine(tier, 1, price))
+    return lines
+
+
+def worst_case(plan: Plan, *, already: int, count: int) -> Decimal:
+    """The most ``count`` images can cost from here, whatever else finishes first: held on
+    prepaid credit and counted against caps while the task runs."""
+    tiers = _tiers(plan)
+    reachable = [price for index, (up_to, price) in enumerate(tiers, start=1) if up_to is None or up_to > already]
+    return max(reachable, default=ZERO) * count
+
+
+# --- Accounts and caps -----------------------------------------------------------------------
+def account_for(tenant: Tenant, *, lock: bool = False) -> BillingAccount:
+    accounts = BillingAccount.objects.for_tenant(tenant)
+    account, _ = (accounts.select_for_update() if lock else accounts).get_or_create(tenant=tenant)
+    return account
+
+
+def month_images(tenant: Tenant, period: date) -> int:
+    row = MonthlyUsage.objects.for_tenant(tenant).filter(period=period).first()
+    return row.images if row else 0
+
+
+@dataclass(frozen=True)
+class Spend:
+    cap: str
+    limit: Decimal
+    spent: Decimal  # delivered this month
+    pending: Decimal  # worst case of tasks not finished yet
+
+
+def _spend(tenant: Tenant, *, period: date, project: Project | None = None, end_user: str | None = None):
+    from generation.models import Task
+
+    daily = DailyUsage.objects.for_tenant(tenant).filter(day__gte=period)
+    pending = Task.objects.for_tenant(tenant).filter(state__in=[Task.State.QUEUED, Task.State.RUNNING])
+    if project is not None:
+        daily, pending = daily.filter(project=project), pending.filter(project=project)
+    if end_user is not None:
+        daily, pending = daily.filter(end_user=end_user), pending.filter(end_user=end_user)
+    spent = daily.aggregate(s=Sum("amount"))["s"] or ZERO
+    return spent, pending.aggregate(s=Sum("hold_amount"))["s"] or ZERO
+
+
+def caps_for(*, tenant: Tenant, project: Project, end_user: str, account: BillingAccount, plan: Plan) -> list[Spend]:
+    period = period_of(timezone.now())
+    caps = []
+    tenant_cap = account.monthly_cap if account.monthly_cap is not None else plan.monthly_cap
+    if tenant_cap is not None:
+        caps.append(Spend("tenant", tenant_cap, *_spend(tenant, period=period)))
+    if project.monthly_spend_cap is not None:
+        caps.append(Spend("project", project.monthly_spend_cap, *_spend(tenant, period=period, project=project)))
+    if end_user and project.end_user_monthly_cap is not None:
+        spent, pending = _spend(tenant, period=period, project=project, end_user=end_user)
+        caps.append(Spend("end_user", project.end_user_monthly_cap, spent, pending))
+    return caps
+
+
+@dataclass(frozen=True)
+class Admission:
+    hold: Decimal
+    prepaid: bool
+
+
+def task_admit(*, tenant: Tenant, project: Project, end_user: str, num_images: int) -> Admission:
+    """Inside the submit transaction: lock the tenant's account (so concurrent submits are counted
+    one after another), refuse with 402 ``quota_exceeded`` when a cap or the prepaid credit would
+    be exceeded by this task's worst case, and say how much to hold."""
+    account = account_for(tenant, lock=True)
+    plan = plan_for(tenant)
+    hold = worst_case(plan, already=month_images(tenant, period_of(timezone.now())), count=num_images)
+    for spend in caps_for(tenant=tenant, project=project, end_user=end_user, account=account, plan=plan):
+        if spend.spent + spend.pending + hold > spend.limit:
+            raise Problem(
+                "quota_exceeded",
+                f"This task could cost up to {hold} {plan.currency}; with {spend.spent} spent and {spend.pending} "
+                f"pending this month, that is over the {spend.cap} cap of {spend.limit} {plan.currency}.",
+                cap=spend.cap,
+                limit=str(spend.limit),
+                spent=str(spend.spent),
+                pending=str(spend.pending),
+                required=str(hold),
+                currency=plan.currency,
+            )
+    prepaid = account.mode == BillingAccount.Mode.PREPAID
+    if prepaid and account.credit_available < hold:
+        raise Problem(
+            "quota_exceeded",
+            f"This task could cost up to {hold} {plan.currency}; the prepaid credit available is "
+            f"{account.credit_available} {plan.currency}.",
+            cap="prepaid_credit",
+            limit=str(account.credit_available),
+            required=str(hold),
+            currency=plan.currency,
+        )
+    return Admission(hold=hold, prepaid=prepaid)
+
+
+def task_quote(*, tenant: Tenant, project: Project, end_user: str, num_images: int) -> dict[str, Any]:
+    """What ``num_images`` would cost if delivered now, the most they can cost, where each cap
+    stands, and whether a submit would be admitted. Writes and holds nothing."""
+    account = account_for(tenant)
+    plan = plan_for(tenant)
+    already = month_images(tenant, period_of(timezone.now()))
+    lines = price_images(plan, already=already, count=num_images)
+    hold = worst_case(plan, already=already, count=num_images)
+    refusal = None
+    try:
+        with transaction.atomic():
+            task_admit(tenant=tenant, project=project, end_user=end_user, num_images=num_images)
+    except Problem as problem:
+        refusal = problem.body()
+    caps = caps_for(tenant=tenant, project=project, end_user=end_user, account=account, plan=plan)
+    prepaid = account.mode == BillingAccount.Mode.PREPAID
+    return {
+        "currency": plan.currency,
+        "plan": plan.code,
+        "images": num_images,
+        "amount": f"{sum((line.amount for line in lines), ZERO):.5f}",
+        "lines": [
+            {"tier": ln.tier, "images": ln.images, "unit_price": f"{ln.unit_price:.5f}", "amount": f"{ln.amount:.5f}"}
+            for ln in lines
+        ],
+        "hold": f"{hold:.5f}",
+        "month_images": already,
+        "caps": [
+            {
+                "cap": c.cap,
+                "limit": f"{c.limit:.5f}",
+                "spent": f"{c.spent:.5f}",
+                "pending": f"{c.pending:.5f}",
+                "remaining": f"{max(c.limit - c.spent - c.pending, ZERO):.5f}",
+            }
+            for c in caps
+        ],
+        "billing_mode": account.mode,
+        "credit_available": f"{account.credit_available:.5f}" if prepaid else None,
+        "admissible": refusal is None,
+        "refusal": refusal,
+    }
+
+
+def credit_hold(*, task, amount: Decimal) -> None:
+    if amount <= 0:
+        return
+    BillingAccount.objects.for_tenant(task.tenant).filter(tenant=task.tenant).update(
+        credit_held=F("credit_held") + amount
+    )
+    CreditEntry.objects.for_tenant(task.tenant).create(tenant=task.tenant, kind="hold", amount=amount, task=task)
+
+
+def credit_grant(*, tenant: Tenant, amount: Decimal, note: str = "", by: str = "", kind: str = "grant") -> CreditEntry:
+    """Add (or, as an adjustment, remove) prepaid credit."""
+    if kind not in (CreditEntry.Kind.GRANT, CreditEntry.Kind.ADJUST):
+        raise ValueError("only grants and adjustments are made by hand")
+    with transaction.atomic():
+        account = account_for(tenant, lock=True)
+        account.credit_balance = F("credit_balance") + amount
+        account.save(update_fields=["credit_balance"])
+        return CreditEntry.objects.for_tenant(tenant).create(
+            tenant=tenant, kind=kind, amount=amount, note=note[:200], created_by=by[:150]
+        )
+
+
+# --- Finishing a task ------------------------------------------------------------------------
+def task_bill(*, task, images_delivered: int) -> Decimal:
+    """Inside the transaction that marks ``task`` succeeded: price its delivered images at their
+    place in the month, write the ledger row (unique per task) with one line per tier, update the
+    rollups, and capture/release a prepaid hold. Returns the charge."""
+    finished = task.finished_at or timezone.now()
+    period = period_of(finished)
+    amount = ZERO
+    if images_delivered > 0:
+        usage, _ = MonthlyUsage.objects.for_tenant(task.tenant).get_or_create(tenant=task.tenant, period=period)
+        usage = MonthlyUsage.objects.for_tenant(task.tenant).select_for_update().get(pk=usage.pk)
+        plan = plan_for(task.tenant, at=finished)
+        lines = price_images(plan, already=usage.images, count=images_delivered)
+        amount = sum((line.amount for line in lines), ZERO)
+        record = UsageRecord.objects.for_tenant(task.tenant).create(
+            tenant=task.tenant,
+            task=task,
+            project_id=task.project_id,
+            end_user=task.end_user,
+            plan=plan,
+            currency=plan.currency,
+            period=period,
+            day=day_of(finished),
+            images=images_delivered,
+            unit_price=lines[-1].unit_price,
+            tier=lines[-1].tier,
+            amount=amount,
+        )
+        UsageLine.objects.for_tenant(task.tenant).bulk_create(
+            [
+                UsageLine(
+                    tenant=task.tenant,
+                    record=record,
+                    tier=line.tier,
+                    images=line.images,
+                    unit_price=line.unit_price,
+                    amount=line.amount,
+                )
+                for line in lines
+            ]
+        )
+        MonthlyUsage.objects.for_tenant(task.tenant).filter(pk=usage.pk).update(
+            images=F("images") + images_delivered, amount=F("amount") + amount
+        )
+        daily, _ = DailyUsage.objects.for_tenant(task.tenant).get_or_create(
+            tenant=task.tenant, day=day_of(finished), project_id=task.project_id, end_user=task.end_user
+        )
+        DailyUsage.objects.for_tenant(task.tenant).filter(pk=daily.pk).update(
+            tasks=F("tasks") + 1, images=F("images") + images_delivered, amount=F("amount") + amount
+        )
+    _settle_hold(task, charge=amount)
+    return amount
+
+
+def task_release(*, task) -> None:
+    """Inside the transaction that fails or cancels ``task``: nothing is charged; a prepaid hold
+    goes back."""
+    _settle_hold(task, charge=ZERO)
+
+
+def _settle_hold(task, *, charge: Decimal) -> None:
+    held = (
+        CreditEntry.objects.for_tenant(task.tenant)
+        .filter(task=task, kind=CreditEntry.Kind.HOLD)
+        .values_list("amount", flat=True)
+    ).first()
+    if held is None:
+        return  # postpaid, or nothing held
+    account = account_for(task.tenant, lock=True)
+    if charge > held:
+        log.error("task %s charged %s over its hold of %s", task.id, charge, held)
+    account.credit_held = F("credit_held") - held
+    account.credit_balance = F("credit_balance") - charge
+    account.save(update_fields=["credit_held", "credit_balance"])
+    entries = []
+    if charge > 0:
+        entries.append(CreditEntry(tenant=task.tenant, kind="capture", amount=charge, task=task))
+    if held - charge > 0:
+        entries.append(CreditEntry(tenant=task.tenant, kind="release", amount=held - charge, task=task))
+    CreditEntry.objects.for_tenant(task.tenant).bulk_create(entries)
+
+
+# --- Idempotent submits ----------------------------------------------------------------------
+def request_hash(body: Any) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+
+
+def idempotent_task(*, tenant: Tenant, key: str, body_hash: str):
+    """The task an earlier submit with ``key`` made (same body), None if the key is new or older
+    than 24 h, or 409 ``idempotency_conflict`` if the body differs."""
+    found = (
+        IdempotencyKey.objects.for_tenant(tenant)
+        .filter(key=key, created_at__gte=timezone.now() - IDEMPOTENCY_TTL)
+        .select_related("task")
+        .first()
+    )
+    if found is None:
+        return None
+    if found.request_hash != body_hash:
+        raise Problem(
+            "idempotency_conflict",
+            "This Idempotency-Key was used in the last 24 hours with a different request body.",
+            task_id=str(found.task_id),
+        )
+    return found.task
+
+
+def idempotency_record(*, tenant: Tenant, key: str, body_hash: str, task) -> None:
+    """Inside the submit transaction. A concurrent submit with the same key makes this raise
+    IntegrityError, and the caller answers with the winner's task."""
+    IdempotencyKey.objects.for_tenant(tenant).filter(key=key, created_at__lt=timezone.now() - IDEMPOTENCY_TTL).delete()
+    IdempotencyKey.objects.for_tenant(tenant).create(tenant=tenant, key=key, request_hash=body_hash, task=task)
