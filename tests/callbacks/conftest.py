@@ -10,6 +10,7 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -123,21 +124,28 @@ def callback_settings(settings):
 @pytest.fixture
 def run_callback_worker(transactional_db):
     """Run the real callback worker (``callbacks.worker.run``: recovery sweep, then rq's worker with
-    its scheduler) in burst mode, in this process, again and again until no delivery is waiting
-    for an attempt or ``timeout`` passes. Retries come due through rq's scheduler, so tests shrink
-    CALLBACK_RETRY_SCHEDULE to seconds."""
+    its scheduler) in burst mode, in this process, again and again while an attempt is in flight
+    or due within ``horizon`` seconds (or until ``timeout``). Retries come due through rq's
+    scheduler, so tests shrink CALLBACK_RETRY_SCHEDULE to about a second."""
+    from django.db.models import Q
+    from django.utils import timezone
+
     from callbacks import worker
     from callbacks.models import CallbackDelivery
 
-    unfinished = (CallbackDelivery.Status.PENDING, CallbackDelivery.Status.DELIVERING)
+    Status = CallbackDelivery.Status
 
-    def run(timeout: float = 15.0) -> None:
+    def waiting(horizon: float) -> bool:
+        soon = timezone.now() + timedelta(seconds=horizon)
+        return CallbackDelivery.unscoped_objects.filter(
+            Q(status=Status.DELIVERING) | Q(status=Status.PENDING, next_attempt_at__lte=soon)
+        ).exists()
+
+    def run(timeout: float = 15.0, horizon: float = 3.0) -> None:
         deadline = time.monotonic() + timeout
         while True:
             worker.run(burst=True, name=f"test-callbacks-{uuid.uuid4().hex[:8]}")
-            if not CallbackDelivery.unscoped_objects.filter(status__in=unfinished).exists():
-                return
-            if time.monotonic() > deadline:
+            if not waiting(horizon) or time.monotonic() > deadline:
                 return
             time.sleep(0.1)
 
