@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from callbacks.admin import CallbackDeliveryInline
 from generation.models import Image, Task
 
 
@@ -18,7 +19,7 @@ class TaskAdmin(admin.ModelAdmin):
     list_filter = ("state", "error_code", "model", "created_at")
     search_fields = ("=id", "text_data")
     date_hierarchy = "created_at"
-    inlines = [ImageInline]
+    inlines = [ImageInline, CallbackDeliveryInline]
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
