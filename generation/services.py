@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from imgplatform.problems import Problem
 from redis.exceptions import RedisError
 
 from accounts.authentication import ApiClient
+from callbacks.services import callback_schedule
 from generation import queues
 from generation.models import Image, Task
 
@@ -165,6 +167,8 @@ def task_cancel(*, task: Task) -> Task:
 
 
 def _notify(task: Task) -> None:
+    if task.callback_url:  # after commit: the callback worker must see the final state
+        transaction.on_commit(partial(callback_schedule, task_id=task.pk), robust=True)
     if not task.sync:
         return
     try:
