@@ -7,7 +7,14 @@ from rest_framework import serializers
 from callbacks.models import CallbackAttempt, CallbackDelivery
 
 
+# Integer fields are declared: a model field's derived bounds depend on the database backend, and
+# the published schema must not.
 class CallbackAttemptSerializer(serializers.ModelSerializer):
+    number = serializers.IntegerField(help_text="1 for the first attempt")
+    status_code = serializers.IntegerField(
+        allow_null=True, help_text="The receiver's HTTP status; null when no response came"
+    )
+
     class Meta:
         model = CallbackAttempt
         fields = [
@@ -21,7 +28,6 @@ class CallbackAttemptSerializer(serializers.ModelSerializer):
             "next_attempt_at",
         ]
         extra_kwargs = {
-            "status_code": {"help_text": "The receiver's HTTP status; null when no response came"},
             "error": {"help_text": "Why the attempt failed (empty on success)"},
             "response_excerpt": {"help_text": "The start of the receiver's response body"},
             "next_attempt_at": {"help_text": "When the next attempt was scheduled after this one failed"},
@@ -29,6 +35,8 @@ class CallbackAttemptSerializer(serializers.ModelSerializer):
 
 
 class CallbackDeliverySerializer(serializers.ModelSerializer):
+    attempts_count = serializers.IntegerField()
+    last_status_code = serializers.IntegerField(allow_null=True)
     attempts = CallbackAttemptSerializer(many=True, read_only=True)
 
     class Meta:
