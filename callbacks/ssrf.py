@@ -30,7 +30,7 @@ import re
 import socket
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -187,6 +187,7 @@ class ParsedURL:
         return host if self.port == {"http": 80, "https": 443}[self.scheme] else f"{host}:{self.port}"
 
 
+_TARGET_SAFE = "/?&=%:@!$'()*+,;~-._"
 _LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
 _NUMERIC_LABEL = re.compile(r"^(?:0x[0-9a-f]*|[0-9]+)$")
 
@@ -236,7 +237,8 @@ def parse_url(url: str) -> ParsedURL:
     if not host:
         raise UnsafeURL("the URL has no host")
     port = port or {"http": 80, "https": 443}[scheme]
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    # What goes on the request line must be ASCII: percent-encode the rest, keep existing escapes.
+    target = quote((parts.path or "/") + (f"?{parts.query}" if parts.query else ""), safe=_TARGET_SAFE)
 
     if netloc.startswith("["):
         if "%" in host:

@@ -139,6 +139,8 @@ def test_the_connection_target_keeps_the_name_for_host_and_tls():
     assert target.url.host_header == "public.example.test:8443"
     assert target.url.target == "/a/b?c=d"  # the fragment is never sent
     assert check_url("https://public.example.test/", resolve=fake_resolve).url.host_header == "public.example.test"
+    unicode_path = check_url("https://public.example.test/h%20k/ü?q=é&r=1", resolve=fake_resolve)
+    assert unicode_path.url.target == "/h%20k/%C3%BC?q=%C3%A9&r=1"  # ASCII on the request line
 
 
 LOOPBACK = parse_networks(["127.0.0.0/8"])
