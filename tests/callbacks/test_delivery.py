@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.db import connections
 from django.utils import timezone
+from rest_framework.test import APIClient
 from rq.registry import ScheduledJobRegistry
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
@@ -16,7 +17,7 @@ from callbacks.models import CallbackAttempt, CallbackDelivery, CallbackEndpoint
 from generation.models import Task
 from tests.callbacks.conftest import Reply
 from tests.conftest import TEST_REDIS_URL, free_port, queues_for
-from tests.factories import ProjectFactory
+from tests.factories import ProjectFactory, make_key
 
 pytestmark = pytest.mark.django_db(transaction=True)
 Status = CallbackDelivery.Status
@@ -106,6 +107,12 @@ def test_fails_three_times_then_succeeds_with_one_webhook_id(callback_settings, 
     assert all(a.next_attempt_at for a in attempts[:3]) and attempts[3].next_attempt_at is None
     delivery.refresh_from_db()
     assert delivery.status == Status.SUCCEEDED and delivery.attempts_count == 4
+    # The customer sees the same log.
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {make_key(project)}")
+    (shown,) = api.get(f"/api/v2/task/{task.id}/callbacks").json()["deliveries"]
+    assert shown["webhook_id"] == delivery.webhook_id and shown["status"] == "succeeded"
+    assert [a["status_code"] for a in shown["attempts"]] == [500, 502, 503, 200]
 
 
 def test_gives_up_when_the_schedule_is_used_up(callback_settings, receiver, project, run_callback_worker):
