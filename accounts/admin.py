@@ -3,6 +3,7 @@ from django.utils import timezone
 
 from accounts.models import ApiKey, Membership, Project, Tenant
 from accounts.services import api_key_create
+from callbacks.admin import ProjectWebhookSecretMixin
 
 
 class ProjectInline(admin.TabularInline):
@@ -38,14 +39,19 @@ class TenantAdmin(admin.ModelAdmin):
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(ProjectWebhookSecretMixin, admin.ModelAdmin):
     list_display = ("id", "name", "tenant", "model", "created_at")
     list_select_related = ("tenant",)
     search_fields = ("name", "tenant__name")
     list_filter = ("model",)
-    readonly_fields = ("webhook_secret", "created_at")
+    # The secret is shown in the form receivers verify with, and changed only by rotation.
+    readonly_fields = ("webhook_signing_secret", "created_at")
     autocomplete_fields = ("tenant",)
-    fields = ("tenant", "name", "model", "retention_days", "moderation_policy", "webhook_secret", "created_at")
+    fields = (
+        "tenant", "name", "model", "retention_days", "moderation_policy", "monthly_spend_cap",
+        "end_user_monthly_cap", "webhook_signing_secret", "created_at",
+    )  # fmt: skip
+    actions = ["rotate_webhook_secret"]
 
 
 @admin.register(ApiKey)

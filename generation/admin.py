@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
+from callbacks.admin import CallbackDeliveryInline
 from generation.models import Image, Task
 
 
@@ -48,7 +49,7 @@ class TaskAdmin(admin.ModelAdmin):
     list_filter = ("state", "error_code", "moderation", "model", "created_at")
     search_fields = ("=id", "text_data")
     date_hierarchy = "created_at"
-    inlines = [ImageInline]
+    inlines = [ImageInline, CallbackDeliveryInline]
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields] + ["prompt_moderation", "moderation_share"]

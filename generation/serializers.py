@@ -11,6 +11,7 @@ from django.http import QueryDict
 from imgplatform.problems import CODES, problem_body
 from rest_framework import serializers
 
+from callbacks.validation import callback_url_refusal
 from generation import storage
 from generation.engine.runner import MAX_SEED
 from generation.models import Task
@@ -61,6 +62,11 @@ class CallbackUrlField(serializers.URLField):
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
+        # The SSRF rules first, so that e.g. http://2130706433/ is refused as loopback rather than
+        # as "not a URL" (callbacks/ssrf.py; checked again at every delivery).
+        refusal = callback_url_refusal(data.strip())
+        if refusal:
+            raise serializers.ValidationError(f"callback_url is not allowed: {refusal}.")
         url = super().to_internal_value(data.strip())
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):

@@ -7,6 +7,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from redis.exceptions import RedisError
 
 from accounts.authentication import ApiClient
 from billing import services as billing
+from callbacks.services import callback_schedule
 from generation import queues
 from generation.models import Image, Task
 from moderation import checks as moderation
@@ -253,6 +255,8 @@ def task_cancel(*, task: Task) -> Task:
 
 
 def _notify(task: Task) -> None:
+    if task.callback_url:  # after commit: the callback worker must see the final state
+        transaction.on_commit(partial(callback_schedule, task_id=task.pk), robust=True)
     if not task.sync:
         return
     try:

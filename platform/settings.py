@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 
+from callbacks.ssrf import parse_networks
 from generation.engine.registry import build_registry
 from moderation.policy import policy_errors
 from moderation.text import DEFAULT_TERMS_FILE, load_terms
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "accounts",
     "generation",
     "billing",
+    "callbacks",
 ]
 
 MIDDLEWARE = [
@@ -222,6 +224,41 @@ _moderation_errors = policy_errors({"image_thresholds": MODERATION_IMAGE_THRESHO
 if _moderation_errors:
     raise environ.ImproperlyConfigured("MODERATION_IMAGE_THRESHOLDS: " + " ".join(_moderation_errors))
 load_terms(MODERATION_TERMS_FILE)
+
+# --- Callbacks --------------------------------------------------------------------------------
+# Signed POSTs of finished tasks to their callback_url, from the "callbacks" queue
+# (`manage.py run_callback_worker`). See callbacks/ and the README, "Callbacks".
+# Private networks that callbacks may reach, for on-premises receivers (comma-separated CIDRs).
+# Empty: only public addresses. Unspecified, multicast, broadcast and cloud metadata addresses are
+# refused whatever this says.
+CALLBACK_ALLOWED_NETWORKS = env.list("CALLBACK_ALLOWED_NETWORKS", default=[])
+# Seconds before each attempt (Standard Webhooks: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h,
+# 14 h, 20 h, 24 h), each non-zero delay spread by +-CALLBACK_RETRY_JITTER.
+CALLBACK_RETRY_SCHEDULE = env.list(
+    "CALLBACK_RETRY_SCHEDULE", cast=float, default=[0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
+)
+CALLBACK_RETRY_JITTER = env.float("CALLBACK_RETRY_JITTER", default=0.1)
+# The longest wait a receiver's Retry-After can ask for (seconds).
+CALLBACK_RETRY_AFTER_MAX = env.float("CALLBACK_RETRY_AFTER_MAX", default=86400.0)
+# One deadline for a whole attempt: connect, TLS, request, response (seconds).
+CALLBACK_TIMEOUT = env.float("CALLBACK_TIMEOUT", default=15.0)
+# Bytes of a receiver's response body that are read (and kept in the attempt log).
+CALLBACK_RESPONSE_MAX_BYTES = env.int("CALLBACK_RESPONSE_MAX_BYTES", default=4096)
+# How long the previous webhook secret keeps signing after a rotation (seconds).
+CALLBACK_SECRET_ROTATION_GRACE = env.int("CALLBACK_SECRET_ROTATION_GRACE", default=86400)
+# How often a callback worker sweeps the database for attempts whose job Redis lost (seconds).
+CALLBACK_RECOVER_INTERVAL = env.float("CALLBACK_RECOVER_INTERVAL", default=60.0)
+# Longest a submission waits for DNS when checking its callback_url (seconds); no answer in time
+# means "check again at delivery", never a refused task.
+CALLBACK_SUBMIT_DNS_TIMEOUT = env.float("CALLBACK_SUBMIT_DNS_TIMEOUT", default=2.0)
+try:
+    parse_networks(CALLBACK_ALLOWED_NETWORKS)
+except ValueError as _exc:
+    raise environ.ImproperlyConfigured(f"CALLBACK_ALLOWED_NETWORKS: {_exc}") from None
+if not CALLBACK_RETRY_SCHEDULE or min(CALLBACK_RETRY_SCHEDULE) < 0 or not 0 <= CALLBACK_RETRY_JITTER < 1:
+    raise environ.ImproperlyConfigured(
+        "CALLBACK_RETRY_SCHEDULE must list at least one delay >= 0; CALLBACK_RETRY_JITTER must be in [0, 1)"
+    )
 
 # --- Security --------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

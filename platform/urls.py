@@ -6,6 +6,7 @@ from imgplatform import health
 urlpatterns = [
     path("api/v2/", include("billing.urls")),  # first: "task/quote" is not a task id
     path("api/v2/", include("generation.urls")),
+    path("api/v2/", include("callbacks.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("healthz", health.healthz, name="healthz"),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make run`: migrate, create a demo tenant and key, start the web server and one generation
-# worker, print a curl command that works. Ctrl-C stops both.
+# `make run`: migrate, create a demo tenant and key, start the web server, one generation worker
+# and one callback worker, print a curl command that works. Ctrl-C stops them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -46,6 +46,13 @@ key=$(printf '%s' "$demo" | "$PY" -c "import json,sys; print(json.load(sys.stdin
 
 "$PY" manage.py run_worker &
 pids+=($!)
+"$PY" manage.py run_callback_worker &
+pids+=($!)
+# Periodic jobs (closing last month's invoices on the 1st) run on the "default" queue.
+"$PY" manage.py rqworker default &
+pids+=($!)
+"$PY" manage.py run_scheduler &
+pids+=($!)
 "$PY" -m gunicorn imgplatform.wsgi:application --bind "127.0.0.1:$PORT" --worker-class gthread --threads 8 \
   --workers "${WEB_CONCURRENCY:-2}" --access-logfile - --graceful-timeout 10 &
 pids+=($!)
@@ -61,6 +68,7 @@ cat <<MSG
       -d '{"text_data": "modern architecture house", "options": {"neg_text": "grass, pool", "num_images": 3}}'
     curl -s http://127.0.0.1:$PORT/api/v2/task/<id from above> -H 'authorization: Token $key'
 
-  Ctrl-C stops the server and the worker.
+  Callbacks (callback_url) are signed with the project's secret: GET /api/v2/webhook-secret.
+  Ctrl-C stops the server and the workers.
 MSG
 wait -n "${pids[@]}"

@@ -1,5 +1,6 @@
-"""`make run`'s script: migrates, creates the demo tenant, starts web server and worker, prints a
-curl command that works, and Ctrl-C (SIGINT to the process group) stops everything."""
+"""`make run`'s script: migrates, creates the demo tenant, starts web server, generation worker and
+callback worker, prints a curl command that works, and Ctrl-C (SIGINT to the process group) stops
+everything."""
 
 import os
 import re
@@ -35,6 +36,7 @@ def test_run_script_serves_the_printed_curl_and_stops_on_ctrl_c(tmp_path):
         deadline = time.monotonic() + 120
         while (
             "Listening on generation-tiny" not in (text := (tmp_path / "run.log").read_text())
+            or "Listening on callbacks" not in text
             or "Booting worker" not in text
         ):
             assert proc.poll() is None and time.monotonic() < deadline, text

@@ -44,6 +44,7 @@ def client_for(key):
 ROUTES = {
     "poll": ("get", "/api/v2/task/{id}", None, 200),
     "cancel": ("post", "/api/v2/task/{id}/cancel", None, 200),
+    "callbacks": ("get", "/api/v2/task/{id}/callbacks", None, 200),
 }
 ACTORS = ["owner", "other_tenant", "anonymous"]
 

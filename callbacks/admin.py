@@ -1,0 +1,143 @@
+"""Operators' pages for callbacks: deliveries with every attempt (redeliver one or many), endpoints
+marked gone by a 410 (clear the mark), and the project's webhook secret (shown, rotated)."""
+
+from django.contrib import admin, messages
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from callbacks import selectors, services
+from callbacks.models import CallbackAttempt, CallbackDelivery, CallbackEndpoint
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class CallbackAttemptInline(_ReadOnlyInline):
+    model = CallbackAttempt
+    fields = (
+        "number",
+        "trigger",
+        "started_at",
+        "address",
+        "status_code",
+        "latency_ms",
+        "error",
+        "response_excerpt",
+        "next_attempt_at",
+    )
+    readonly_fields = fields
+
+
+class CallbackDeliveryInline(_ReadOnlyInline):
+    """The task page's callbacks (generation/admin.py shows it on TaskAdmin)."""
+
+    model = CallbackDelivery
+    fields = (
+        "webhook_id",
+        "event_type",
+        "status",
+        "attempts_count",
+        "last_status_code",
+        "last_error",
+        "next_attempt_at",
+    )
+    readonly_fields = fields
+    show_change_link = True
+
+
+@admin.register(CallbackDelivery)
+class CallbackDeliveryAdmin(admin.ModelAdmin):
+    list_display = (
+        "webhook_id",
+        "event_type",
+        "status",
+        "attempts_count",
+        "last_status_code",
+        "next_attempt_at",
+        "tenant",
+        "task_link",
+        "created_at",
+    )
+    list_select_related = ("tenant",)
+    list_filter = ("status", "event_type", "tenant", "created_at")
+    search_fields = ("=webhook_id", "url")
+    date_hierarchy = "created_at"
+    inlines = [CallbackAttemptInline]
+    actions = ["redeliver_now"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields] + ["task_link"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="task")
+    def task_link(self, obj):
+        url = reverse("admin:generation_task_change", args=[obj.task_id])
+        return format_html('<a href="{}">{}</a>', url, obj.task_id)
+
+    @admin.action(description="Redeliver now (same webhook-id)")
+    def redeliver_now(self, request, queryset):
+        with transaction.atomic():
+            for delivery in queryset:
+                done, message = services.callback_redeliver(delivery=delivery)
+                self.message_user(request, message, messages.SUCCESS if done else messages.WARNING)
+
+
+@admin.register(CallbackEndpoint)
+class CallbackEndpointAdmin(admin.ModelAdmin):
+    list_display = ("url", "project", "tenant", "gone_at", "gone_webhook_id")
+    list_select_related = ("project", "tenant")
+    list_filter = (("gone_at", admin.EmptyFieldListFilter), "tenant")
+    search_fields = ("url",)
+    actions = ["clear_gone"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Clear the gone mark (deliver to this URL again)")
+    def clear_gone(self, request, queryset):
+        for endpoint in queryset:
+            services.endpoint_clear_gone(endpoint=endpoint)
+        self.message_user(
+            request,
+            f"{queryset.count()} endpoint(s) cleared; deliveries skipped meanwhile can be redelivered.",
+            messages.SUCCESS,
+        )
+
+
+class ProjectWebhookSecretMixin:
+    """For accounts' ProjectAdmin: the webhook secret as receivers must use it, and rotation."""
+
+    @admin.display(description="webhook secret")
+    def webhook_signing_secret(self, obj):
+        if obj is None or obj.pk is None:
+            return "made when the project is saved"
+        info = selectors.webhook_secret_get(project=obj)
+        if info.previous_secret_expires_at:
+            return format_html(
+                "<code>{}</code><br>rotated {}; the previous secret also signs until {}",
+                info.secret,
+                timezone.localtime(info.rotated_at).strftime("%Y-%m-%d %H:%M"),
+                timezone.localtime(info.previous_secret_expires_at).strftime("%Y-%m-%d %H:%M"),
+            )
+        return format_html("<code>{}</code>", info.secret)
+
+    @admin.action(description="Rotate webhook secret (the old one keeps signing for a grace period)")
+    def rotate_webhook_secret(self, request, queryset):
+        for project in queryset:
+            secret = services.webhook_secret_rotate(project=project)
+            self.message_user(request, f"{project}: new webhook secret {secret}", messages.SUCCESS)
