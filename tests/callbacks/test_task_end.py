@@ -49,9 +49,7 @@ def test_succeeded_failed_blocked_and_cancelled_tasks_each_deliver_once(
     run_worker()
     callback_settings.STORAGES = {**callback_settings.STORAGES, "images": images}
 
-    blocked = submit(api, receiver)  # what moderation does with a blocked prompt
-    task = Task.unscoped_objects.get(pk=blocked)
-    services.task_fail(task=task, code="moderation_blocked_prompt", detail="The prompt was blocked.")
+    blocked = submit(api, receiver, text_data="a decapitated body")  # prompt moderation blocks it at submit
     cancelled = submit(api, receiver)
     assert api.post(f"/api/v2/task/{cancelled}/cancel").status_code == 200
     no_callback = api.post("/api/v2/task/async", {"text_data": "x"}, format="json").json()["id"]
