@@ -148,15 +148,16 @@ def subprocess_env(**extra: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def start_worker(transactional_db, tmp_path):
-    """Start real `manage.py run_worker` processes (not burst) for the duration of a test."""
+def start_process(tmp_path):
+    """Start real `manage.py <command>` processes that share this test's database, Redis and media;
+    each start waits until rq says "Listening on". All are stopped when the test ends."""
     procs = []
 
-    def start(**env: str) -> subprocess.Popen:
-        log = tmp_path / f"worker-{len(procs)}.log"
+    def start(command: list[str], name: str, **env: str) -> subprocess.Popen:
+        log = tmp_path / f"{name}-{len(procs)}.log"
         with open(log, "w") as out:
             proc = subprocess.Popen(
-                [sys.executable, "manage.py", "run_worker", "--no-warm-up"],
+                [sys.executable, "manage.py", *command],
                 cwd=ROOT,
                 env=subprocess_env(**env),
                 stdout=out,
@@ -168,17 +169,28 @@ def start_worker(transactional_db, tmp_path):
         while "Listening on" not in log.read_text():
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                pytest.fail(f"worker did not start:\n{log.read_text()}")
+                pytest.fail(f"{name} did not start:\n{log.read_text()}")
             time.sleep(0.1)
         return proc
 
     yield start
     for proc in procs:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture
+def start_worker(transactional_db, start_process):
+    """Start real `manage.py run_worker` processes (not burst) for the duration of a test."""
+
+    def start(**env: str) -> subprocess.Popen:
+        return start_process(["run_worker", "--no-warm-up"], "worker", **env)
+
+    return start
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 everything puts the overdue attempt back from the database."""
 
 import subprocess
-import sys
 import time
 
 import pytest
@@ -13,18 +12,14 @@ from callbacks import services
 from callbacks.models import CallbackAttempt, CallbackDelivery
 from generation.models import Task
 from tests.callbacks.conftest import Reply
-from tests.conftest import ROOT, subprocess_env
 from tests.factories import ProjectFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def start_callback_worker(tmp_path):
-    procs = []
-
+def start_callback_worker(start_process):
     def start(**env: str) -> subprocess.Popen:
-        log = tmp_path / f"callback-worker-{len(procs)}.log"
         settings_env = {
             "CALLBACK_ALLOWED_NETWORKS": "127.0.0.0/8",
             "CALLBACK_RETRY_SCHEDULE": "0,2,2",
@@ -32,32 +27,9 @@ def start_callback_worker(tmp_path):
             "PUBLIC_BASE_URL": "http://testserver",
             **env,
         }
-        with open(log, "w") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "manage.py", "run_callback_worker"],
-                cwd=ROOT,
-                env=subprocess_env(**settings_env),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        procs.append(proc)
-        proc.log_path = log
-        deadline = time.monotonic() + 60
-        while "Listening on" not in log.read_text():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"callback worker did not start:\n{log.read_text()}")
-            time.sleep(0.1)
-        return proc
+        return start_process(["run_callback_worker"], "callback-worker", **settings_env)
 
-    yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    return start
 
 
 def stop(proc) -> None:
