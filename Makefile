@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test test-fast install migrate schema clean
+.PHONY: run test test-fast install browser migrate schema clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,13 +15,17 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# Debian's Chromium for the browser tests of the admin (Playwright drives it; nothing is downloaded).
+browser:
+	@bash scripts/install-chromium.sh
+
 migrate: $(STAMP)
 	$(PY) manage.py migrate --noinput
 
 run: $(STAMP)
 	PORT=$(PORT) PY=$(PY) bash scripts/run.sh
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
