@@ -263,3 +263,69 @@ def _notify(task: Task) -> None:
         queues.notify_finished(task.id, task.state)
     except RedisError as exc:  # the waiter times out and answers 202; the row is the truth
         log.warning("could not notify waiters of task %s: %s", task.id, exc)
+
+
+# Prompts and images that moderation refused: a retry would only produce (or try to) the same thing.
+NOT_RETRYABLE_CODES = ("moderation_blocked_prompt", "moderation_blocked_image")
+
+
+def task_retry(*, task: Task) -> Task:
+    """An operator's retry of a failed task: the same task (same id, request and seeds) is queued
+    again for a new attempt (``attempts`` goes up when a worker starts it). It is admitted through
+    billing like a submit (caps, prepaid credit: a new hold), so a retried task is billed once, when
+    it succeeds; its failed attempt was never billed.
+
+    Refused with 409 ``task_not_retryable``: a task that is not failed (so retrying twice makes one
+    new attempt), one that moderation blocked, and one of a suspended tenant. 402 ``quota_exceeded``
+    when caps or credit do not admit it. If Redis cannot take the job, the whole change is rolled
+    back: the task stays failed exactly as it was, and 503 ``service_unavailable`` says why."""
+
+    def refuse(reason: str) -> Problem:
+        return Problem("task_not_retryable", reason, task_id=str(task.id))
+
+    with transaction.atomic():
+        locked = Task.unscoped_objects.select_for_update().select_related("tenant", "project").get(pk=task.pk)
+        if locked.state != State.FAILED:
+            raise refuse(f"Only failed tasks can be retried; this one is {locked.state}.")
+        if locked.error_code in NOT_RETRYABLE_CODES:
+            raise refuse(f"This task was blocked by moderation ({locked.error_code}); it is not retried.")
+        if not locked.tenant.is_active:
+            raise refuse("The tenant is suspended.")
+        if Image.unscoped_objects.filter(task=locked).exists():
+            raise refuse("This task already has images recorded; it is not retried.")
+        admission = billing.task_admit(
+            tenant=locked.tenant, project=locked.project, end_user=locked.end_user, num_images=locked.num_images
+        )
+        moved = _transition(
+            locked,
+            from_states=[State.FAILED],
+            state=State.QUEUED,
+            error_code="",
+            error_detail="",
+            started_at=None,
+            finished_at=None,
+            worker_name="",
+            charge=0,
+            images_delivered=0,
+            hold_amount=admission.hold,
+        )
+        assert moved, "the row is locked"
+        if admission.prepaid:
+            billing.credit_hold(task=locked, amount=admission.hold)
+        try:
+            # Inside the transaction: if Redis refuses, nothing above is kept. The job only reads
+            # the row after this commits (the worker skips a task that is not queued).
+            queues.remove_generation_job(locked)  # the failed attempt's job, if Redis still has it
+            job_id = queues.enqueue_generation(locked)
+        except RedisError as exc:
+            log.error("could not enqueue the retry of task %s: %s", locked.id, exc)
+            transaction.set_rollback(True)
+            raise Problem(
+                "service_unavailable",
+                "The job queue is unavailable; the task was not retried and is still failed.",
+                task_id=str(locked.id),
+            ) from exc
+        Task.unscoped_objects.filter(pk=locked.pk).update(job_id=job_id)
+    log.info("task %s retried by an operator (attempt %s next)", locked.id, locked.attempts + 1)
+    task.refresh_from_db()
+    return task
