@@ -143,7 +143,7 @@ class TaskAdmin(admin.ModelAdmin):
         "error_code",
         "created_at",
     )
-    list_select_related = ("tenant", "project")
+    list_select_related = ("tenant", "project", "project__tenant")
     list_filter = ("state", ErrorCodeFilter, "tenant", "model", "moderation", "created_at")
     search_fields = ("=id", "text_data")
     search_help_text = "A task id (exact), or words of the prompt."
