@@ -86,7 +86,7 @@ class ImageInline(admin.TabularInline):
         url = storage.image_url(image.storage_path, base_url="")
         return format_html(
             '<a href="{}" target="_blank" rel="noopener"><img class="task-thumbnail" src="{}" width="{}" height="{}" '
-            'alt="image {}" loading="lazy"></a>',
+            'alt="image {}"></a>',
             url,
             url,
             THUMBNAIL_PX,
