@@ -362,7 +362,8 @@ class TaskAdmin(admin.ModelAdmin):
         return True
 
     def _redeliver(self, request, task) -> bool:
-        deliveries = list(CallbackDelivery.unscoped_objects.filter(task=task))
+        # The message about the task's latest end (a retried task's earlier one reported a failure).
+        deliveries = list(CallbackDelivery.unscoped_objects.filter(task=task).order_by("-created_at", "-id")[:1])
         if not deliveries:
             reason = "it has no callback_url" if not task.callback_url else "no callback has been made for it yet"
             self.message_user(request, f"{task.id}: nothing to redeliver ({reason}).", messages.WARNING)

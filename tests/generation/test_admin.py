@@ -203,6 +203,31 @@ def test_retry_runs_the_same_task_again_and_bills_it_once(staff, project, prepai
     assert UsageRecord.unscoped_objects.filter(task=task).count() == 1
 
 
+def test_a_retried_task_sends_its_new_end_as_a_new_callback_message(staff, project, run_worker):
+    task = services.task_submit(
+        client=client_for(project), data=services.TaskInput(text_data="a kite", callback_url="https://example.com/h")
+    )
+    assert services.task_start(task=task, worker_name="test", run_info={})
+    assert services.task_fail(task=task, code="generation_failed", detail="it broke")
+    queues.remove_generation_job(task)
+    first = CallbackDelivery.unscoped_objects.get(task=task)
+    assert first.event_type == "task.failed"
+    act(staff, "retry_failed", task)
+    run_worker()
+    task.refresh_from_db()
+    assert task.state == "succeeded"
+    deliveries = list(CallbackDelivery.unscoped_objects.filter(task=task).order_by("created_at"))
+    assert [d.event_type for d in deliveries] == ["task.failed", "task.succeeded"]
+    assert deliveries[1].webhook_id != first.webhook_id
+    # A replayed schedule of the same end makes nothing new.
+    from callbacks.services import callback_schedule
+
+    assert callback_schedule(task_id=task.pk) == deliveries[1]
+    response = act(staff, "redeliver_callback", task)  # the latest message, not the failure
+    assert any(deliveries[1].webhook_id in m for m in messages_of(response))
+    assert not any(first.webhook_id in m for m in messages_of(response))
+
+
 def test_double_click_makes_one_new_attempt(staff, project):
     task = failed_task(project)
     first, second = act(staff, "retry_failed", task), act(staff, "retry_failed", task)
