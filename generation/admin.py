@@ -114,7 +114,7 @@ class ErrorCodeFilter(admin.SimpleListFilter):
     """Failure codes present among the tasks, plus "none"."""
 
     title = "error code"
-    parameter_name = "error_code"
+    parameter_name = "error_code__exact"  # the same links as Django's own field filter
 
     def lookups(self, request, model_admin):
         codes = Task.unscoped_objects.exclude(error_code="").order_by("error_code").values_list("error_code", flat=True)

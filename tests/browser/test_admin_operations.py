@@ -43,7 +43,7 @@ def test_filter_tasks_by_failure_code(admin_page):
     admin_page.goto("/admin/generation/task/")
     expect(admin_page.locator("#result_list tbody tr")).to_have_count(5)
     admin_page.locator("#changelist-filter").get_by_role("link", name="generation_failed").click()
-    admin_page.wait_for_url(re.compile(r"error_code=generation_failed"))
+    admin_page.wait_for_url(re.compile(r"error_code__exact=generation_failed"))
     rows = admin_page.locator("#result_list tbody tr")
     expect(rows).to_have_count(2)
     shown = " ".join(rows.all_inner_texts())
