@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import CharField, DecimalField, IntegerField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -55,8 +55,10 @@ class _ButtonsMixin:
     def button_view(self, request, object_id, what):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        if what not in self.BUTTONS or not object_id.isdigit():
+        if what not in self.BUTTONS:
             raise PermissionDenied
+        if not object_id.isdigit():
+            raise Http404
         obj = get_object_or_404(self.get_queryset(request), pk=object_id)
         if not self.has_change_permission(request, obj):
             raise PermissionDenied
@@ -237,8 +239,11 @@ class TenantAdmin(_ButtonsMixin, admin.ModelAdmin):
     # --- actions ---------------------------------------------------------------------------
     @admin.action(description="Suspend (their keys stop working at once)", permissions=["change"])
     def suspend(self, request, queryset):
-        names = list(queryset.filter(status=Tenant.Status.ACTIVE).values_list("name", flat=True))
+        changed = list(queryset.filter(status=Tenant.Status.ACTIVE))
+        names = [tenant.name for tenant in changed]
         Tenant.objects.filter(pk__in=list(queryset.values_list("pk", flat=True))).update(status=Tenant.Status.SUSPENDED)
+        for tenant in changed:
+            self.log_change(request, tenant, "Suspended.")
         self.message_user(
             request,
             f"Suspended {', '.join(names) or 'nobody new'}: their API keys are refused from now on.",
@@ -247,8 +252,11 @@ class TenantAdmin(_ButtonsMixin, admin.ModelAdmin):
 
     @admin.action(description="Reactivate", permissions=["change"])
     def reactivate(self, request, queryset):
-        names = list(queryset.filter(status=Tenant.Status.SUSPENDED).values_list("name", flat=True))
+        changed = list(queryset.filter(status=Tenant.Status.SUSPENDED))
+        names = [tenant.name for tenant in changed]
         Tenant.objects.filter(pk__in=list(queryset.values_list("pk", flat=True))).update(status=Tenant.Status.ACTIVE)
+        for tenant in changed:
+            self.log_change(request, tenant, "Reactivated.")
         self.message_user(
             request, f"Reactivated {', '.join(names) or 'nobody new'}: their keys work again.", messages.SUCCESS
         )
@@ -396,6 +404,7 @@ class ApiKeyAdmin(_ButtonsMixin, admin.ModelAdmin):
         revoked = []
         for key in queryset.filter(revoked_at__isnull=True):
             api_key_revoke(api_key=key)
+            self.log_change(request, key, "Revoked.")
             revoked.append(key.display_prefix)
         self.message_user(
             request,

@@ -346,6 +346,7 @@ class TaskAdmin(admin.ModelAdmin):
             self.message_user(request, f"{task.id}: {problem.detail}", messages.WARNING)
             return False
         self.message_user(request, f"{task.id}: cancelled; nothing is charged.", messages.SUCCESS)
+        self.log_change(request, task, "Cancelled (admin action).")
         return True
 
     def _retry(self, request, task) -> bool:
@@ -359,6 +360,7 @@ class TaskAdmin(admin.ModelAdmin):
             f"{task.id}: queued again for attempt {task.attempts + 1}; it is billed only if it succeeds.",
             messages.SUCCESS,
         )
+        self.log_change(request, task, f"Retried: queued for attempt {task.attempts + 1}.")
         return True
 
     def _redeliver(self, request, task) -> bool:
@@ -374,6 +376,8 @@ class TaskAdmin(admin.ModelAdmin):
                 done, message = callbacks.callback_redeliver(delivery=delivery)
                 self.message_user(request, f"{task.id}: {message}", messages.SUCCESS if done else messages.WARNING)
                 done_any |= done
+                if done:
+                    self.log_change(request, task, f"Callback {delivery.webhook_id} redelivered.")
         return done_any
 
     @admin.action(description="Cancel (queued tasks; the hold is released)", permissions=["change"])

@@ -291,6 +291,8 @@ def task_retry(*, task: Task) -> Task:
             raise refuse(f"This task was blocked by moderation ({locked.error_code}); it is not retried.")
         if not locked.tenant.is_active:
             raise refuse("The tenant is suspended.")
+        if locked.model not in settings.MODEL_REGISTRY:
+            raise refuse(f"The model {locked.model!r} is not configured on this deployment.")
         if Image.unscoped_objects.filter(task=locked).exists():
             raise refuse("This task already has images recorded; it is not retried.")
         admission = billing.task_admit(

@@ -135,6 +135,9 @@ def test_suspend_and_reactivate_buttons_take_effect_at_once(staff, anon):
     assert staff.get(f"{url}/do/suspend/").status_code == 405
     response = staff.post(f"{url}/do/suspend/", follow=True)
     assert "their API keys are refused from now on" in response.content.decode()
+    from django.contrib.admin.models import LogEntry
+
+    assert LogEntry.objects.get(object_id=str(project.tenant_id)).change_message == "Suspended."
     refused = anon.get("/api/v2/tasks", **auth)
     assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
     assert "/do/reactivate/" in staff.get(f"{url}/change/").content.decode()

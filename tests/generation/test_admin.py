@@ -360,3 +360,25 @@ def test_view_only_staff_see_tasks_but_cannot_act(support, project):
     assert support.post(f"{LIST}{task.pk}/do/retry/").status_code == 403
     task.refresh_from_db()
     assert task.state == "failed" and queued_job_ids() == []
+
+
+def test_actions_are_in_the_tasks_history(staff, project):
+    from django.contrib.admin.models import LogEntry
+
+    task = failed_task(project)
+    act(staff, "retry_failed", task)
+    act(staff, "cancel_queued", task)
+    entries = LogEntry.objects.filter(object_id=str(task.pk)).order_by("id")
+    assert [(e.user.username, e.change_message) for e in entries] == [
+        ("ops", "Retried: queued for attempt 2."),
+        ("ops", "Cancelled (admin action)."),
+    ]
+
+
+def test_retry_refuses_a_model_this_deployment_does_not_have(staff, project):
+    task = failed_task(project)
+    Task.unscoped_objects.filter(pk=task.pk).update(model="gone-model")
+    response = act(staff, "retry_failed", task)
+    assert any("The model 'gone-model' is not configured" in m for m in messages_of(response))
+    task.refresh_from_db()
+    assert task.state == "failed"
