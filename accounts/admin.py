@@ -19,7 +19,7 @@ from django.utils.html import format_html, format_html_join
 
 from accounts.models import ApiKey, Membership, Project, Tenant
 from accounts.services import api_key_create, api_key_revoke
-from billing.models import ZERO, BillingAccount, DailyUsage, MonthlyUsage, TenantPlan
+from billing.models import ZERO, BillingAccount, DailyUsage, MonthlyUsage, Plan, TenantPlan
 from billing.services import period_of
 from callbacks.admin import ProjectWebhookSecretMixin
 
@@ -144,7 +144,11 @@ class TenantAdmin(_ButtonsMixin, admin.ModelAdmin):
                 month_amount=Coalesce(
                     Subquery(month.values("amount")[:1]), Value(ZERO), output_field=DecimalField(max_digits=14)
                 ),
-                plan_code=Subquery(plan.values("plan__code")[:1], output_field=CharField()),
+                plan_code=Coalesce(
+                    Subquery(plan.values("plan__code")[:1], output_field=CharField()),
+                    Value(Plan.objects.filter(is_default=True).values_list("code", flat=True).first() or "default"),
+                    output_field=CharField(),
+                ),
                 mode=Subquery(
                     BillingAccount.unscoped_objects.filter(tenant=OuterRef("pk")).values("mode")[:1],
                     output_field=CharField(),
@@ -154,7 +158,7 @@ class TenantAdmin(_ButtonsMixin, admin.ModelAdmin):
 
     @admin.display(description="plan", ordering="plan_code")
     def plan(self, tenant):
-        return tenant.plan_code or "default"
+        return tenant.plan_code
 
     @admin.display(description="billing", ordering="mode")
     def billing_mode(self, tenant):

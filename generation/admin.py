@@ -54,6 +54,18 @@ def _pretty_json(value) -> str:
     return format_html("<pre>{}</pre>", json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False))
 
 
+STAGES = ("moderation_prompt", "queue_wait", "generation", "moderation", "storage", "total")
+
+
+def _stage(item) -> tuple[float, str]:
+    """Stages in the order they happen; a stage's parts (generation_unet, ...) after it."""
+    name = item[0]
+    for order, stage in enumerate(STAGES):
+        if name == stage or name.startswith(stage + "_") and stage != "moderation":
+            return order, "" if name == stage else name
+    return len(STAGES) - 1.5, name  # unknown stages: before the total
+
+
 class ImageInline(admin.TabularInline):
     model = Image
     extra = 0
@@ -248,7 +260,7 @@ class TaskAdmin(admin.ModelAdmin):
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td></tr>",
-            ((stage, human_duration(timedelta(milliseconds=ms))) for stage, ms in timings.items()),
+            ((stage, human_duration(timedelta(milliseconds=ms))) for stage, ms in sorted(timings.items(), key=_stage)),
         )
         return format_html('<table class="stage-timings">{}</table>', rows)
 

@@ -168,6 +168,10 @@ def test_detail_shows_request_timings_seeds_ledger_and_no_save_button(staff, pro
                  "queue_wait</td><td>40 ms", "FEMALE_GENITALIA_EXPOSED: 1.250", "plan standard", "tier", "hold",
                  "capture", "80 ms of 1375 ms (6%)"):  # fmt: skip
         assert text in page, text
+    stages = [
+        page.index(f"<td>{stage}</td>") for stage in ("queue_wait", "generation", "moderation", "storage", "total")
+    ]
+    assert stages == sorted(stages)  # in the order they happen
     assert UsageRecord.unscoped_objects.get(task=task).amount == task.charge > 0
     assert 'name="_save"' not in page and 'name="_continue"' not in page
     assert page.count('class="task-thumbnail"') == 2
