@@ -276,12 +276,20 @@ def task_retry(*, task: Task) -> Task:
     it succeeds; its failed attempt was never billed.
 
     Refused with 409 ``task_not_retryable``: a task that is not failed (so retrying twice makes one
-    new attempt), one that moderation blocked, and one of a suspended tenant. 402 ``quota_exceeded``
-    when caps or credit do not admit it. If Redis cannot take the job, the whole change is rolled
-    back: the task stays failed exactly as it was, and 503 ``service_unavailable`` says why."""
+    new attempt), one that moderation blocked, one of a suspended tenant, one whose model this
+    deployment lacks. 402 ``quota_exceeded`` when caps or credit do not admit it. 503
+    ``service_unavailable`` when Redis is away: the task is left failed exactly as it was."""
 
     def refuse(reason: str) -> Problem:
         return Problem("task_not_retryable", reason, task_id=str(task.id))
+
+    def unavailable(exc: Exception) -> Problem:
+        log.error("could not enqueue the retry of task %s: %s", task.id, exc)
+        return Problem(
+            "service_unavailable",
+            "The job queue is unavailable; the task was not retried and is still failed.",
+            task_id=str(task.id),
+        )
 
     with transaction.atomic():
         locked = Task.unscoped_objects.select_for_update().select_related("tenant", "project").get(pk=task.pk)
@@ -295,39 +303,52 @@ def task_retry(*, task: Task) -> Task:
             raise refuse(f"The model {locked.model!r} is not configured on this deployment.")
         if Image.unscoped_objects.filter(task=locked).exists():
             raise refuse("This task already has images recorded; it is not retried.")
+        try:
+            queues.connection().ping()  # Redis away: refuse before anything changes
+        except RedisError as exc:
+            raise unavailable(exc) from exc
         admission = billing.task_admit(
             tenant=locked.tenant, project=locked.project, end_user=locked.end_user, num_images=locked.num_images
         )
+        failed_as = {name: getattr(locked, name) for name in RETRY_RESETS}
+        resets = {"error_code": "", "error_detail": "", "started_at": None, "finished_at": None, "worker_name": ""}
         moved = _transition(
             locked,
             from_states=[State.FAILED],
             state=State.QUEUED,
-            error_code="",
-            error_detail="",
-            started_at=None,
-            finished_at=None,
-            worker_name="",
             charge=0,
             images_delivered=0,
             hold_amount=admission.hold,
+            **resets,
         )
         assert moved, "the row is locked"
         if admission.prepaid:
             billing.credit_hold(task=locked, amount=admission.hold)
-        try:
-            # Inside the transaction: if Redis refuses, nothing above is kept. The job only reads
-            # the row after this commits (the worker skips a task that is not queued).
-            queues.remove_generation_job(locked)  # the failed attempt's job, if Redis still has it
-            job_id = queues.enqueue_generation(locked)
-        except RedisError as exc:
-            log.error("could not enqueue the retry of task %s: %s", locked.id, exc)
-            transaction.set_rollback(True)
-            raise Problem(
-                "service_unavailable",
-                "The job queue is unavailable; the task was not retried and is still failed.",
-                task_id=str(locked.id),
-            ) from exc
-        Task.unscoped_objects.filter(pk=locked.pk).update(job_id=job_id)
+    # After the commit, as at submit: a worker may take the job at once and must find the task queued.
+    try:
+        queues.remove_generation_job(Task(pk=locked.pk, model=locked.model, job_id=failed_as["job_id"]))
+        job_id = queues.enqueue_generation(locked)
+    except RedisError as exc:
+        # Redis went away since the check: put the failure back as it was and release the new hold.
+        with transaction.atomic():
+            if Task.unscoped_objects.filter(pk=locked.pk, state=State.QUEUED).update(state=State.FAILED, **failed_as):
+                billing.task_release(task=locked)
+        raise unavailable(exc) from exc
+    Task.unscoped_objects.filter(pk=locked.pk).update(job_id=job_id)
     log.info("task %s retried by an operator (attempt %s next)", locked.id, locked.attempts + 1)
     task.refresh_from_db()
     return task
+
+
+# What a retry changes on the row, and what is put back if Redis refuses its job.
+RETRY_RESETS = (
+    "error_code",
+    "error_detail",
+    "started_at",
+    "finished_at",
+    "worker_name",
+    "charge",
+    "images_delivered",
+    "hold_amount",
+    "job_id",
+)

@@ -336,6 +336,24 @@ def test_buttons_on_the_task_page(staff, project):
     assert staff.post(f"{LIST}not-a-uuid/do/retry/").status_code == 404
 
 
+def test_redis_lost_between_commit_and_enqueue_puts_the_failure_back(staff, project, prepaid, settings):
+    task = failed_task(project)
+    before = Task.unscoped_objects.filter(pk=task.pk).values().get()
+    # The model's queue lives on a Redis that is away; the default one answers the check.
+    model_queue = settings.MODEL_REGISTRY["tiny"].queue
+    dead = queues_for(f"redis://127.0.0.1:{free_port()}/0")[model_queue]
+    settings.RQ_QUEUES = {**settings.RQ_QUEUES, model_queue: dead}
+    response = act(staff, "retry_failed", task)
+    assert any("the task was not retried and is still failed" in m for m in messages_of(response))
+    assert Task.unscoped_objects.filter(pk=task.pk).values().get() == before
+    account = BillingAccount.unscoped_objects.get(pk=prepaid.pk)
+    assert (account.credit_held, account.credit_balance) == (0, Decimal("1"))
+    second = CreditEntry.unscoped_objects.filter(task=task, hold_number=2).order_by("id")
+    assert [e.kind for e in second] == ["hold", "release"]  # the new hold, released again
+    assert second[0].amount == second[1].amount > 0
+    assert reconcile() == []
+
+
 @committed
 def test_redeliver_callback_from_the_task(staff, project):
     task = failed_task(project)
