@@ -22,7 +22,7 @@ STATE_COLORS = {
     "failed": "#ba2121",
     "cancelled": "#999999",
 }
-PALETTE = ["#417690", "#ba2121", "#f0ad4e", "#4c9a2a", "#8e44ad", "#16a085", "#d35400", "#7f8c8d", "#2c3e50"]
+PALETTE = ["#417690", "#f0ad4e", "#16a085", "#8e44ad", "#d35400", "#2c3e50", "#7f8c8d", "#4c9a2a", "#ba2121"]
 
 
 def _chart(chart_id: str, title: str, labels: list, datasets: list[dict], **options) -> dict:
