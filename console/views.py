@@ -7,6 +7,8 @@ next to it."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import admin
 from django.shortcuts import render
 from django.urls import reverse
@@ -170,7 +172,7 @@ def failures(request):
     labels = [day.date().isoformat() for day in data["days"]]
     changelist = reverse("admin:generation_task_changelist")
     for group in data["groups"]:
-        group["changelist_url"] = f"{changelist}?error_code__exact={group['code']}"
+        group["changelist_url"] = f"{changelist}?{urlencode({'error_code__exact': group['code']})}"
         for example in group["examples"]:
             example["url"] = reverse("admin:generation_task_change", args=[example["pk"]])
         group["sparkline"] = _chart(
