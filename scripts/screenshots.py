@@ -4,8 +4,8 @@ Builds a temporary SQLite database (never the developer's: DATABASE_URL is overr
 with two weeks of demo traffic through console.demo (billing through the real ledger service),
 starts the web server on a free loopback port, and photographs the pages with Playwright driving
 the system Chromium (nothing is downloaded). Redis: SCREENSHOTS_REDIS_URL (default database 14 of
-the local Redis) shows a few queued jobs and one worker; the script empties that queue and retires that worker at the end.
-Without Redis the dashboard says so, and the screenshot shows that."""
+the local Redis) shows a few queued jobs and one worker; the script empties that queue and
+retires that worker at the end. Without Redis the dashboard says so, and the screenshot shows it."""
 
 from __future__ import annotations
 
