@@ -154,6 +154,10 @@ def test_in_rq_operators_act(staff_client, db):
 def test_rq_pages_are_for_staff_only(client, db):
     response = client.get("/admin/rq/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    client.force_login(User.objects.create_user("customer", password=PASSWORD))
+    response = client.get("/admin/rq/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    assert client.post("/admin/rq/queues/0/empty/").status_code == 403
 
 
 # The tenant and key admin (suspend, reactivate, revoke) is being rebuilt on another branch; its
