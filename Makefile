@@ -7,7 +7,7 @@ PORT ?= 8000
 # Test processes (pytest-xdist): each gets its own test database and Redis database.
 TEST_WORKERS ?= 2
 
-.PHONY: run test test-fast install browser migrate schema clean
+.PHONY: run test test-fast install browser migrate schema screenshots clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ test-fast: $(STAMP)
 # Regenerate the committed OpenAPI schema (a test fails when it is out of date).
 schema: $(STAMP)
 	$(PY) manage.py spectacular --file docs/openapi.yaml --validate
+
+# docs/screenshots/*.png from a throwaway demo database (never yours) and the system Chromium.
+screenshots: $(STAMP) browser
+	$(PY) scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
