@@ -4,8 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
+# Test processes (pytest-xdist): each gets its own test database and Redis database.
+TEST_WORKERS ?= 2
 
-.PHONY: run test test-fast install browser migrate schema clean
+.PHONY: run test test-fast install browser migrate schema screenshots clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,15 +29,19 @@ run: $(STAMP)
 
 test: $(STAMP) browser
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Everything but the tests that start servers and worker processes.
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow" $(PYTEST_ARGS)
 
 # Regenerate the committed OpenAPI schema (a test fails when it is out of date).
 schema: $(STAMP)
 	$(PY) manage.py spectacular --file docs/openapi.yaml --validate
+
+# docs/screenshots/*.png from a throwaway demo database (never yours) and the system Chromium.
+screenshots: $(STAMP) browser
+	$(PY) scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Sum
 from django.shortcuts import redirect
 from django.utils import timezone
@@ -136,6 +136,8 @@ class BillingAccountAdmin(admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         account = self.get_object(request, object_id)
         grant = CreditGrantForm(request.POST if "_grant" in request.POST else None, prefix="grant")
+        if "_grant" in request.POST and not self.has_change_permission(request, account):
+            raise PermissionDenied  # read-only staff (the Support role) see credit, never grant it
         if account is not None and "_grant" in request.POST:
             if grant.is_valid():
                 services.credit_grant(
@@ -216,14 +218,14 @@ class InvoiceAdmin(admin.ModelAdmin):
         skipped = queryset.count() - moved
         self.message_user(request, f"{verb} {moved}; {skipped} skipped (not in a state that allows it).")
 
-    @admin.action(description="Issue (draft -> issued)")
+    @admin.action(description="Issue (draft -> issued)", permissions=["change"])
     def issue(self, request, queryset):
         self._act(request, queryset, invoicing.invoice_issue, "Issued")
 
-    @admin.action(description="Mark paid (issued -> paid)")
+    @admin.action(description="Mark paid (issued -> paid)", permissions=["change"])
     def mark_paid(self, request, queryset):
         self._act(request, queryset, invoicing.invoice_mark_paid, "Marked paid")
 
-    @admin.action(description="Void (draft or issued -> void)")
+    @admin.action(description="Void (draft or issued -> void)", permissions=["change"])
     def void(self, request, queryset):
         self._act(request, queryset, invoicing.invoice_void, "Voided")

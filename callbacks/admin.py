@@ -86,7 +86,7 @@ class CallbackDeliveryAdmin(admin.ModelAdmin):
         url = reverse("admin:generation_task_change", args=[obj.task_id])
         return format_html('<a href="{}">{}</a>', url, obj.task_id)
 
-    @admin.action(description="Redeliver now (same webhook-id)")
+    @admin.action(description="Redeliver now (same webhook-id)", permissions=["change"])
     def redeliver_now(self, request, queryset):
         with transaction.atomic():
             for delivery in queryset:
@@ -108,7 +108,7 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Clear the gone mark (deliver to this URL again)")
+    @admin.action(description="Clear the gone mark (deliver to this URL again)", permissions=["change"])
     def clear_gone(self, request, queryset):
         for endpoint in queryset:
             services.endpoint_clear_gone(endpoint=endpoint)
@@ -136,7 +136,9 @@ class ProjectWebhookSecretMixin:
             )
         return format_html("<code>{}</code>", info.secret)
 
-    @admin.action(description="Rotate webhook secret (the old one keeps signing for a grace period)")
+    @admin.action(
+        description="Rotate webhook secret (the old one keeps signing for a grace period)", permissions=["change"]
+    )
     def rotate_webhook_secret(self, request, queryset):
         for project in queryset:
             secret = services.webhook_secret_rotate(project=project)

@@ -7,6 +7,8 @@ means (a 503 on submit, a logged warning after a task finished).
 
 from __future__ import annotations
 
+import time
+
 import django_rq
 from django.conf import settings
 
@@ -50,8 +52,17 @@ def notify_finished(task_id, state: str) -> None:
 
 
 def wait_finished(task_id, timeout: float) -> bool:
-    """Block (no polling) until the worker says the task finished, or ``timeout`` runs out."""
-    if timeout <= 0:
-        return False
+    """Block until the worker says the task finished, or ``timeout`` runs out. Redis does the
+    waiting (BLPOP); nothing polls the database. One BLPOP blocks at most half the connection's
+    read timeout (redis-py 8 gives every connection one, 5 s by default): a longer block would end
+    in a TimeoutError instead of an answer."""
+    conn = connection()
+    # Not configured: the library's default (5 s in redis-py 8, none before), so blocks of 2 s.
+    read_timeout = conn.connection_pool.connection_kwargs.get("socket_timeout", 4.0)
     key = FINISHED_KEY.format(task_id=task_id)
-    return connection().blpop([key], timeout=timeout) is not None
+    deadline = time.monotonic() + timeout
+    while (remaining := deadline - time.monotonic()) > 0.01:  # BLPOP's 0 would mean "forever"
+        block = min(remaining, read_timeout / 2) if read_timeout else remaining
+        if conn.blpop([key], timeout=block) is not None:
+            return True
+    return False

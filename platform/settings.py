@@ -38,6 +38,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").rstrip("/")
 
 INSTALLED_APPS = [
+    # First: its admin/index.html and admin/base_site.html extend Django's to link the dashboard.
+    "console",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -192,6 +194,10 @@ RQ_QUEUES = {
 # Enqueue at once: task_submit commits the Task row first and must know whether Redis took the
 # job (to answer 503 and fail the task), which django-rq's deferred "on_db_commit" mode hides.
 RQ = {"COMMIT_MODE": "auto"}
+# django-rq's views are mounted once, at /admin/rq/ (platform/urls.py via console/rq.py, which lets
+# staff look and only holders of django_rq.admin act); its own admin registration would mount an
+# unguarded copy, so it is off and the admin index links /admin/rq/ instead.
+RQ_SHOW_ADMIN_LINK = False
 
 # --- Moderation ------------------------------------------------------------------------------
 # Prompt term lists (JSON, see moderation/terms.json); point this at your own copy to change them.

@@ -11,7 +11,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    path("admin/rq/", include("django_rq.urls")),
+    path("admin/rq/", include("console.rq")),  # django-rq's views: staff look, django_rq.admin acts
+    path("admin/console/", include("console.urls")),  # dashboard and failures view
     path("admin/", admin.site.urls),
 ]
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -17,8 +18,26 @@ from rest_framework.test import APIClient
 from tests.factories import ProjectFactory, make_key
 
 ROOT = Path(__file__).resolve().parent.parent
-# Tests use their own Redis database and flush it; never the one `make run` uses.
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _test_redis_url() -> str:
+    """Tests use their own Redis database and flush it; never the one `make run` uses. Under
+    pytest-xdist each worker process takes its own: gw0 the given one (15 by default), gw1 the one
+    below it, and so on, as the database gets a suffix per worker."""
+    url = urlsplit(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    db = int(url.path.strip("/") or 0) - worker
+    if db < 0:
+        raise RuntimeError(f"TEST_REDIS_URL leaves no Redis database for xdist worker {worker}")
+    return urlunsplit(url._replace(path=f"/{db}"))
+
+
+TEST_REDIS_URL = _test_redis_url()
+if "PYTEST_XDIST_WORKER" in os.environ:
+    # Worker processes share the cores: one thread each for torch and onnxruntime here and in the
+    # servers and workers the tests start (they inherit the environment), instead of every
+    # process claiming every core.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def queues_for(url: str) -> dict:

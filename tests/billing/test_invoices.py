@@ -107,7 +107,7 @@ def test_the_scheduler_registers_the_monthly_close(redis_conn):
 
 
 @pytest.mark.slow
-def test_reconciliation_over_thousands_of_tasks_finds_nothing_then_every_planted_error(capsys):
+def test_reconciliation_over_hundreds_of_tasks_finds_nothing_then_every_planted_error(capsys):
     rng = random.Random(20261125)
     plans = [
         make_plan(code="small", tiers=((50, "0.01000"), (None, "0.00500")), included=10),
@@ -126,7 +126,7 @@ def test_reconciliation_over_thousands_of_tasks_finds_nothing_then_every_planted
             BillingAccount.unscoped_objects.create(tenant=project.tenant, mode="prepaid")
             billing.credit_grant(tenant=project.tenant, amount=D("1000"))
         clients += [client_for(project), client_for(ProjectFactory(tenant=project.tenant))]
-    tasks = 2000
+    tasks = 600
     for _ in range(tasks):
         client = rng.choice(clients)
         num = rng.randint(1, 6)

@@ -1,7 +1,9 @@
 """/task/sync against a real worker process: it waits (blocking on Redis, not polling the
 database) and answers with the finished task, or 202 when the bounded wait runs out."""
 
+import threading
 import time
+import uuid
 
 import pytest
 from django.db import connection
@@ -9,8 +11,9 @@ from django.test.utils import CaptureQueriesContext
 
 from billing.defaults import ensure_default_plan
 from billing.models import Plan, PriceTier
+from generation import queues
 from generation.models import Task
-from tests.conftest import SEED_REQUEST, problem
+from tests.conftest import SEED_REQUEST, problem, queues_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -50,3 +53,17 @@ def test_sync_failure_answers_the_problem_with_the_task(api, start_worker, setti
     assert body["code"] == "generation_failed"
     assert body["task"]["id"] == body["task_id"] and body["task"]["state"] == "failed"
     assert "Traceback" not in response.content.decode()
+
+
+def test_a_wait_longer_than_the_redis_read_timeout_still_gets_the_answer(settings, redis_conn):
+    """redis-py gives connections a read timeout (5 s by default in 8.x); a sync wait is longer."""
+    url = settings.RQ_QUEUES["default"]["URL"]
+    settings.RQ_QUEUES = queues_for(f"{url}?socket_timeout=0.4")
+    task_id = uuid.uuid4()
+    threading.Timer(1.0, queues.notify_finished, args=(task_id, "succeeded")).start()
+    started = time.monotonic()
+    assert queues.wait_finished(task_id, timeout=5)
+    assert 0.9 < time.monotonic() - started < 2
+    started = time.monotonic()
+    assert not queues.wait_finished(uuid.uuid4(), timeout=1.0)
+    assert 0.9 < time.monotonic() - started < 1.5

@@ -1,0 +1,74 @@
+"""What rq says right now: depth of every queue, its started/failed/scheduled registries, and the
+workers with their state, current job and heartbeat. Redis being away is an answer too
+(``available: False``), never an error page."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, timedelta
+
+import django_rq
+from django.conf import settings
+from django.utils import timezone
+from django_rq.settings import get_queues_map
+from redis.exceptions import RedisError
+from rq import Worker
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
+
+log = logging.getLogger(__name__)
+
+
+def _aware(moment):
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+def rq_status() -> dict:
+    """Queues (in django-rq's order, with the index its admin views use) and workers. A
+    generation worker is live when its heartbeat is younger than WORKER_HEARTBEAT_MAX_AGE and it
+    serves a model's queue: the rule /readyz applies."""
+    generation_queues = {spec.queue for spec in settings.MODEL_REGISTRY.values()}
+    cutoff = timezone.now() - timedelta(seconds=settings.WORKER_HEARTBEAT_MAX_AGE)
+    try:
+        queues = []
+        for name, index in sorted(get_queues_map().items(), key=lambda item: item[1]):
+            queue = django_rq.get_queue(name)
+            queues.append(
+                {
+                    "name": name,
+                    "index": index,
+                    "generation": name in generation_queues,
+                    "queued": queue.count,
+                    "started": StartedJobRegistry(queue=queue).count,
+                    "failed": FailedJobRegistry(queue=queue).count,
+                    "scheduled": ScheduledJobRegistry(queue=queue).count,
+                }
+            )
+        workers = []
+        for worker in Worker.all(connection=django_rq.get_connection("default")):
+            heartbeat = _aware(worker.last_heartbeat)
+            names = worker.queue_names()
+            live = bool(heartbeat and heartbeat >= cutoff)
+            workers.append(
+                {
+                    "name": worker.name,
+                    "state": worker.get_state(),
+                    "queues": names,
+                    "current_job": worker.get_current_job_id() or "",
+                    "last_heartbeat": heartbeat,
+                    "live": live,
+                    "generation": bool(generation_queues & set(names)),
+                }
+            )
+    except (RedisError, OSError) as exc:
+        log.warning("rq status unavailable: %s", exc)
+        return {"available": False, "error": type(exc).__name__, "queues": [], "workers": []}
+    workers.sort(key=lambda w: w["name"])
+    return {
+        "available": True,
+        "error": "",
+        "queues": queues,
+        "workers": workers,
+        "live_generation_workers": sum(1 for w in workers if w["live"] and w["generation"]),
+    }
