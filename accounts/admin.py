@@ -1,15 +1,76 @@
+"""The operator's pages for tenants, projects and keys: suspend and reactivate (keys stop at once:
+authentication reads the tenant's status on every request), plan, caps and usage this month
+(list columns from subqueries, so a list is a fixed number of queries), keys created with the
+secret shown once on a page of its own, and revocation. Every action and button needs the change
+permission, so view-only (support) staff cannot run them."""
+
+from __future__ import annotations
+
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import CharField, DecimalField, IntegerField, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from accounts.models import ApiKey, Membership, Project, Tenant
-from accounts.services import api_key_create
+from accounts.services import api_key_create, api_key_revoke
+from billing.models import ZERO, BillingAccount, DailyUsage, MonthlyUsage, Plan, TenantPlan
+from billing.services import period_of
 from callbacks.admin import ProjectWebhookSecretMixin
+
+
+def _this_month():
+    return period_of(timezone.now())
+
+
+def _money(value) -> str:
+    return f"{value or ZERO:.5f}"
+
+
+def _cap(value) -> str:
+    return "none" if value is None else _money(value)
+
+
+class _ButtonsMixin:
+    """POST-only buttons on a change page: ``<object id>/do/<what>/`` runs ``BUTTONS[what]``."""
+
+    BUTTONS: dict[str, str] = {}
+
+    def get_urls(self):
+        opts = self.model._meta
+        return [
+            path(
+                "<path:object_id>/do/<str:what>/",
+                self.admin_site.admin_view(self.button_view),
+                name=f"{opts.app_label}_{opts.model_name}_button",
+            ),
+            *super().get_urls(),
+        ]
+
+    def button_view(self, request, object_id, what):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if what not in self.BUTTONS:
+            raise PermissionDenied
+        if not object_id.isdigit():
+            raise Http404
+        obj = get_object_or_404(self.get_queryset(request), pk=object_id)
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        getattr(self, self.BUTTONS[what])(request, self.get_queryset(request).filter(pk=obj.pk))
+        opts = self.model._meta
+        return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
 
 
 class ProjectInline(admin.TabularInline):
     model = Project
     extra = 0
-    fields = ("name", "model", "retention_days", "created_at")
+    fields = ("name", "model", "retention_days", "monthly_spend_cap", "end_user_monthly_cap", "created_at")
     readonly_fields = ("created_at",)
     show_change_link = True
 
@@ -20,45 +81,265 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ("user",)
 
 
+class ApiKeyInline(admin.TabularInline):
+    """Keys, read-only: created on the key page (secret shown once), revoked there or by action."""
+
+    model = ApiKey
+    extra = 0
+    can_delete = False
+    fields = ("display_prefix", "name", "project", "created_at", "last_used_at", "expires_at", "revoked_at")
+    readonly_fields = fields
+    show_change_link = True
+    verbose_name_plural = "API keys"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("project", "project__tenant")
+
+
+def _usage_table(rows) -> str:
+    body = format_html_join(
+        "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", ((p, t, i, _money(a)) for p, t, i, a in rows)
+    )
+    if not body:
+        return "nothing billed this month"
+    return format_html(
+        '<table class="usage-this-month"><tr><th>project</th><th>tasks</th><th>images</th><th>spend</th></tr>{}'
+        "</table>",
+        body,
+    )
+
+
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "status", "created_at")
+class TenantAdmin(_ButtonsMixin, admin.ModelAdmin):
+    list_display = ("name", "slug", "status", "plan", "billing_mode", "images_this_month", "spend_this_month",
+                    "created_at")  # fmt: skip
     list_filter = ("status",)
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
-    inlines = [ProjectInline, MembershipInline]
+    fields = ("name", "slug", "status", "created_at", "plan_now", "billing_summary", "usage_this_month", "caps")
+    readonly_fields = ("status", "created_at", "plan_now", "billing_summary", "usage_this_month", "caps")
+    inlines = [ProjectInline, MembershipInline, ApiKeyInline]
     actions = ["suspend", "reactivate"]
+    change_form_template = "admin/accounts/change_form_buttons.html"
+    BUTTONS = {"suspend": "suspend", "reactivate": "reactivate"}
 
-    @admin.action(description="Suspend (their keys stop working at once)")
+    def get_queryset(self, request):
+        period = _this_month()
+        now = timezone.now()
+        month = MonthlyUsage.unscoped_objects.filter(tenant=OuterRef("pk"), period=period)
+        plan = TenantPlan.unscoped_objects.filter(tenant=OuterRef("pk"), starts_at__lte=now).order_by(
+            "-starts_at", "-id"
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                month_images=Coalesce(Subquery(month.values("images")[:1]), Value(0), output_field=IntegerField()),
+                month_amount=Coalesce(
+                    Subquery(month.values("amount")[:1]), Value(ZERO), output_field=DecimalField(max_digits=14)
+                ),
+                plan_code=Coalesce(
+                    Subquery(plan.values("plan__code")[:1], output_field=CharField()),
+                    Value(Plan.objects.filter(is_default=True).values_list("code", flat=True).first() or "default"),
+                    output_field=CharField(),
+                ),
+                mode=Subquery(
+                    BillingAccount.unscoped_objects.filter(tenant=OuterRef("pk")).values("mode")[:1],
+                    output_field=CharField(),
+                ),
+            )
+        )
+
+    @admin.display(description="plan", ordering="plan_code")
+    def plan(self, tenant):
+        return tenant.plan_code
+
+    @admin.display(description="billing", ordering="mode")
+    def billing_mode(self, tenant):
+        return tenant.mode or BillingAccount.Mode.POSTPAID
+
+    @admin.display(description="images this month", ordering="month_images")
+    def images_this_month(self, tenant):
+        return tenant.month_images
+
+    @admin.display(description="spend this month", ordering="month_amount")
+    def spend_this_month(self, tenant):
+        return _money(tenant.month_amount)
+
+    # --- the tenant's page -----------------------------------------------------------------
+    @admin.display(description="plan now")
+    def plan_now(self, tenant):
+        from billing.services import plan_for
+
+        if tenant.pk is None:
+            return "-"
+        plan = plan_for(tenant)
+        assign = reverse("admin:billing_tenantplan_add") + f"?tenant={tenant.pk}"
+        return format_html(
+            '{} ({}, {} images included a month) <a href="{}">assign another plan</a>',
+            plan.name,
+            plan.currency,
+            plan.included_images,
+            assign,
+        )
+
+    @admin.display(description="billing account")
+    def billing_summary(self, tenant):
+        if tenant.pk is None:
+            return "-"
+        account = BillingAccount.unscoped_objects.filter(tenant=tenant).first()
+        if account is None:
+            return "postpaid (no account settings yet)"
+        url = reverse("admin:billing_billingaccount_change", args=[account.pk])
+        credit = ""
+        if account.mode == BillingAccount.Mode.PREPAID:
+            credit = f"; credit {_money(account.credit_balance)}, held {_money(account.credit_held)}, " + (
+                f"available {_money(account.credit_available)}"
+            )
+        return format_html(
+            '<a href="{}">{}</a>, monthly cap {}{}', url, account.mode, _cap(account.monthly_cap), credit
+        )
+
+    @admin.display(description="usage this month")
+    def usage_this_month(self, tenant):
+        if tenant.pk is None:
+            return "-"
+        rows = (
+            DailyUsage.unscoped_objects.filter(tenant=tenant, day__gte=_this_month())
+            .values("project__name")
+            .annotate(tasks=Sum("tasks"), images=Sum("images"), amount=Sum("amount"))
+            .order_by("project__name")
+            .values_list("project__name", "tasks", "images", "amount")
+        )
+        return _usage_table(rows)
+
+    @admin.display(description="spend caps")
+    def caps(self, tenant):
+        if tenant.pk is None:
+            return "-"
+        projects = Project.unscoped_objects.filter(tenant=tenant).order_by("name")
+        return (
+            format_html_join(
+                "",
+                "<div>{}: project {}, each end user {}</div>",
+                ((p.name, _cap(p.monthly_spend_cap), _cap(p.end_user_monthly_cap)) for p in projects),
+            )
+            or "no projects"
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        tenant = self.get_object(request, object_id)
+        buttons = []
+        if tenant is not None and self.has_change_permission(request, tenant):
+            buttons = [("reactivate", "Reactivate")] if not tenant.is_active else [("suspend", "Suspend")]
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "buttons": buttons})
+
+    # --- actions ---------------------------------------------------------------------------
+    @admin.action(description="Suspend (their keys stop working at once)", permissions=["change"])
     def suspend(self, request, queryset):
-        queryset.update(status=Tenant.Status.SUSPENDED)
+        changed = list(queryset.filter(status=Tenant.Status.ACTIVE))
+        names = [tenant.name for tenant in changed]
+        Tenant.objects.filter(pk__in=list(queryset.values_list("pk", flat=True))).update(status=Tenant.Status.SUSPENDED)
+        for tenant in changed:
+            self.log_change(request, tenant, "Suspended.")
+        self.message_user(
+            request,
+            f"Suspended {', '.join(names) or 'nobody new'}: their API keys are refused from now on.",
+            messages.SUCCESS,
+        )
 
-    @admin.action(description="Reactivate")
+    @admin.action(description="Reactivate", permissions=["change"])
     def reactivate(self, request, queryset):
-        queryset.update(status=Tenant.Status.ACTIVE)
+        changed = list(queryset.filter(status=Tenant.Status.SUSPENDED))
+        names = [tenant.name for tenant in changed]
+        Tenant.objects.filter(pk__in=list(queryset.values_list("pk", flat=True))).update(status=Tenant.Status.ACTIVE)
+        for tenant in changed:
+            self.log_change(request, tenant, "Reactivated.")
+        self.message_user(
+            request, f"Reactivated {', '.join(names) or 'nobody new'}: their keys work again.", messages.SUCCESS
+        )
 
 
 @admin.register(Project)
 class ProjectAdmin(ProjectWebhookSecretMixin, admin.ModelAdmin):
-    list_display = ("id", "name", "tenant", "model", "created_at")
+    list_display = ("id", "name", "tenant", "model", "monthly_spend_cap", "end_user_monthly_cap",
+                    "images_this_month", "spend_this_month", "created_at")  # fmt: skip
     list_select_related = ("tenant",)
     search_fields = ("name", "tenant__name")
     list_filter = ("model",)
     # The secret is shown in the form receivers verify with, and changed only by rotation.
-    readonly_fields = ("webhook_signing_secret", "created_at")
+    readonly_fields = ("webhook_signing_secret", "created_at", "usage_this_month", "new_key")
     autocomplete_fields = ("tenant",)
     fields = (
         "tenant", "name", "model", "retention_days", "moderation_policy", "monthly_spend_cap",
-        "end_user_monthly_cap", "webhook_signing_secret", "created_at",
+        "end_user_monthly_cap", "usage_this_month", "webhook_signing_secret", "new_key", "created_at",
     )  # fmt: skip
+    inlines = [ApiKeyInline]
     actions = ["rotate_webhook_secret"]
+
+    def get_queryset(self, request):
+        month = (
+            DailyUsage.unscoped_objects.filter(project=OuterRef("pk"), day__gte=_this_month())
+            .order_by()
+            .values("project")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                month_images=Coalesce(
+                    Subquery(month.annotate(s=Sum("images")).values("s")[:1]), Value(0), output_field=IntegerField()
+                ),
+                month_amount=Coalesce(
+                    Subquery(month.annotate(s=Sum("amount")).values("s")[:1]),
+                    Value(ZERO),
+                    output_field=DecimalField(max_digits=14),
+                ),
+            )
+        )
+
+    @admin.display(description="images this month", ordering="month_images")
+    def images_this_month(self, project):
+        return project.month_images
+
+    @admin.display(description="spend this month", ordering="month_amount")
+    def spend_this_month(self, project):
+        return _money(project.month_amount)
+
+    @admin.display(description="usage this month")
+    def usage_this_month(self, project):
+        if project.pk is None:
+            return "-"
+        rows = (
+            DailyUsage.unscoped_objects.filter(project=project, day__gte=_this_month())
+            .values("end_user")
+            .annotate(tasks=Sum("tasks"), images=Sum("images"), amount=Sum("amount"))
+            .order_by("end_user")
+            .values_list("end_user", "tasks", "images", "amount")
+        )
+        table = _usage_table([(end_user or "(no end user)", *rest) for end_user, *rest in rows])
+        return table.replace("<th>project</th>", "<th>end user</th>")
+
+    @admin.display(description="API keys")
+    def new_key(self, project):
+        if project.pk is None:
+            return "save the project first"
+        url = reverse("admin:accounts_apikey_add") + f"?project={project.pk}"
+        return format_html('<a class="addlink" href="{}">Create an API key for this project</a>', url)
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(_ButtonsMixin, admin.ModelAdmin):
     list_display = (
         "display_prefix",
         "name",
+        "key_status",
         "tenant",
         "project",
         "created_at",
@@ -66,24 +347,71 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "expires_at",
         "revoked_at",
     )
-    list_select_related = ("tenant", "project")
-    list_filter = ("revoked_at",)
+    list_select_related = ("tenant", "project", "project__tenant")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter), "tenant")
     search_fields = ("key_id", "name", "tenant__name")
     fields = ("project", "name", "expires_at", "key_id", "created_at", "last_used_at", "revoked_at")
     readonly_fields = ("key_id", "created_at", "last_used_at", "revoked_at")
     autocomplete_fields = ("project",)
     actions = ["revoke"]
+    change_form_template = "admin/accounts/change_form_buttons.html"
+    BUTTONS = {"revoke": "revoke"}
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields + (("project",) if obj else ())
+
+    @admin.display(description="status")
+    def key_status(self, key):
+        if key.is_revoked:
+            return "revoked"
+        if key.is_expired():
+            return "expired"
+        return "suspended tenant" if not key.tenant.is_active else "active"
 
     def save_model(self, request, obj, form, change):
         if change:
             return super().save_model(request, obj, form, change)
         issued = api_key_create(project=obj.project, name=obj.name, expires_at=obj.expires_at)
         obj.pk, obj.key_id, obj.tenant_id = issued.api_key.pk, issued.api_key.key_id, issued.api_key.tenant_id
-        messages.warning(request, f"New API key (shown once, copy it now): {issued.raw_key}")
+        obj.secret_hash, obj.created_at = issued.api_key.secret_hash, issued.api_key.created_at
+        obj._state.adding = False
+        # Only on the page answering this request: not in a message (stored in the session or a
+        # cookie until shown), not in the admin's history, not in any log.
+        obj.raw_key_once = issued.raw_key
 
-    @admin.action(description="Revoke selected keys")
+    def response_add(self, request, obj, post_url_continue=None):
+        raw = getattr(obj, "raw_key_once", None)
+        if raw is None:
+            return super().response_add(request, obj, post_url_continue)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "API key created",
+            "key": obj,
+            "raw_key": raw,
+            "key_url": reverse("admin:accounts_apikey_change", args=[obj.pk]),
+            "project_url": reverse("admin:accounts_project_change", args=[obj.project_id]),
+        }
+        response = TemplateResponse(request, "admin/accounts/apikey/issued.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        key = self.get_object(request, object_id)
+        buttons = []
+        if key is not None and not key.is_revoked and self.has_change_permission(request, key):
+            buttons = [("revoke", "Revoke this key")]
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "buttons": buttons})
+
+    @admin.action(description="Revoke selected keys", permissions=["change"])
     def revoke(self, request, queryset):
-        queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        revoked = []
+        for key in queryset.filter(revoked_at__isnull=True):
+            api_key_revoke(api_key=key)
+            self.log_change(request, key, "Revoked.")
+            revoked.append(key.display_prefix)
+        self.message_user(
+            request,
+            f"Revoked {', '.join(revoked)}: refused from now on." if revoked else "Nothing to revoke.",
+            messages.SUCCESS if revoked else messages.WARNING,
+        )

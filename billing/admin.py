@@ -172,7 +172,7 @@ class UsageRecordAdmin(admin.ModelAdmin):
     """The ledger: read-only. Rows are written only when a task finishes."""
 
     list_display = ("task", "tenant", "project", "end_user", "period", "images", "tier", "unit_price", "amount")
-    list_select_related = ("tenant", "project")
+    list_select_related = ("tenant", "project", "project__tenant", "task")
     list_filter = ("period", "currency")
     search_fields = ("=task__id", "end_user", "tenant__name")
     inlines = [UsageLineInline]

@@ -104,6 +104,10 @@ class CreditEntry(TenantOwned):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     amount = models.DecimalField(**MONEY)
     task = models.ForeignKey("generation.Task", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    hold_number = models.PositiveSmallIntegerField(
+        default=1,
+        help_text="Which hold of the task this entry belongs to: 1 from the submit, 2 after an operator's retry, ...",
+    )
     note = models.CharField(max_length=200, blank=True, default="")
     created_by = models.CharField(max_length=150, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
@@ -112,7 +116,9 @@ class CreditEntry(TenantOwned):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["task", "kind"], condition=models.Q(task__isnull=False), name="credit_once_per_task_kind"
+                fields=["task", "kind", "hold_number"],
+                condition=models.Q(task__isnull=False),
+                name="credit_once_per_task_hold_kind",
             )
         ]
 

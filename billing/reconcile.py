@@ -135,15 +135,20 @@ def reconcile(*, period: date | None = None) -> list[str]:
             )
         if held != account["credit_held"]:
             problems.append(f"tenant {account['tenant_id']}: credit held {account['credit_held']} != entries {held}")
+    # A task not finished has one open hold: its latest (a retried task's earlier holds were settled).
+    unfinished = ~Q(task__state__in=Task.FINAL_STATES)
     open_holds = (
-        CreditEntry.unscoped_objects.filter(kind="hold")
+        CreditEntry.unscoped_objects.filter(kind__in=["hold", "capture", "release"])
         .values("tenant_id")
-        .annotate(open=Sum("amount", filter=~Q(task__state__in=Task.FINAL_STATES)))
+        .annotate(
+            held=Sum("amount", filter=Q(kind="hold") & unfinished),
+            settled=Sum("amount", filter=Q(kind__in=["capture", "release"]) & unfinished),
+        )
     )
     for row in open_holds:
         account = BillingAccount.unscoped_objects.filter(tenant_id=row["tenant_id"]).values("credit_held").first()
-        if account and (row["open"] or ZERO) != account["credit_held"]:
-            open_amount = row["open"] or ZERO
+        open_amount = (row["held"] or ZERO) - (row["settled"] or ZERO)
+        if account and open_amount != account["credit_held"]:
             problems.append(f"tenant {row['tenant_id']}: open holds {open_amount} != held {account['credit_held']}")
     return problems
 

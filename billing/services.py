@@ -255,7 +255,11 @@ def credit_hold(*, task, amount: Decimal) -> None:
     BillingAccount.objects.for_tenant(task.tenant).filter(tenant=task.tenant).update(
         credit_held=F("credit_held") + amount
     )
-    CreditEntry.objects.for_tenant(task.tenant).create(tenant=task.tenant, kind="hold", amount=amount, task=task)
+    # A task retried by an operator holds again: its n-th hold, settled by entries with the same number.
+    number = CreditEntry.objects.for_tenant(task.tenant).filter(task=task, kind=CreditEntry.Kind.HOLD).count() + 1
+    CreditEntry.objects.for_tenant(task.tenant).create(
+        tenant=task.tenant, kind="hold", amount=amount, task=task, hold_number=number
+    )
 
 
 def credit_grant(*, tenant: Tenant, amount: Decimal, note: str = "", by: str = "", kind: str = "grant") -> CreditEntry:
@@ -332,13 +336,15 @@ def task_release(*, task) -> None:
 
 
 def _settle_hold(task, *, charge: Decimal) -> None:
-    held = (
+    hold = (
         CreditEntry.objects.for_tenant(task.tenant)
         .filter(task=task, kind=CreditEntry.Kind.HOLD)
-        .values_list("amount", flat=True)
+        .order_by("-hold_number")
+        .values_list("amount", "hold_number")
     ).first()
-    if held is None:
+    if hold is None:
         return  # postpaid, or nothing held
+    held, number = hold
     account = account_for(task.tenant, lock=True)
     if charge > held:
         log.error("task %s charged %s over its hold of %s", task.id, charge, held)
@@ -347,9 +353,11 @@ def _settle_hold(task, *, charge: Decimal) -> None:
     account.save(update_fields=["credit_held", "credit_balance"])
     entries = []
     if charge > 0:
-        entries.append(CreditEntry(tenant=task.tenant, kind="capture", amount=charge, task=task))
+        entries.append(CreditEntry(tenant=task.tenant, kind="capture", amount=charge, task=task, hold_number=number))
     if held - charge > 0:
-        entries.append(CreditEntry(tenant=task.tenant, kind="release", amount=held - charge, task=task))
+        entries.append(
+            CreditEntry(tenant=task.tenant, kind="release", amount=held - charge, task=task, hold_number=number)
+        )
     CreditEntry.objects.for_tenant(task.tenant).bulk_create(entries)
 
 

@@ -97,7 +97,7 @@ class CallbackDeliveryAdmin(admin.ModelAdmin):
 @admin.register(CallbackEndpoint)
 class CallbackEndpointAdmin(admin.ModelAdmin):
     list_display = ("url", "project", "tenant", "gone_at", "gone_webhook_id")
-    list_select_related = ("project", "tenant")
+    list_select_related = ("project", "project__tenant", "tenant")
     list_filter = (("gone_at", admin.EmptyFieldListFilter), "tenant")
     search_fields = ("url",)
     actions = ["clear_gone"]

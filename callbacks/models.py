@@ -40,6 +40,11 @@ class CallbackDelivery(TenantOwned):
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="callback_deliveries")
     task = models.ForeignKey("generation.Task", on_delete=models.CASCADE, related_name="callback_deliveries")
     webhook_id = models.CharField(max_length=64, unique=True, default=new_webhook_id, editable=False)
+    task_finished_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The end of the task this message reports (a task retried by an operator ends again)",
+    )
     event_type = models.CharField(max_length=32, help_text="task.succeeded, task.failed, task.blocked, task.cancelled")
     url = models.URLField(max_length=2048)
     body = models.TextField(blank=True, default="", help_text="The JSON body of the latest attempt, as signed")
@@ -60,8 +65,9 @@ class CallbackDelivery(TenantOwned):
         verbose_name_plural = "callback deliveries"
         ordering = ["-created_at", "-id"]
         constraints = [
-            # One message per finished task: a replayed job can never make a second one.
-            models.UniqueConstraint(fields=["task"], name="callback_delivery_one_per_task"),
+            # One message per end of a task: a replayed job can never make a second one; a task
+            # retried by an operator ends again, and that end gets its own message (webhook-id).
+            models.UniqueConstraint(fields=["task", "task_finished_at"], name="callback_delivery_one_per_task_end"),
         ]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="callback_delivery_due")]
 

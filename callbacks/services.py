@@ -56,12 +56,14 @@ def _enqueue(delivery_id: int, number: int, *, at: datetime | None = None, trigg
 
 def callback_schedule(*, task_id) -> CallbackDelivery | None:
     """Create the delivery for a finished task that has a callback_url and enqueue its first
-    attempt. Idempotent: one delivery per task. Called after the task's final state is committed."""
+    attempt. Idempotent: one delivery per end of the task (a task retried by an operator ends
+    again, and gets a second message). Called after the task's final state is committed."""
     task = Task.unscoped_objects.filter(pk=task_id).first()
     if task is None or not task.callback_url or not task.is_final:
         return None
     delivery, created = CallbackDelivery.unscoped_objects.get_or_create(
         task=task,
+        task_finished_at=task.finished_at,
         defaults={
             "tenant_id": task.tenant_id,
             "project_id": task.project_id,

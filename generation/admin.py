@@ -1,19 +1,110 @@
-from django.contrib import admin
-from django.utils.html import format_html, format_html_join
+"""The operator's task pages: a list that answers in a fixed number of queries, a read-only detail
+page (the request as sent, timings, seeds, moderation, thumbnails of delivered images, callbacks,
+the ledger) and one-click actions: cancel a queued task, retry a failed one, redeliver its callback.
+Actions need the change permission on tasks, so a view-only (support) user cannot run them."""
 
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import DurationField, ExpressionWrapper, F
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from imgplatform.problems import Problem
+
+from billing.models import CreditEntry, UsageRecord
+from callbacks import services as callbacks
 from callbacks.admin import CallbackDeliveryInline
+from callbacks.models import CallbackAttempt, CallbackDelivery
+from generation import services, storage
 from generation.models import Image, Task
+
+THUMBNAIL_PX = 128
+
+
+def human_duration(delta: timedelta | None) -> str:
+    """850 ms, 12.3 s, 4 min 3 s, 2 h 5 min, 3 d 4 h."""
+    if delta is None:
+        return "-"
+    seconds = delta.total_seconds()
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, seconds = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
+
+
+def _pretty_json(value) -> str:
+    if value in (None, {}, []):
+        return "-"
+    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False))
+
+
+STAGES = ("moderation_prompt", "queue_wait", "generation", "moderation", "storage", "total")
+
+
+def _stage(item) -> tuple[float, str]:
+    """Stages in the order they happen; a stage's parts (generation_unet, ...) after it."""
+    name = item[0]
+    for order, stage in enumerate(STAGES):
+        if name == stage or name.startswith(stage + "_") and stage != "moderation":
+            return order, "" if name == stage else name
+    return len(STAGES) - 1.5, name  # unknown stages: before the total
 
 
 class ImageInline(admin.TabularInline):
     model = Image
     extra = 0
     can_delete = False
-    fields = ("index", "seed", "decision", "flagged_labels", "scores", "storage_path", "sha256", "size_bytes")
+    fields = (
+        "index",
+        "thumbnail",
+        "seed",
+        "decision",
+        "flagged_labels",
+        "scores",
+        "storage_path",
+        "sha256",
+        "size_bytes",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="image")
+    def thumbnail(self, image):
+        # Through the same signed, expiring link the API gives; never for a withheld image (it
+        # has no stored file, and its pixels must not reach anyone's screen).
+        if not image.delivered:
+            return "withheld" if image.flagged else "-"
+        url = storage.image_url(image.storage_path, base_url="")
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener"><img class="task-thumbnail" src="{}" width="{}" height="{}" '
+            'alt="image {}"></a>',
+            url,
+            url,
+            THUMBNAIL_PX,
+            THUMBNAIL_PX,
+            image.index,
+        )
 
     @admin.display(description="moderation")
     def decision(self, image):
@@ -31,6 +122,25 @@ class ImageInline(admin.TabularInline):
         return format_html_join(", ", "{}: {}", ((label, f"{value:.3f}") for label, value in scores.items())) or "-"
 
 
+class ErrorCodeFilter(admin.SimpleListFilter):
+    """Failure codes present among the tasks, plus "none"."""
+
+    title = "error code"
+    parameter_name = "error_code__exact"  # the same links as Django's own field filter
+
+    def lookups(self, request, model_admin):
+        codes = Task.unscoped_objects.exclude(error_code="").order_by("error_code").values_list("error_code", flat=True)
+        return [("-", "none")] + [(code, code) for code in codes.distinct()]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "-":
+            return queryset.filter(error_code="")
+        if value:
+            return queryset.filter(error_code=value)
+        return queryset
+
+
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):
     list_display = (
@@ -38,24 +148,189 @@ class TaskAdmin(admin.ModelAdmin):
         "state",
         "tenant",
         "project",
-        "num_images",
-        "images_delivered",
+        "images",
         "model",
         "charge",
+        "duration",
         "error_code",
         "created_at",
     )
-    list_select_related = ("tenant", "project")
-    list_filter = ("state", "error_code", "moderation", "model", "created_at")
+    list_select_related = ("tenant", "project", "project__tenant")
+    list_filter = ("state", ErrorCodeFilter, "tenant", "model", "moderation", "created_at")
     search_fields = ("=id", "text_data")
+    search_help_text = "A task id (exact), or words of the prompt."
     date_hierarchy = "created_at"
     inlines = [ImageInline, CallbackDeliveryInline]
+    actions = ["cancel_queued", "retry_failed", "redeliver_callback"]
+    change_form_template = "admin/generation/task/change_form.html"
+    fieldsets = (
+        (
+            "Request (as the customer sent it)",
+            {
+                "fields": (
+                    "id", "tenant", "project", "api_key", "request_body", "text_data", "neg_text", "num_images",
+                    "seed", "seed_given", "moderation", "end_user", "callback_url", "metadata_json", "sync",
+                )
+            },
+        ),
+        (
+            "Outcome",
+            {
+                "fields": (
+                    "state", "error_code", "error_detail", "images_delivered", "charge", "hold_amount", "attempts",
+                    "worker_name", "job_id",
+                )
+            },
+        ),
+        ("Timings", {"fields": ("created_at", "started_at", "finished_at", "duration", "stage_timings")}),
+        ("How it ran", {"fields": ("model", "model_version", "run_info_json", "seeds")}),
+        ("Moderation", {"fields": ("prompt_moderation", "moderation_share", "moderation_report_json")}),
+        ("Billing", {"fields": ("ledger", "credit_entries")}),
+        ("Callback attempts", {"fields": ("callback_attempts",)}),
+    )  # fmt: skip
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields] + ["prompt_moderation", "moderation_share"]
+        return [name for _, options in self.fieldsets for name in options["fields"]]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(run_time=ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField()))
+        )
 
     def has_add_permission(self, request):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the ledger points at tasks; they are history
+
+    # --- columns ---------------------------------------------------------------------------
+    @admin.display(description="images", ordering="images_delivered")
+    def images(self, task):
+        return f"{task.images_delivered}/{task.num_images}"
+
+    @admin.display(description="duration", ordering="run_time")
+    def duration(self, task):
+        """Run time: from a worker starting it to its end (still running: until now)."""
+        if task.started_at is None:
+            return "-"
+        return human_duration((task.finished_at or timezone.now()) - task.started_at)
+
+    # --- detail ----------------------------------------------------------------------------
+    @admin.display(description="request body")
+    def request_body(self, task):
+        options = {"num_images": task.num_images}
+        if task.neg_text:
+            options["neg_text"] = task.neg_text
+        if task.seed_given:
+            options["seed"] = task.seed
+        if task.moderation != Task.Moderation.STRICT:
+            options["moderation"] = task.moderation
+        if task.end_user:
+            options["end_user"] = task.end_user
+        body = {"text_data": task.text_data, "options": options}
+        if task.callback_url:
+            body["callback_url"] = task.callback_url
+        if task.metadata is not None:
+            body["metadata"] = task.metadata
+        return format_html(
+            "<pre>{}</pre>POST /api/v2/task/{}",
+            json.dumps(body, indent=2, ensure_ascii=False),
+            ("sync" if task.sync else "async"),
+        )
+
+    @admin.display(description="metadata")
+    def metadata_json(self, task):
+        return _pretty_json(task.metadata)
+
+    @admin.display(description="run info")
+    def run_info_json(self, task):
+        return _pretty_json(task.run_info)
+
+    @admin.display(description="moderation report")
+    def moderation_report_json(self, task):
+        return _pretty_json(task.moderation_report)
+
+    @admin.display(description="time per stage")
+    def stage_timings(self, task):
+        timings = task.timings_ms or {}
+        if not timings:
+            return "-"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td></tr>",
+            ((stage, human_duration(timedelta(milliseconds=ms))) for stage, ms in sorted(timings.items(), key=_stage)),
+        )
+        return format_html('<table class="stage-timings">{}</table>', rows)
+
+    @admin.display(description="seeds")
+    def seeds(self, task):
+        given = "given by the customer" if task.seed_given else "drawn at random"
+        seeds = ", ".join(str(task.image_seed(i)) for i in range(task.num_images))
+        return f"base {task.seed} ({given}); image 0..{task.num_images - 1}: {seeds}"
+
+    @admin.display(description="ledger row")
+    def ledger(self, task):
+        record = UsageRecord.unscoped_objects.filter(task=task).select_related("plan").first()
+        if record is None:
+            return "not billed (nothing charged)" if task.is_final else "not billed yet"
+        url = reverse("admin:billing_usagerecord_change", args=[record.pk])
+        lines = format_html_join(
+            "",
+            "<li>tier {}: {} × {} = {}</li>",
+            ((ln.tier, ln.images, ln.unit_price, ln.amount) for ln in record.lines.all()),
+        )
+        return format_html(
+            '<a href="{}">{} images, {} {}</a> ({}, {}, plan {})<ul>{}</ul>',
+            url,
+            record.images,
+            record.amount,
+            record.currency,
+            record.day,
+            record.end_user or "no end user",
+            record.plan.code,
+            lines,
+        )
+
+    @admin.display(description="prepaid credit")
+    def credit_entries(self, task):
+        entries = CreditEntry.unscoped_objects.filter(task=task).order_by("hold_number", "id")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((e.hold_number, e.kind, e.amount, e.created_at.strftime("%Y-%m-%d %H:%M:%S")) for e in entries),
+        )
+        if not rows:
+            return "none (postpaid)"
+        return format_html("<table><tr><th>hold</th><th>kind</th><th>amount</th><th>when</th></tr>{}</table>", rows)
+
+    @admin.display(description="attempts")
+    def callback_attempts(self, task):
+        attempts = CallbackAttempt.unscoped_objects.filter(delivery__task=task).select_related("delivery")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    a.delivery.webhook_id,
+                    a.number,
+                    a.trigger,
+                    a.started_at.strftime("%Y-%m-%d %H:%M:%S") if a.started_at else "-",
+                    a.status_code or "-",
+                    a.error or "-",
+                    a.next_attempt_at.strftime("%Y-%m-%d %H:%M:%S") if a.next_attempt_at else "-",
+                )
+                for a in attempts.order_by("delivery_id", "number")
+            ),
+        )
+        if not rows:
+            return "none" if not task.callback_url else "none yet"
+        return format_html(
+            "<table><tr><th>webhook-id</th><th>#</th><th>trigger</th><th>started</th><th>status</th><th>error</th>"
+            "<th>next</th></tr>{}</table>",
+            rows,
+        )
 
     @admin.display(description="prompt moderation")
     def prompt_moderation(self, task):
@@ -74,3 +349,117 @@ class TaskAdmin(admin.ModelAdmin):
             return "-"
         share = timings["moderation"] / timings["total"]
         return f"{timings['moderation']:.0f} ms of {timings['total']:.0f} ms ({share:.0%})"
+
+    # --- actions ---------------------------------------------------------------------------
+    def _cancel(self, request, task) -> bool:
+        try:
+            services.task_cancel(task=task)
+        except Problem as problem:
+            self.message_user(request, f"{task.id}: {problem.detail}", messages.WARNING)
+            return False
+        self.message_user(request, f"{task.id}: cancelled; nothing is charged.", messages.SUCCESS)
+        self.log_change(request, task, "Cancelled (admin action).")
+        return True
+
+    def _retry(self, request, task) -> bool:
+        try:
+            services.task_retry(task=task)
+        except Problem as problem:
+            self.message_user(request, f"{task.id}: not retried: {problem.detail}", messages.ERROR)
+            return False
+        self.message_user(
+            request,
+            f"{task.id}: queued again for attempt {task.attempts + 1}; it is billed only if it succeeds.",
+            messages.SUCCESS,
+        )
+        self.log_change(request, task, f"Retried: queued for attempt {task.attempts + 1}.")
+        return True
+
+    def _redeliver(self, request, task) -> bool:
+        # The message about the task's latest end (a retried task's earlier one reported a failure).
+        deliveries = list(CallbackDelivery.unscoped_objects.filter(task=task).order_by("-created_at", "-id")[:1])
+        if not deliveries:
+            reason = "it has no callback_url" if not task.callback_url else "no callback has been made for it yet"
+            self.message_user(request, f"{task.id}: nothing to redeliver ({reason}).", messages.WARNING)
+            return False
+        done_any = False
+        with transaction.atomic():  # the attempt is enqueued when this commits
+            for delivery in deliveries:
+                done, message = callbacks.callback_redeliver(delivery=delivery)
+                self.message_user(request, f"{task.id}: {message}", messages.SUCCESS if done else messages.WARNING)
+                done_any |= done
+                if done:
+                    self.log_change(request, task, f"Callback {delivery.webhook_id} redelivered.")
+        return done_any
+
+    @admin.action(description="Cancel (queued tasks; the hold is released)", permissions=["change"])
+    def cancel_queued(self, request, queryset):
+        for task in queryset:
+            self._cancel(request, task)
+
+    @admin.action(description="Retry (failed tasks: a new attempt, billed once if it succeeds)", permissions=["change"])
+    def retry_failed(self, request, queryset):
+        for task in queryset:
+            self._retry(request, task)
+
+    @admin.action(description="Redeliver callback now (same webhook-id)", permissions=["change"])
+    def redeliver_callback(self, request, queryset):
+        for task in queryset:
+            self._redeliver(request, task)
+
+    # --- the same actions as buttons on the task page ------------------------------------------
+    BUTTONS = {"cancel": "_cancel", "retry": "_retry", "redeliver": "_redeliver"}
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/do/<str:what>/",
+                self.admin_site.admin_view(self.button_view),
+                name="generation_task_button",
+            ),
+            *super().get_urls(),
+        ]
+
+    def button_view(self, request, object_id, what):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if what not in self.BUTTONS:
+            raise PermissionDenied
+        task = get_object_or_404(self.get_queryset(request), pk=self._uuid_or_404(object_id))
+        if not self.has_change_permission(request, task):
+            raise PermissionDenied
+        getattr(self, self.BUTTONS[what])(request, task)
+        return HttpResponseRedirect(reverse("admin:generation_task_change", args=[task.pk]))
+
+    @staticmethod
+    def _uuid_or_404(value):
+        import uuid
+
+        from django.http import Http404
+
+        try:
+            return uuid.UUID(str(value))
+        except ValueError:
+            raise Http404 from None
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        task = self.get_object(request, object_id)
+        can_act = task is not None and self.has_change_permission(request, task)
+        extra_context = {
+            **(extra_context or {}),
+            # Everything here is read-only: no save buttons, only the actions.
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+            "show_delete": False,
+            "task_buttons": [
+                (what, label)
+                for what, label, shown in (
+                    ("cancel", "Cancel", task and task.state == Task.State.QUEUED),
+                    ("retry", "Retry", task and task.state == Task.State.FAILED),
+                    ("redeliver", "Redeliver callback", task and task.callback_url and task.is_final),
+                )
+                if shown and can_act
+            ],
+        }
+        return super().change_view(request, object_id, form_url, extra_context)

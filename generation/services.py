@@ -263,3 +263,92 @@ def _notify(task: Task) -> None:
         queues.notify_finished(task.id, task.state)
     except RedisError as exc:  # the waiter times out and answers 202; the row is the truth
         log.warning("could not notify waiters of task %s: %s", task.id, exc)
+
+
+# Prompts and images that moderation refused: a retry would only produce (or try to) the same thing.
+NOT_RETRYABLE_CODES = ("moderation_blocked_prompt", "moderation_blocked_image")
+
+
+def task_retry(*, task: Task) -> Task:
+    """An operator's retry of a failed task: the same task (same id, request and seeds) is queued
+    again for a new attempt (``attempts`` goes up when a worker starts it). It is admitted through
+    billing like a submit (caps, prepaid credit: a new hold), so a retried task is billed once, when
+    it succeeds; its failed attempt was never billed.
+
+    Refused with 409 ``task_not_retryable``: a task that is not failed (so retrying twice makes one
+    new attempt), one that moderation blocked, one of a suspended tenant, one whose model this
+    deployment lacks. 402 ``quota_exceeded`` when caps or credit do not admit it. 503
+    ``service_unavailable`` when Redis is away: the task is left failed exactly as it was."""
+
+    def refuse(reason: str) -> Problem:
+        return Problem("task_not_retryable", reason, task_id=str(task.id))
+
+    def unavailable(exc: Exception) -> Problem:
+        log.error("could not enqueue the retry of task %s: %s", task.id, exc)
+        return Problem(
+            "service_unavailable",
+            "The job queue is unavailable; the task was not retried and is still failed.",
+            task_id=str(task.id),
+        )
+
+    with transaction.atomic():
+        locked = Task.unscoped_objects.select_for_update().select_related("tenant", "project").get(pk=task.pk)
+        if locked.state != State.FAILED:
+            raise refuse(f"Only failed tasks can be retried; this one is {locked.state}.")
+        if locked.error_code in NOT_RETRYABLE_CODES:
+            raise refuse(f"This task was blocked by moderation ({locked.error_code}); it is not retried.")
+        if not locked.tenant.is_active:
+            raise refuse("The tenant is suspended.")
+        if locked.model not in settings.MODEL_REGISTRY:
+            raise refuse(f"The model {locked.model!r} is not configured on this deployment.")
+        if Image.unscoped_objects.filter(task=locked).exists():
+            raise refuse("This task already has images recorded; it is not retried.")
+        try:
+            queues.connection().ping()  # Redis away: refuse before anything changes
+        except RedisError as exc:
+            raise unavailable(exc) from exc
+        admission = billing.task_admit(
+            tenant=locked.tenant, project=locked.project, end_user=locked.end_user, num_images=locked.num_images
+        )
+        failed_as = {name: getattr(locked, name) for name in RETRY_RESETS}
+        resets = {"error_code": "", "error_detail": "", "started_at": None, "finished_at": None, "worker_name": ""}
+        moved = _transition(
+            locked,
+            from_states=[State.FAILED],
+            state=State.QUEUED,
+            charge=0,
+            images_delivered=0,
+            hold_amount=admission.hold,
+            **resets,
+        )
+        assert moved, "the row is locked"
+        if admission.prepaid:
+            billing.credit_hold(task=locked, amount=admission.hold)
+    # After the commit, as at submit: a worker may take the job at once and must find the task queued.
+    try:
+        queues.remove_generation_job(Task(pk=locked.pk, model=locked.model, job_id=failed_as["job_id"]))
+        job_id = queues.enqueue_generation(locked)
+    except RedisError as exc:
+        # Redis went away since the check: put the failure back as it was and release the new hold.
+        with transaction.atomic():
+            if Task.unscoped_objects.filter(pk=locked.pk, state=State.QUEUED).update(state=State.FAILED, **failed_as):
+                billing.task_release(task=locked)
+        raise unavailable(exc) from exc
+    Task.unscoped_objects.filter(pk=locked.pk).update(job_id=job_id)
+    log.info("task %s retried by an operator (attempt %s next)", locked.id, locked.attempts + 1)
+    task.refresh_from_db()
+    return task
+
+
+# What a retry changes on the row, and what is put back if Redis refuses its job.
+RETRY_RESETS = (
+    "error_code",
+    "error_detail",
+    "started_at",
+    "finished_at",
+    "worker_name",
+    "charge",
+    "images_delivered",
+    "hold_amount",
+    "job_id",
+)

@@ -28,6 +28,7 @@ CODES: dict[str, tuple[int, str]] = {
     "method_not_allowed": (405, "Method not allowed"),
     "not_acceptable": (406, "Not acceptable"),
     "task_not_cancellable": (409, "The task can no longer be cancelled"),
+    "task_not_retryable": (409, "The task cannot be retried"),
     "idempotency_conflict": (409, "Idempotency key reused with another request"),
     "payload_too_large": (413, "Request body too large"),
     "moderation_blocked_prompt": (422, "The prompt was blocked by moderation"),
