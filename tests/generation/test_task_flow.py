@@ -184,9 +184,14 @@ def test_list_rejects_bad_filters(api, query, field):
 
 def test_list_query_count_does_not_grow_with_rows(api, run_worker):
     def count_queries():
-        with CaptureQueriesContext(connection) as ctx:
-            assert api.get("/api/v2/tasks?limit=100").status_code == 200
-        return len(ctx.captured_queries)
+        # The key's last-used time is written at most once a minute: of two calls in a row, one
+        # reads only (however long the generation between counts took).
+        counts = []
+        for _ in range(2):
+            with CaptureQueriesContext(connection) as ctx:
+                assert api.get("/api/v2/tasks?limit=100").status_code == 200
+            counts.append(len(ctx.captured_queries))
+        return min(counts)
 
     for n in range(2):
         submit(api, {"text_data": f"p{n}", "options": {"num_images": 2}})
@@ -196,4 +201,4 @@ def test_list_query_count_does_not_grow_with_rows(api, run_worker):
         submit(api, {"text_data": f"q{n}", "options": {"num_images": 2}})
     run_worker()
     assert count_queries() == few
-    assert few <= 4  # key lookup, tasks, images (+ last-used write at most once a minute)
+    assert few <= 3  # key lookup, tasks, images
