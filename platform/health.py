@@ -31,7 +31,12 @@ def _live_workers() -> dict[str, list[str]]:
     generation = {spec.queue for spec in settings.MODEL_REGISTRY.values()}
     cutoff = timezone.now() - timedelta(seconds=settings.WORKER_HEARTBEAT_MAX_AGE)
     live: dict[str, list[str]] = {"generation": [], "callbacks": []}
-    for worker in Worker.all(connection=redisconn.connection("default")):
+    client = redisconn.unshared_connection("default")  # rq changes the timeouts of the pool it gets
+    try:
+        workers = Worker.all(connection=client)
+    finally:
+        client.close()
+    for worker in workers:
         heartbeat = worker.last_heartbeat
         if heartbeat and heartbeat.tzinfo is None:
             heartbeat = heartbeat.replace(tzinfo=UTC)

@@ -57,3 +57,15 @@ def blocking_connection(wait: float, name: str = "default") -> redis.Redis:
     read timeout is the wait plus REDIS_SOCKET_TIMEOUT, so a hung Redis still ends the wait."""
     read_timeout = math.ceil(wait) + settings.REDIS_SOCKET_TIMEOUT
     return redis.Redis(connection_pool=_pool(queue_url(name), read_timeout=read_timeout))
+
+
+def unshared_connection(name: str = "default") -> redis.Redis:
+    """A client with the same timeouts on a pool of its own, for code that hands its client to rq's
+    ``Worker`` (``Worker.all``): rq raises the read timeout of whatever pool it is given to fit a
+    worker's blocking dequeue, which must never happen to the shared pool."""
+    return redis.Redis.from_url(
+        queue_url(name),
+        socket_connect_timeout=settings.REDIS_CONNECT_TIMEOUT,
+        socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
+        retry=Retry(NoBackoff(), 0),
+    )

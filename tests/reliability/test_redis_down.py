@@ -56,3 +56,29 @@ def test_polling_the_list_and_the_admin_work_with_redis_down(api, project, clien
         assert client.get(url).status_code == 200, url
     cancelled = api.post(f"/api/v2/task/{queued['id']}/cancel")  # the row decides; the job is skipped later
     assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
+
+
+def test_readyz_reports_both_kinds_of_worker_and_leaves_the_shared_pool_fast(client, settings):
+    """Registered rq workers (as a running worker registers itself) make /readyz ready; reading
+    them must not let rq widen the read timeout of the platform's shared pool (rq does that to any
+    pool a Worker is built on)."""
+    import redis
+    from rq import Queue, Worker
+
+    conn = redis.Redis.from_url(TEST_REDIS_URL)
+    generation = Worker([Queue("generation-tiny", connection=conn)], connection=conn, name="gen-probe")
+    callbacks = Worker([Queue("callbacks", connection=conn)], connection=conn, name="cb-probe")
+    response = client.get("/readyz")
+    assert response.status_code == 503 and response.json()["checks"]["callback_workers"].startswith("none live")
+    for worker in (generation, callbacks):
+        worker.register_birth()
+        worker.heartbeat()
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.content
+    assert response.json()["checks"] == {
+        "database": "ok",
+        "redis": "ok",
+        "workers": "1 live",
+        "callback_workers": "1 live",
+    }
+    assert redisconn.connection().connection_pool.connection_kwargs["socket_timeout"] == settings.REDIS_SOCKET_TIMEOUT
