@@ -226,8 +226,8 @@ def test_redis_stopped_during_a_load_of_submissions_gives_only_503s_then_recover
     own_redis.stop()  # gone, and the queued jobs with it
     down_at = time.monotonic()
     wait_for(lambda: count(503, down_at) >= 6, timeout=60, what="503s")
-    queued_during_outage = [t for _, _, code, t in log if code == 200]
-    assert api.get(f"/api/v2/task/{queued_during_outage[0]}").status_code == 200  # polling works
+    accepted_before = [t for _, _, code, t in log if code == 200]
+    assert api.get(f"/api/v2/task/{accepted_before[0]}").json()["state"] == "queued"  # polling works
     assert api.get("/api/v2/tasks").status_code == 200
     own_redis.start()  # back, empty
     up_at = time.monotonic()
@@ -277,3 +277,26 @@ def test_a_hung_redis_fails_submissions_within_the_timeout_not_forever(api, own_
     assert client.get("/readyz").status_code == 503 and time.monotonic() - started < 3
     own_redis.thaw()
     assert api.post("/api/v2/task/async", {"text_data": "a red door"}, format="json").status_code == 200
+
+
+def test_redis_flushed_with_tasks_queued_the_reconciler_brings_all_back_to_a_worker_process(
+    prepaid_api, start_worker, redis_conn, settings
+):
+    settings.RECONCILE_GRACE_SECONDS = 0
+    ids = []
+    for i in range(3):
+        response = prepaid_api.post("/api/v2/task/async", {"text_data": f"a red door {i}"}, format="json")
+        assert response.status_code == 200
+        ids.append(response.json()["id"])
+    redis_conn.flushdb()  # every queued job is gone
+    start_worker()  # listening on an empty queue: nothing to do
+    assert set(Task.unscoped_objects.filter(pk__in=ids).values_list("state", flat=True)) == {"queued"}
+    assert sorted(reconcile().requeued) == sorted(ids)
+    wait_for(
+        lambda: set(Task.unscoped_objects.filter(pk__in=ids).values_list("state", flat=True)) == {"succeeded"},
+        timeout=120,
+        what="the worker to run the re-enqueued tasks",
+        every=0.2,
+    )
+    assert UsageRecord.unscoped_objects.filter(task_id__in=ids).count() == 3
+    assert reconcile().counts() == {"recovered": 0, "worker_lost": 0, "requeued": 0}
