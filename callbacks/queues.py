@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import django_rq
 from django.conf import settings
 from django.utils import timezone
+from imgplatform import redisconn
 from rq.job import Job, JobStatus
 
 QUEUE = "callbacks"
@@ -21,6 +22,13 @@ LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED, JobSt
 
 
 def get_queue():
+    """The queue on the platform's pooled client with timeouts (web and job code)."""
+    return django_rq.get_queue(QUEUE, connection=redisconn.connection(QUEUE))
+
+
+def get_worker_queue():
+    """The queue on a client of its own for an rq worker (rq sets the read timeout its blocking
+    dequeue needs)."""
     return django_rq.get_queue(QUEUE)
 
 

@@ -54,10 +54,11 @@ def _enqueue(delivery_id: int, number: int, *, at: datetime | None = None, trigg
         log.warning("could not enqueue attempt %s of delivery %s (the sweep will): %s", number, delivery_id, exc)
 
 
-def callback_schedule(*, task_id) -> CallbackDelivery | None:
+def callback_schedule(*, task_id, enqueue: bool = True) -> CallbackDelivery | None:
     """Create the delivery for a finished task that has a callback_url and enqueue its first
     attempt. Idempotent: one delivery per end of the task (a task retried by an operator ends
-    again, and gets a second message). Called after the task's final state is committed."""
+    again, and gets a second message). Called after the task's final state is committed.
+    ``enqueue=False`` (Redis is known to be down): the row alone; the recovery sweep enqueues it."""
     task = Task.unscoped_objects.filter(pk=task_id).first()
     if task is None or not task.callback_url or not task.is_final:
         return None
@@ -74,7 +75,8 @@ def callback_schedule(*, task_id) -> CallbackDelivery | None:
     )
     if created:
         log.info("callback %s (%s) for task %s scheduled", delivery.webhook_id, delivery.event_type, task.id)
-        _enqueue(delivery.pk, 1)
+        if enqueue:
+            _enqueue(delivery.pk, 1)
     return delivery
 
 

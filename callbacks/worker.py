@@ -62,7 +62,7 @@ def run(*, burst: bool = False, name: str | None = None) -> bool:
     scheduler; a long-running worker sweeps again every CALLBACK_RECOVER_INTERVAL seconds."""
     recover_safely()
     connections.close_all()  # rq forks its scheduler process next: no connection to share
-    queue = queues.get_queue()
+    queue = queues.get_worker_queue()
     worker = CallbackWorker(
         [queue], connection=queue.connection, name=name or f"{socket.gethostname()}:{os.getpid()}:callbacks"
     )

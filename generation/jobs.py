@@ -9,6 +9,7 @@ from rq.timeouts import JobTimeoutException
 
 from generation import services, storage
 from generation.engine import GenerationRequest
+from generation.lease import lease_kept
 from generation.models import Task
 from generation.worker import loaded_engine, worker_identity
 from moderation.checks import image_policy_for, load_image_moderator
@@ -30,7 +31,11 @@ def run_generation(task_id: str) -> str:
     run_info = engine.describe()
     if not services.task_start(task=task, worker_name=worker_identity(), run_info=run_info):
         return f"skipped: task is {task.state}"
+    with lease_kept(task):  # renewed until this run has written its end
+        return _run_started(task, engine, run_info)
 
+
+def _run_started(task: Task, engine, run_info: dict) -> str:
     timings: dict[str, float] = {
         **task.timings_ms,
         "queue_wait": round((task.started_at - task.created_at).total_seconds() * 1000, 1),

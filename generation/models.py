@@ -52,6 +52,11 @@ class Task(TenantOwned):
     attempts = models.PositiveSmallIntegerField(default=0)
     worker_name = models.CharField(max_length=200, blank=True, default="")
     job_id = models.CharField(max_length=64, blank=True, default="")
+    lease_expires_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="While running: the worker renews this lease; once it has expired the reconciler takes the task back",
+    )
 
     # How it ended.
     error_code = models.CharField(max_length=64, blank=True, default="", db_index=True)
@@ -76,6 +81,9 @@ class Task(TenantOwned):
         indexes = [
             models.Index(fields=["tenant", "-created_at", "-id"], name="task_tenant_created"),
             models.Index(fields=["tenant", "state", "-created_at"], name="task_tenant_state"),
+            # The reconciler's sweeps: running tasks by lease, queued ones by age.
+            models.Index(fields=["state", "lease_expires_at"], name="task_state_lease"),
+            models.Index(fields=["state", "created_at"], name="task_state_created"),
         ]
 
     def __str__(self) -> str:

@@ -1,16 +1,17 @@
 """Redis side of generation: enqueueing jobs and telling /sync waiters that a task finished.
 
 Redis only carries work; the Task row is the truth. Every function here raises
-:class:`redis.exceptions.RedisError` subclasses when Redis is away, and callers decide what that
-means (a 503 on submit, a logged warning after a task finished).
+:class:`redis.exceptions.RedisError` subclasses when Redis is away (within the timeouts of
+``imgplatform.redisconn``), and callers decide what that means (a 503 on submit, a logged warning
+after a task finished, a reconciler that tries again on its next run).
 """
 
 from __future__ import annotations
 
-import time
-
 import django_rq
 from django.conf import settings
+from imgplatform import redisconn
+from rq.job import Job, JobStatus
 
 FINISHED_KEY = "imagegen:task-finished:{task_id}"
 FINISHED_TTL = 300
@@ -20,16 +21,30 @@ def model_spec(name: str):
     return settings.MODEL_REGISTRY[name]
 
 
+# A job in one of these states will still run (or is running) its task.
+LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
+
+
 def connection():
-    return django_rq.get_connection("default")
+    return redisconn.connection("default")
+
+
+def generation_queue(model: str):
+    name = model_spec(model).queue
+    return django_rq.get_queue(name, connection=redisconn.connection(name))
+
+
+def generation_job_id(task) -> str:
+    """One job id per run: a task taken back from a lost worker gets a new job."""
+    return f"gen-{task.id}-{task.attempts}"
 
 
 def enqueue_generation(task) -> str:
-    queue = django_rq.get_queue(model_spec(task.model).queue)
+    queue = generation_queue(task.model)
     job = queue.enqueue(
         "generation.jobs.run_generation",
         str(task.id),
-        job_id=f"gen-{task.id}-{task.attempts}",
+        job_id=generation_job_id(task),
         job_timeout=settings.GENERATION_JOB_TIMEOUT,
         result_ttl=600,
         failure_ttl=7 * 24 * 3600,
@@ -40,7 +55,21 @@ def enqueue_generation(task) -> str:
 
 def remove_generation_job(task) -> None:
     if task.job_id:
-        django_rq.get_queue(model_spec(task.model).queue).remove(task.job_id)
+        generation_queue(task.model).remove(task.job_id)
+
+
+def live_generation_jobs(tasks) -> set[str]:
+    """The ids among the tasks' current jobs that Redis still holds in a state that will run them."""
+    by_model: dict[str, list[str]] = {}
+    for task in tasks:
+        by_model.setdefault(task.model, []).append(generation_job_id(task))
+    live = set()
+    for model, ids in by_model.items():
+        queue = generation_queue(model)
+        for job_id, job in zip(ids, Job.fetch_many(ids, connection=queue.connection), strict=True):
+            if job is not None and job.get_status(refresh=False) in LIVE_STATUSES:
+                live.add(job_id)
+    return live
 
 
 def notify_finished(task_id, state: str) -> None:
@@ -52,17 +81,9 @@ def notify_finished(task_id, state: str) -> None:
 
 
 def wait_finished(task_id, timeout: float) -> bool:
-    """Block until the worker says the task finished, or ``timeout`` runs out. Redis does the
-    waiting (BLPOP); nothing polls the database. One BLPOP blocks at most half the connection's
-    read timeout (redis-py 8 gives every connection one, 5 s by default): a longer block would end
-    in a TimeoutError instead of an answer."""
-    conn = connection()
-    # Not configured: the library's default (5 s in redis-py 8, none before), so blocks of 2 s.
-    read_timeout = conn.connection_pool.connection_kwargs.get("socket_timeout", 4.0)
+    """Block (no polling) until the worker says the task finished, or ``timeout`` runs out. The
+    client's read timeout allows for the wait (redis-py 8 gives every connection one)."""
+    if timeout <= 0:
+        return False
     key = FINISHED_KEY.format(task_id=task_id)
-    deadline = time.monotonic() + timeout
-    while (remaining := deadline - time.monotonic()) > 0.01:  # BLPOP's 0 would mean "forever"
-        block = min(remaining, read_timeout / 2) if read_timeout else remaining
-        if conn.blpop([key], timeout=block) is not None:
-            return True
-    return False
+    return redisconn.blocking_connection(timeout).blpop([key], timeout=timeout) is not None

@@ -1,5 +1,11 @@
 """Every change of a task's state, each one conditional on the state it expects, so that two
-workers (or a worker and a cancel) can never both move the same task."""
+workers (or a worker and a cancel) can never both move the same task.
+
+A run is fenced by its attempt number: ``task_start`` counts the attempt and takes a lease on the
+row, the worker renews the lease while the job runs (``task_lease_renew``), and finishing is
+conditional on state *and* attempt. When the reconciler takes back a task whose lease expired
+(``task_requeue`` or ``worker_lost``), a late finish of the superseded run matches no row: it can
+neither complete, nor bill, nor call back a second time."""
 
 from __future__ import annotations
 
@@ -7,11 +13,13 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from imgplatform.problems import Problem
 from redis.exceptions import RedisError
@@ -114,8 +122,14 @@ def task_submit(*, client: ApiClient, data: TaskInput, sync: bool = False, idemp
         job_id = queues.enqueue_generation(task)
     except RedisError as exc:
         log.error("could not enqueue task %s: %s", task.id, exc)
+        # Redis just failed: end the task without waiting on it again (its callback, if any, is
+        # sent by the callback worker's sweep; nobody waits on /sync for it but this request).
         task_fail(
-            task=task, code="service_unavailable", detail="The job queue is unavailable.", from_states=[State.QUEUED]
+            task=task,
+            code="service_unavailable",
+            detail="The job queue is unavailable.",
+            from_states=[State.QUEUED],
+            redis_available=False,
         )
         raise Problem(
             "service_unavailable",
@@ -128,23 +142,63 @@ def task_submit(*, client: ApiClient, data: TaskInput, sync: bool = False, idemp
     return task
 
 
-def _transition(task: Task, *, from_states: list[str], **changes: Any) -> bool:
-    """Move ``task`` only if it is still in one of ``from_states``; refresh it either way."""
-    moved = Task.unscoped_objects.filter(pk=task.pk, state__in=from_states).update(**changes) == 1
+def _transition(task: Task, *, from_states: list[str], attempt: int | None = None, **changes: Any) -> bool:
+    """Move ``task`` only if it is still in one of ``from_states`` (and, given ``attempt``, still in
+    that run); refresh it either way."""
+    current = Task.unscoped_objects.filter(pk=task.pk, state__in=from_states)
+    if attempt is not None:
+        current = current.filter(attempts=attempt)
+    moved = current.update(**changes) == 1
     task.refresh_from_db()
     return moved
 
 
+def lease_deadline(now: datetime | None = None) -> datetime:
+    return (now or timezone.now()) + timedelta(seconds=settings.GENERATION_LEASE_SECONDS)
+
+
 def task_start(*, task: Task, worker_name: str, run_info: dict[str, Any]) -> bool:
+    """Claim a queued task for this run: count the attempt and take the lease. Afterwards
+    ``task.attempts`` is this run's attempt number, which fences everything it writes."""
+    now = timezone.now()
     return _transition(
         task,
         from_states=[State.QUEUED],
+        attempt=task.attempts,
         state=State.RUNNING,
-        started_at=timezone.now(),
-        attempts=task.attempts + 1,
+        started_at=now,
+        attempts=F("attempts") + 1,
+        lease_expires_at=lease_deadline(now),
         worker_name=worker_name[:200],
         model_version=run_info.get("model_version", ""),
         run_info=run_info,
+    )
+
+
+def task_lease_renew(*, task_id, attempt: int) -> bool:
+    """Extend the lease of a run that is still the task's current one. False: the task was taken
+    back (or finished), and whatever this run produces will be discarded."""
+    return (
+        Task.unscoped_objects.filter(pk=task_id, state=State.RUNNING, attempts=attempt).update(
+            lease_expires_at=lease_deadline()
+        )
+        == 1
+    )
+
+
+def task_requeue(*, task: Task) -> bool:
+    """A running task whose lease expired (its worker died) goes back to the queue for another
+    run. Its hold stays (nothing is charged or released). The caller enqueues its job after
+    commit (``queues.enqueue_generation``: a new job id, ``gen-<task>-<attempts>``)."""
+    return _transition(
+        task,
+        from_states=[State.RUNNING],
+        attempt=task.attempts,
+        state=State.QUEUED,
+        started_at=None,
+        lease_expires_at=None,
+        worker_name="",
+        job_id=queues.generation_job_id(task),
     )
 
 
@@ -180,7 +234,9 @@ def task_succeed(
         moved = _transition(
             task,
             from_states=[State.RUNNING],
+            attempt=task.attempts,  # only the current run: a superseded one finishes nothing
             state=State.SUCCEEDED,
+            lease_expires_at=None,
             finished_at=timezone.now(),
             timings_ms=timings_ms,
             run_info=run_info,
@@ -210,13 +266,17 @@ def task_fail(
     run_info: dict[str, Any] | None = None,
     images: list[StoredImage] | None = None,
     moderation_report: dict[str, Any] | None = None,
+    redis_available: bool = True,
 ) -> bool:
-    """Fail a task (nothing billed). ``images`` are kept for audit when moderation blocked them."""
+    """Fail a task (nothing billed). ``images`` are kept for audit when moderation blocked them.
+    Conditional on the run ``task`` holds (its ``attempts``), like every finish.
+    ``redis_available=False``: Redis just failed, so the end is not announced through it."""
     changes: dict[str, Any] = {
         "state": State.FAILED,
         "finished_at": timezone.now(),
         "error_code": code,
         "error_detail": detail,
+        "lease_expires_at": None,
     }
     if timings_ms is not None:
         changes["timings_ms"] = timings_ms
@@ -225,12 +285,12 @@ def task_fail(
     if moderation_report is not None:
         changes["moderation_report"] = {**task.moderation_report, **moderation_report}
     with transaction.atomic():
-        moved = _transition(task, from_states=list(from_states), **changes)
+        moved = _transition(task, from_states=list(from_states), attempt=task.attempts, **changes)
         if moved:
             _save_images(task, images or [])
             billing.task_release(task=task)
     if moved:
-        _notify(task)
+        _notify(task, redis_available=redis_available)
     return moved
 
 
@@ -254,15 +314,21 @@ def task_cancel(*, task: Task) -> Task:
     return task
 
 
-def _notify(task: Task) -> None:
-    if task.callback_url:  # after commit: the callback worker must see the final state
-        transaction.on_commit(partial(callback_schedule, task_id=task.pk), robust=True)
-    if not task.sync:
-        return
+def _notify(task: Task, *, redis_available: bool = True) -> None:
+    """After commit (the callback worker and a /sync waiter must see the final state): schedule the
+    callback and wake the waiter. Without Redis the delivery row is still written, and the callback
+    worker's sweep enqueues it."""
+    if task.callback_url:
+        transaction.on_commit(partial(callback_schedule, task_id=task.pk, enqueue=redis_available), robust=True)
+    if task.sync and redis_available:
+        transaction.on_commit(partial(_wake_waiters, task.id, task.state))
+
+
+def _wake_waiters(task_id, state: str) -> None:
     try:
-        queues.notify_finished(task.id, task.state)
+        queues.notify_finished(task_id, state)
     except RedisError as exc:  # the waiter times out and answers 202; the row is the truth
-        log.warning("could not notify waiters of task %s: %s", task.id, exc)
+        log.warning("could not notify waiters of task %s: %s", task_id, exc)
 
 
 # Prompts and images that moderation refused: a retry would only produce (or try to) the same thing.

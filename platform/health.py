@@ -1,4 +1,5 @@
-"""/healthz (the process answers) and /readyz (it can do work: database, Redis, a live worker)."""
+"""/healthz (the process answers) and /readyz (it can do work: database, Redis, a live generation
+worker; live callback workers are reported too)."""
 
 from __future__ import annotations
 
@@ -22,19 +23,30 @@ def _check_database() -> str:
     return "ok"
 
 
-def _live_workers() -> list[str]:
-    import django_rq
+def _live_workers() -> dict[str, list[str]]:
+    """Names of workers with a recent heartbeat, for the generation queues and for "callbacks"."""
+    from imgplatform import redisconn
     from rq import Worker
 
-    queues = {spec.queue for spec in settings.MODEL_REGISTRY.values()}
+    generation = {spec.queue for spec in settings.MODEL_REGISTRY.values()}
     cutoff = timezone.now() - timedelta(seconds=settings.WORKER_HEARTBEAT_MAX_AGE)
-    live = []
-    for worker in Worker.all(connection=django_rq.get_connection("default")):
+    live: dict[str, list[str]] = {"generation": [], "callbacks": []}
+    client = redisconn.unshared_connection("default")  # rq changes the timeouts of the pool it gets
+    try:
+        workers = Worker.all(connection=client)
+    finally:
+        client.close()
+    for worker in workers:
         heartbeat = worker.last_heartbeat
         if heartbeat and heartbeat.tzinfo is None:
             heartbeat = heartbeat.replace(tzinfo=UTC)
-        if heartbeat and heartbeat >= cutoff and queues & set(worker.queue_names()):
-            live.append(worker.name)
+        if not heartbeat or heartbeat < cutoff:
+            continue
+        names = set(worker.queue_names())
+        if generation & names:
+            live["generation"].append(worker.name)
+        if "callbacks" in names:
+            live["callbacks"].append(worker.name)
     return live
 
 
@@ -46,11 +58,18 @@ def readyz(request):
     except Exception as exc:  # any failure means not ready; say which
         checks["database"] = f"error: {type(exc).__name__}"
     try:
-        workers = _live_workers()
+        live = _live_workers()
         checks["redis"] = "ok"
-        checks["workers"] = f"{len(workers)} live" if workers else "error: no live generation worker"
+        checks["workers"] = (
+            f"{len(live['generation'])} live" if live["generation"] else "error: no live generation worker"
+        )
+        # Reported, not required: without a callback worker tasks still run, and their callbacks
+        # wait in the database and Redis until one starts (its sweep sends what is due).
+        checks["callback_workers"] = (
+            f"{len(live['callbacks'])} live" if live["callbacks"] else "none live: callbacks wait until one starts"
+        )
     except Exception as exc:
         checks["redis"] = f"error: {type(exc).__name__}"
-        checks["workers"] = "unknown"
+        checks["workers"] = checks["callback_workers"] = "unknown"
     ready = all(not value.startswith("error") and value != "unknown" for value in checks.values())
     return JsonResponse({"status": "ready" if ready else "not ready", "checks": checks}, status=200 if ready else 503)

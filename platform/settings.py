@@ -175,6 +175,26 @@ GENERATION_JOB_TIMEOUT = env.int("GENERATION_JOB_TIMEOUT", default=600)
 SYNC_WAIT_SECONDS = env.float("SYNC_WAIT_SECONDS", default=60.0)
 # A worker counts as live for /readyz when its rq heartbeat is younger than this.
 WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=900)
+# Redis clients of the web and of job code (imgplatform/redisconn.py): pooled, and failing fast
+# when Redis is down (connect) or hung (read), so a submission answers 503 instead of hanging.
+REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=1.0)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=2.0)
+
+# --- Reliability (docs/reliability.md) -------------------------------------------------------
+# A running task holds a lease on its row for this long; the worker renews it every third of it
+# while the job runs, so only a task whose worker stopped renewing (died, hung, lost the database)
+# is taken back by the reconciler.
+GENERATION_LEASE_SECONDS = env.float("GENERATION_LEASE_SECONDS", default=60.0)
+# Runs a task may start before a lost worker fails it with `worker_lost` (the first run included).
+GENERATION_MAX_ATTEMPTS = env.int("GENERATION_MAX_ATTEMPTS", default=3)
+# The reconciler leaves queued tasks younger than this alone (the web may be enqueueing them now).
+RECONCILE_GRACE_SECONDS = env.float("RECONCILE_GRACE_SECONDS", default=30.0)
+# How often `manage.py run_scheduler` runs the reconciler (seconds).
+RECONCILE_INTERVAL = env.int("RECONCILE_INTERVAL", default=60)
+if GENERATION_LEASE_SECONDS <= 0 or GENERATION_MAX_ATTEMPTS < 1 or RECONCILE_INTERVAL < 1:
+    raise environ.ImproperlyConfigured(
+        "GENERATION_LEASE_SECONDS must be > 0, GENERATION_MAX_ATTEMPTS >= 1, RECONCILE_INTERVAL >= 1"
+    )
 
 # --- Models ----------------------------------------------------------------------------------
 # The registry: see generation/engine/registry.py for the built-in entries. GENERATION_MODELS

@@ -2,23 +2,34 @@
 
 rq's cron scheduler with the platform's periodic jobs (they run on the "default" queue, so a
 worker must listen there: `make run` starts one). Jobs: closing the previous billing month at 01:00
-UTC on the 1st."""
+UTC on the 1st; the task reconciler (generation/reconcile.py) every RECONCILE_INTERVAL seconds."""
 
 import logging
 
 import django_rq
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from rq.cron import CronScheduler
 
 from billing.jobs import CLOSE_PERIOD_CRON, close_previous_period
+from generation.reconcile import reconcile_job
 
-SCHEDULE = [(close_previous_period, "default", CLOSE_PERIOD_CRON)]
+# (function, queue, cron expression or None, interval in seconds or None)
+SCHEDULE = [
+    (close_previous_period, "default", CLOSE_PERIOD_CRON, None),
+    (reconcile_job, "default", None, "RECONCILE_INTERVAL"),
+]
 
 
 def build_scheduler(connection) -> CronScheduler:
     scheduler = CronScheduler(connection=connection)
-    for func, queue, cron in SCHEDULE:
-        scheduler.register(func, queue, cron=cron)
+    for func, queue, cron, interval_setting in SCHEDULE:
+        if cron:
+            scheduler.register(func, queue, cron=cron)
+        else:
+            interval = getattr(settings, interval_setting)
+            # A run that outlives the next one is pointless: the next would find the same rows.
+            scheduler.register(func, queue, interval=interval, job_timeout=max(interval, 30), ttl=interval)
     return scheduler
 
 
@@ -29,7 +40,6 @@ class Command(BaseCommand):
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
         scheduler = build_scheduler(django_rq.get_connection("default"))
         for job in scheduler.get_jobs():
-            self.stdout.write(
-                f"scheduled {job.func_name} on {job.queue_name}: {job.cron} (next {job.next_enqueue_time})"
-            )
+            every = job.cron or f"every {job.interval} s"
+            self.stdout.write(f"scheduled {job.func_name} on {job.queue_name}: {every} (next {job.next_enqueue_time})")
         scheduler.start()
