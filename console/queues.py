@@ -7,12 +7,12 @@ from __future__ import annotations
 import logging
 from datetime import UTC, timedelta
 
-import django_rq
 from django.conf import settings
 from django.utils import timezone
 from django_rq.settings import get_queues_map
+from imgplatform import redisconn
 from redis.exceptions import RedisError
-from rq import Worker
+from rq import Queue, Worker
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 
 log = logging.getLogger(__name__)
@@ -30,10 +30,21 @@ def rq_status() -> dict:
     serves a model's queue: the rule /readyz applies."""
     generation_queues = {spec.queue for spec in settings.MODEL_REGISTRY.values()}
     cutoff = timezone.now() - timedelta(seconds=settings.WORKER_HEARTBEAT_MAX_AGE)
+    # Clients of this call's own with the platform's timeouts (a hung Redis costs the page
+    # REDIS_SOCKET_TIMEOUT, not forever), never the shared pool, whose timeouts rq's Worker would
+    # widen.
+    clients: dict[str, object] = {}
+
+    def client(name: str):
+        url = redisconn.queue_url(name)
+        if url not in clients:
+            clients[url] = redisconn.unshared_connection(name)
+        return clients[url]
+
     try:
         queues = []
         for name, index in sorted(get_queues_map().items(), key=lambda item: item[1]):
-            queue = django_rq.get_queue(name)
+            queue = Queue(name, connection=client(name))
             queues.append(
                 {
                     "name": name,
@@ -46,7 +57,7 @@ def rq_status() -> dict:
                 }
             )
         workers = []
-        for worker in Worker.all(connection=django_rq.get_connection("default")):
+        for worker in Worker.all(connection=client("default")):
             heartbeat = _aware(worker.last_heartbeat)
             names = worker.queue_names()
             live = bool(heartbeat and heartbeat >= cutoff)
@@ -64,6 +75,9 @@ def rq_status() -> dict:
     except (RedisError, OSError) as exc:
         log.warning("rq status unavailable: %s", exc)
         return {"available": False, "error": type(exc).__name__, "queues": [], "workers": []}
+    finally:
+        for opened in clients.values():
+            opened.close()
     workers.sort(key=lambda w: w["name"])
     return {
         "available": True,

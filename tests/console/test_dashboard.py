@@ -4,6 +4,7 @@ every number is known; its cost in queries; and what it shows with no data or no
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
@@ -19,7 +20,9 @@ from rq import Worker
 from billing.models import UsageRecord
 from console import metrics
 from generation.models import Task
+from tests.conftest import queues_for
 from tests.factories import ProjectFactory
+from tests.reliability.conftest import OwnRedis
 
 WEEK = metrics.WINDOWS["7d"]
 DAY = metrics.WINDOWS["24h"]
@@ -273,3 +276,20 @@ def test_redis_down_the_dashboard_still_renders(staff_client, service, redis_dow
     assert 'id="rq-unavailable"' in html and "Redis is unavailable (ConnectionError)" in html
     assert '<span class="value" id="summary-total">13</span>' in html  # the database part is all there
     assert '<span class="value" id="summary-workers">unknown</span>' in html
+
+
+def test_a_hung_redis_costs_the_dashboard_its_read_timeout_not_forever(staff_client, service, tmp_path, settings):
+    server = OwnRedis(tmp_path)
+    server.start()
+    settings.RQ_QUEUES = queues_for(server.url)
+    settings.REDIS_SOCKET_TIMEOUT = 0.5
+    server.freeze()  # connections are accepted, nothing answers
+    try:
+        started = time.monotonic()
+        response = staff_client.get("/admin/console/")
+        assert time.monotonic() - started < 3
+    finally:
+        server.thaw()
+        server.stop()
+    assert response.status_code == 200
+    assert "Redis is unavailable (TimeoutError)" in response.content.decode()
