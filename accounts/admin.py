@@ -122,7 +122,27 @@ class TenantAdmin(_ButtonsMixin, admin.ModelAdmin):
     list_filter = ("status",)
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
-    fields = ("name", "slug", "status", "created_at", "plan_now", "billing_summary", "usage_this_month", "caps")
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "slug",
+                    "status",
+                    "created_at",
+                    "plan_now",
+                    "billing_summary",
+                    "usage_this_month",
+                    "caps",
+                )
+            },
+        ),
+        (
+            "Limits (empty: the deployment's default)",
+            {"fields": ("rate_limit_per_minute", "max_queued_tasks", "max_running_tasks", "max_sync_waits")},
+        ),
+    )
     readonly_fields = ("status", "created_at", "plan_now", "billing_summary", "usage_this_month", "caps")
     inlines = [ProjectInline, MembershipInline, ApiKeyInline]
     actions = ["suspend", "reactivate"]

@@ -165,6 +165,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"ModerationModeEnum": "generation.models.Task.Moderation"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # 429 and the RateLimit headers on every authenticated operation.
+        "accounts.ratelimit.postprocess_schema",
+    ],
 }
 
 # --- Queues and workers ----------------------------------------------------------------------
@@ -175,6 +180,25 @@ GENERATION_JOB_TIMEOUT = env.int("GENERATION_JOB_TIMEOUT", default=600)
 SYNC_WAIT_SECONDS = env.float("SYNC_WAIT_SECONDS", default=60.0)
 # A worker counts as live for /readyz when its rq heartbeat is younger than this.
 WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=900)
+
+# --- Per-tenant limits -----------------------------------------------------------------------
+# Deployment defaults; a tenant's own value (admin, tenant page) replaces each one. See the README,
+# "Limits", and docs/reliability.md, "Abuse and bad input".
+# Requests per minute per API key (GCRA in Redis; bursts up to the whole minute's quota).
+RATE_LIMIT_PER_MINUTE = env.int("RATE_LIMIT_PER_MINUTE", default=600)
+# Tasks a tenant may have queued (submitted, not started) at once; a submit beyond is 429.
+TENANT_MAX_QUEUED_TASKS = env.int("TENANT_MAX_QUEUED_TASKS", default=100)
+# Tasks of one tenant running at once across all workers; the rest wait, queued.
+TENANT_MAX_RUNNING_TASKS = env.int("TENANT_MAX_RUNNING_TASKS", default=4)
+# /task/sync requests of one tenant waiting at once; beyond, /sync answers 202 at once (poll).
+TENANT_MAX_SYNC_WAITS = env.int("TENANT_MAX_SYNC_WAITS", default=10)
+# A task over its tenant's running limit goes back to the queue for about this long (seconds).
+TENANT_RUNNING_RETRY_SECONDS = env.float("TENANT_RUNNING_RETRY_SECONDS", default=2.0)
+for _name in ("RATE_LIMIT_PER_MINUTE", "TENANT_MAX_QUEUED_TASKS", "TENANT_MAX_RUNNING_TASKS", "TENANT_MAX_SYNC_WAITS"):
+    if globals()[_name] < 1:
+        raise environ.ImproperlyConfigured(f"{_name} must be at least 1")
+if not 0.1 <= TENANT_RUNNING_RETRY_SECONDS <= 300:
+    raise environ.ImproperlyConfigured("TENANT_RUNNING_RETRY_SECONDS must be between 0.1 and 300")
 
 # --- Models ----------------------------------------------------------------------------------
 # The registry: see generation/engine/registry.py for the built-in entries. GENERATION_MODELS
