@@ -37,20 +37,10 @@ def base_url(request) -> str:
     return settings.PUBLIC_BASE_URL or request.build_absolute_uri("/").rstrip("/")
 
 
-def _check_body_size(request) -> None:
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
-        raise Problem("payload_too_large", f"The body must be at most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
-
-
 class _SubmitView(TenantAPIView):
     sync = False
 
     def _submit(self, request) -> Task:
-        _check_body_size(request)
         key = request.headers.get("Idempotency-Key", "")
         if len(key) > 255 or not key.isprintable():
             raise Problem("invalid_request", "Idempotency-Key must be at most 255 printable characters.")

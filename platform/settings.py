@@ -5,6 +5,7 @@ Redis on localhost, local image files. Every setting is listed in the README's c
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -19,8 +20,22 @@ VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
 
+# DJANGO_ENV=production: no development fallbacks (SECRET_KEY and ALLOWED_HOSTS must be set, DEBUG
+# must be off) and the TLS settings default to on, so `manage.py check --deploy` is clean.
+DJANGO_ENV = env.str("DJANGO_ENV", default="development")
+if DJANGO_ENV not in ("development", "production"):
+    raise environ.ImproperlyConfigured("DJANGO_ENV must be 'development' or 'production'")
+PRODUCTION = DJANGO_ENV == "production"
+
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
+if PRODUCTION:
+    if DEBUG:
+        raise environ.ImproperlyConfigured("DEBUG must be off when DJANGO_ENV=production")
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
+        raise environ.ImproperlyConfigured("DJANGO_ENV=production needs SECRET_KEY: 50 or more random characters")
+    if not env.list("ALLOWED_HOSTS", default=[]):
+        raise environ.ImproperlyConfigured("DJANGO_ENV=production needs ALLOWED_HOSTS (comma-separated host names)")
 if not SECRET_KEY:
     # Development fallback: a random key per checkout, kept in var/ so that signed links survive a
     # restart. Production sets SECRET_KEY.
@@ -50,6 +65,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_rq",
+    # Admin login throttling: failed attempts counted in the database (works while Redis is down).
+    "axes",
     "accounts",
     "generation",
     "billing",
@@ -57,7 +74,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: an oversized or chunked body is refused (413) before anything reads it.
+    "imgplatform.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "imgplatform.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -65,6 +85,13 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out admin login into its lockout response.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "imgplatform.urls"
@@ -291,22 +318,59 @@ if not CALLBACK_RETRY_SCHEDULE or min(CALLBACK_RETRY_SCHEDULE) < 0 or not 0 <= C
     )
 
 # --- Security --------------------------------------------------------------------------------
+# Defaults are on in production (DJANGO_ENV=production) and off in development; each can be set.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Sent on every response (imgplatform.middleware.SecurityHeadersMiddleware). The admin and the
+# Swagger UI (served in its "split" form: no inline script) work under it.
+CONTENT_SECURITY_POLICY = env.str(
+    "CONTENT_SECURITY_POLICY",
+    default=(
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    ),
+)
 SESSION_COOKIE_HTTPONLY = True
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)
+CSRF_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+# Load balancers probe over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
-if env.bool("BEHIND_TLS_PROXY", default=False):
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=PRODUCTION)
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Request bodies: larger ones are 413 payload_too_large (imgplatform.middleware), on every route.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", default=64 * 1024)
+
+# Admin login throttling (django-axes): after ADMIN_LOGIN_FAILURE_LIMIT wrong passwords for one
+# user name from one address, logins for that pair are refused (even with the right password)
+# until ADMIN_LOGIN_COOLOFF_MINUTES have passed. Attempts are rows in the database.
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("ADMIN_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# The client address: REMOTE_ADDR, or behind a TLS proxy the address that proxy saw.
+AXES_CLIENT_IP_CALLABLE = "imgplatform.middleware.client_ip"
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # The formatter blanks API key secrets, webhook secrets and Authorization values in anything it
+    # writes, tracebacks included: a secret in a log line is a leaked secret.
+    "formatters": {
+        "plain": {
+            "()": "imgplatform.redaction.RedactingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
