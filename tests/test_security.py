@@ -141,6 +141,7 @@ BODY_ROUTES = [
 @pytest.mark.parametrize("path", BODY_ROUTES)
 def test_a_body_over_the_limit_is_413_problem_json_on_every_route(api, settings, path):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    settings.SYNC_WAIT_SECONDS = 0
     response = api.post(path, {"text_data": "x" * 2000}, format="json")
     assert response.status_code == 413, path
     assert problem(response)["code"] == "payload_too_large"
@@ -224,3 +225,13 @@ def test_a_keys_secret_is_never_readable_after_creation(client, api, api_key, pr
     for page in pages:
         assert page.status_code == 200
         assert secret not in page.content.decode() and stored.secret_hash not in page.content.decode()
+
+
+def test_the_login_throttle_takes_the_address_the_proxy_saw(rf, settings):
+    from imgplatform.middleware import client_ip
+
+    request = rf.get("/admin/login/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9")
+    settings.BEHIND_TLS_PROXY = False
+    assert client_ip(request) == "10.0.0.2"  # no proxy: the header is the client's own words
+    settings.BEHIND_TLS_PROXY = True
+    assert client_ip(request) == "203.0.113.9"  # the entry the proxy added, not the forged first one
