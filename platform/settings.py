@@ -357,6 +357,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.float("ADMIN_LOGIN_COOLOFF_MINUTES", d
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# No start-up banner in every manage.py command; failures log only the user name and address.
+AXES_VERBOSE = False
 # The client address: REMOTE_ADDR, or behind a TLS proxy the address that proxy saw.
 AXES_CLIENT_IP_CALLABLE = "imgplatform.middleware.client_ip"
 
