@@ -29,10 +29,14 @@ PRODUCTION = {
 
 
 def manage(*args, **env) -> subprocess.CompletedProcess:
+    environment = subprocess_env(**env)
+    # The browser tests set this in the test process (async.E001 in a deployment check); a
+    # deployment does not.
+    environment.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
-        env=subprocess_env(**env),
+        env=environment,
         capture_output=True,
         text=True,
         timeout=120,
