@@ -9,7 +9,6 @@ import secrets
 import subprocess
 import sys
 import time
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -19,6 +18,9 @@ from rest_framework.test import APIClient
 from accounts.models import ApiKey
 from tests.conftest import ROOT, problem, subprocess_env
 from tests.factories import ProjectFactory, make_key
+
+# A fixed id (not uuid4()): test ids must be the same in every xdist process.
+NO_SUCH_ID = "00000000-0000-4000-8000-000000000000"
 
 PRODUCTION = {
     "DJANGO_ENV": "production",
@@ -133,7 +135,7 @@ BODY_ROUTES = [
     "/api/v2/task/async",
     "/api/v2/task/sync",
     "/api/v2/task/quote",
-    f"/api/v2/task/{uuid.uuid4()}/cancel",
+    f"/api/v2/task/{NO_SUCH_ID}/cancel",
     "/api/v2/webhook-secret/rotate",
     "/api/v2/tasks",
     "/admin/login/",

@@ -4,7 +4,6 @@ draft RateLimit headers; fail-open when Redis is away."""
 import re
 import threading
 import time
-import uuid
 
 import pytest
 import redis
@@ -16,20 +15,23 @@ from tests.factories import ProjectFactory, TenantFactory, make_key
 
 pytestmark = pytest.mark.django_db
 
+# A fixed id (not uuid4()): test ids must be the same in every xdist process.
+NO_SUCH_ID = "00000000-0000-4000-8000-000000000000"
+
 # Every route that takes an API key, with a request that gets past routing (a 4xx from the view is
 # fine: the limiter runs before the handler).
 ROUTES = [
     ("get", "/api/v2/tasks"),
-    ("get", f"/api/v2/task/{uuid.uuid4()}"),
-    ("post", f"/api/v2/task/{uuid.uuid4()}/cancel"),
+    ("get", f"/api/v2/task/{NO_SUCH_ID}"),
+    ("post", f"/api/v2/task/{NO_SUCH_ID}/cancel"),
     ("post", "/api/v2/task/async"),
     ("post", "/api/v2/task/sync"),
     ("post", "/api/v2/task/quote"),
     ("get", "/api/v2/usage"),
     ("get", "/api/v2/invoices"),
-    ("get", f"/api/v2/invoices/{uuid.uuid4()}"),
-    ("get", f"/api/v2/invoices/{uuid.uuid4()}/html"),
-    ("get", f"/api/v2/task/{uuid.uuid4()}/callbacks"),
+    ("get", f"/api/v2/invoices/{NO_SUCH_ID}"),
+    ("get", f"/api/v2/invoices/{NO_SUCH_ID}/html"),
+    ("get", f"/api/v2/task/{NO_SUCH_ID}/callbacks"),
     ("get", "/api/v2/webhook-secret"),
     ("post", "/api/v2/webhook-secret/rotate"),
 ]
