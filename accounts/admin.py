@@ -6,6 +6,8 @@ permission, so view-only (support) staff cannot run them."""
 
 from __future__ import annotations
 
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import CharField, DecimalField, IntegerField, OuterRef, Subquery, Sum, Value
@@ -122,7 +124,27 @@ class TenantAdmin(_ButtonsMixin, admin.ModelAdmin):
     list_filter = ("status",)
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
-    fields = ("name", "slug", "status", "created_at", "plan_now", "billing_summary", "usage_this_month", "caps")
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "slug",
+                    "status",
+                    "created_at",
+                    "plan_now",
+                    "billing_summary",
+                    "usage_this_month",
+                    "caps",
+                )
+            },
+        ),
+        (
+            "Limits (empty: the deployment's default)",
+            {"fields": ("rate_limit_per_minute", "max_queued_tasks", "max_running_tasks", "max_sync_waits")},
+        ),
+    )
     readonly_fields = ("status", "created_at", "plan_now", "billing_summary", "usage_this_month", "caps")
     inlines = [ProjectInline, MembershipInline, ApiKeyInline]
     actions = ["suspend", "reactivate"]
@@ -415,3 +437,15 @@ class ApiKeyAdmin(_ButtonsMixin, admin.ModelAdmin):
             f"Revoked {', '.join(revoked)}: refused from now on." if revoked else "Nothing to revoke.",
             messages.SUCCESS if revoked else messages.WARNING,
         )
+
+
+# django-axes' page of admin login attempts (lockouts), with its one action declaring the permission
+# it needs like every other admin action (the read-only Support role must not run it).
+admin.site.unregister(AccessAttempt)
+
+
+@admin.register(AccessAttempt)
+class LoginAttemptAdmin(AccessAttemptAdmin):
+    @admin.action(description="Clean up expired attempts", permissions=["delete"])
+    def cleanup_expired_attempts(self, request, queryset):
+        return super().cleanup_expired_attempts(request, queryset)

@@ -1,16 +1,20 @@
-"""The base for tenant-facing API views: the tenant always comes from the API key."""
+"""The base for tenant-facing API views: the tenant always comes from the API key, and every
+request counts against the key's rate limit."""
 
 from __future__ import annotations
 
+from imgplatform.problems import Problem
 from rest_framework import exceptions
 from rest_framework.views import APIView
 
+from accounts import ratelimit
 from accounts.authentication import ApiClient, ApiKeyAuthentication, IsApiClient
 
 
 class TenantAPIView(APIView):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [IsApiClient]
+    rate_decision: ratelimit.Decision | None = None
 
     @property
     def client(self) -> ApiClient:
@@ -22,3 +26,23 @@ class TenantAPIView(APIView):
     @property
     def tenant(self):
         return self.client.tenant
+
+    def initial(self, request, *args, **kwargs):
+        """After authentication and permissions, before the handler: the key's request rate."""
+        super().initial(request, *args, **kwargs)
+        self.rate_decision = ratelimit.check(self.client)
+        if self.rate_decision is not None and not self.rate_decision.allowed:
+            raise Problem(
+                "rate_limited",
+                f"More than {self.rate_decision.limit} requests per minute with this API key; "
+                f"retry in {self.rate_decision.retry_after} s.",
+                rate_limit="requests_per_minute",
+                limit=str(self.rate_decision.limit),
+            )
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if self.rate_decision is not None:
+            for name, value in self.rate_decision.headers().items():
+                response.headers.setdefault(name, value)
+        return response

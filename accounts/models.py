@@ -4,6 +4,7 @@ import secrets
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -20,6 +21,25 @@ class Tenant(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     created_at = models.DateTimeField(default=timezone.now)
+
+    # Limits: empty means the deployment's default (settings, see the README, "Limits").
+    rate_limit_per_minute = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text="API requests per minute per API key. Empty: RATE_LIMIT_PER_MINUTE.",
+    )  # fmt: skip
+    max_queued_tasks = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text="Tasks waiting to start at once; a submit beyond is 429. Empty: TENANT_MAX_QUEUED_TASKS.",
+    )  # fmt: skip
+    max_running_tasks = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text="Tasks generating at once on all workers; the rest wait. Empty: TENANT_MAX_RUNNING_TASKS.",
+    )  # fmt: skip
+    max_sync_waits = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text="/task/sync requests waiting at once; beyond, /sync answers 202 at once. "
+        "Empty: TENANT_MAX_SYNC_WAITS.",
+    )  # fmt: skip
 
     def __str__(self) -> str:
         return self.name

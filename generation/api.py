@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import TenantAPIView
-from generation import queues, schema, selectors, services, storage
+from generation import limits, queues, schema, selectors, services, storage
 from generation.models import Task
 from generation.serializers import TaskSubmitSerializer, task_object
 
@@ -37,20 +37,10 @@ def base_url(request) -> str:
     return settings.PUBLIC_BASE_URL or request.build_absolute_uri("/").rstrip("/")
 
 
-def _check_body_size(request) -> None:
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
-        raise Problem("payload_too_large", f"The body must be at most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
-
-
 class _SubmitView(TenantAPIView):
     sync = False
 
     def _submit(self, request) -> Task:
-        _check_body_size(request)
         key = request.headers.get("Idempotency-Key", "")
         if len(key) > 255 or not key.isprintable():
             raise Problem("invalid_request", "Idempotency-Key must be at most 255 printable characters.")
@@ -90,7 +80,8 @@ class TaskAsyncView(_SubmitView):
         description=(
             "Waits up to SYNC_WAIT_SECONDS for the task to finish. A finished task answers 200; a failed one "
             "answers its problem (with the task under `task`); one still running answers 202 with the task "
-            "to poll at the `Location` header."
+            "to poll at the `Location` header. A tenant has at most TENANT_MAX_SYNC_WAITS (or its own limit) "
+            "requests waiting at once; beyond that, /sync answers 202 at once."
         ),
         request=TaskSubmitSerializer,
         parameters=[IDEMPOTENCY_KEY],
@@ -110,10 +101,12 @@ class TaskSyncView(_SubmitView):
         task = self._submit(request)
         replay = self._replay_headers(task)
         if not task.is_final:  # a blocked prompt has ended already
-            try:
-                queues.wait_finished(task.id, settings.SYNC_WAIT_SECONDS)
-            except RedisError:
-                pass  # answer with what the database says; the client can poll
+            # At most the tenant's limit of /sync requests wait at once; the others answer at once.
+            with limits.sync_wait_slot(tenant=self.tenant, seconds=settings.SYNC_WAIT_SECONDS) as wait:
+                try:
+                    queues.wait_finished(task.id, wait)
+                except RedisError:
+                    pass  # answer with what the database says; the client can poll
         task = selectors.access_task_by_id(tenant=self.tenant, task_id=task.id)
         body = task_object(task, base_url=base_url(request))
         if task.state == Task.State.FAILED:

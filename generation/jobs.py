@@ -7,7 +7,7 @@ import time
 
 from rq.timeouts import JobTimeoutException
 
-from generation import services, storage
+from generation import limits, services, storage
 from generation.engine import GenerationRequest
 from generation.lease import lease_kept
 from generation.models import Task
@@ -29,7 +29,13 @@ def run_generation(task_id: str) -> str:
         return f"skipped: task is {task.state if task else 'missing'}"
     engine = loaded_engine(task.model)
     run_info = engine.describe()
-    if not services.task_start(task=task, worker_name=worker_identity(), run_info=run_info):
+    # At most the tenant's limit of tasks run at once: a task over it waits, queued, with its job
+    # back on the queue after a delay, so this worker goes on with other jobs (generation/limits.py).
+    with limits.running_slot(task) as admitted:
+        started = admitted and services.task_start(task=task, worker_name=worker_identity(), run_info=run_info)
+    if not admitted:
+        return f"deferred: tenant at its running limit; job {limits.task_defer_start(task)}"
+    if not started:
         return f"skipped: task is {task.state}"
     with lease_kept(task):  # renewed until this run has written its end
         return _run_started(task, engine, run_info)

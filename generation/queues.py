@@ -59,10 +59,13 @@ def remove_generation_job(task) -> None:
 
 
 def live_generation_jobs(tasks) -> set[str]:
-    """The ids among the tasks' current jobs that Redis still holds in a state that will run them."""
+    """The ids among the tasks' jobs that Redis still holds in a state that will run them: the
+    job of the task's run (``gen-<task>-<attempt>``) and the one its row names (a start deferred
+    for the tenant's running limit has a job of its own, scheduled)."""
     by_model: dict[str, list[str]] = {}
     for task in tasks:
-        by_model.setdefault(task.model, []).append(generation_job_id(task))
+        ids = {generation_job_id(task), task.job_id} - {""}
+        by_model.setdefault(task.model, []).extend(sorted(ids))
     live = set()
     for model, ids in by_model.items():
         queue = generation_queue(model)

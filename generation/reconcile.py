@@ -115,7 +115,7 @@ def _requeue_lost_jobs(now: datetime, report: ReconcileReport, *, just_recovered
             live = queues.live_generation_jobs(queued)
             for task in queued:
                 job_id = queues.generation_job_id(task)
-                if job_id in live:
+                if job_id in live or task.job_id in live:
                     continue
                 queues.enqueue_generation(task)
                 Task.unscoped_objects.filter(pk=task.pk).update(job_id=job_id)

@@ -54,7 +54,13 @@ class ProblemSerializer(serializers.Serializer):
     cap = serializers.ChoiceField(
         choices=["tenant", "project", "end_user", "prepaid_credit"], required=False, help_text="With quota_exceeded"
     )
-    limit = serializers.CharField(required=False, help_text="With quota_exceeded: the cap, or the credit available")
+    rate_limit = serializers.ChoiceField(
+        choices=["requests_per_minute", "queued_tasks"], required=False, help_text="With rate_limited: which limit"
+    )
+    limit = serializers.CharField(
+        required=False,
+        help_text="With quota_exceeded: the cap, or the credit available; with rate_limited: the limit's value",
+    )
     spent = serializers.CharField(required=False, help_text="With quota_exceeded: delivered this month")
     pending = serializers.CharField(required=False, help_text="With quota_exceeded: worst case of unfinished tasks")
     required = serializers.CharField(required=False, help_text="With quota_exceeded: this task's worst case")

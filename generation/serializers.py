@@ -76,6 +76,29 @@ class CallbackUrlField(serializers.URLField):
         return url
 
 
+MAX_METADATA_DEPTH = 32
+
+
+def _json_problem(value, depth: int = 0) -> str | None:
+    """Why PostgreSQL's jsonb (or anything downstream) would refuse ``value``, or None: a NUL
+    character (jsonb cannot store U+0000) or nesting deeper than MAX_METADATA_DEPTH."""
+    if depth > MAX_METADATA_DEPTH:
+        return f"metadata must not be nested more than {MAX_METADATA_DEPTH} levels deep."
+    if isinstance(value, str):
+        return "metadata must not contain NUL characters (U+0000)." if "\x00" in value else None
+    if isinstance(value, dict):
+        items = [*value.keys(), *value.values()]
+    elif isinstance(value, list):
+        items = value
+    else:
+        return None
+    for item in items:
+        problem = _json_problem(item, depth + 1)
+        if problem:
+            return problem
+    return None
+
+
 class TaskSubmitSerializer(serializers.Serializer):
     """``{"text_data": ..., "options": {...}, "callback_url": ...}``; ``neg_text`` and
     ``num_images`` are accepted at the top level too."""
@@ -93,7 +116,7 @@ class TaskSubmitSerializer(serializers.Serializer):
             if isinstance(data.get("options"), str):
                 try:
                     data["options"] = json.loads(data["options"]) if data["options"].strip() else {}
-                except ValueError:
+                except (ValueError, RecursionError):
                     raise serializers.ValidationError(
                         {"options": ["options must be a JSON object (as a string in a form)."]}
                     )
@@ -105,6 +128,9 @@ class TaskSubmitSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
     def validate_metadata(self, value):
+        problem = _json_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
         if value is not None and len(json.dumps(value)) > MAX_METADATA_BYTES:
             raise serializers.ValidationError(f"metadata must be at most {MAX_METADATA_BYTES} bytes as JSON.")
         return value

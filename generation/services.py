@@ -27,7 +27,7 @@ from redis.exceptions import RedisError
 from accounts.authentication import ApiClient
 from billing import services as billing
 from callbacks.services import callback_schedule
-from generation import queues
+from generation import limits, queues
 from generation.models import Image, Task
 from moderation import checks as moderation
 
@@ -80,6 +80,7 @@ def task_submit(*, client: ApiClient, data: TaskInput, sync: bool = False, idemp
     try:
         with transaction.atomic():
             if not verdict.blocked:
+                limits.task_admit_queued(tenant=tenant)  # 429 at the tenant's queued limit (row lock)
                 admission = billing.task_admit(
                     tenant=tenant, project=project, end_user=data.end_user, num_images=data.num_images
                 )

@@ -5,6 +5,7 @@ Redis on localhost, local image files. Every setting is listed in the README's c
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -19,8 +20,22 @@ VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
 
+# DJANGO_ENV=production: no development fallbacks (SECRET_KEY and ALLOWED_HOSTS must be set, DEBUG
+# must be off) and the TLS settings default to on, so `manage.py check --deploy` is clean.
+DJANGO_ENV = env.str("DJANGO_ENV", default="development")
+if DJANGO_ENV not in ("development", "production"):
+    raise environ.ImproperlyConfigured("DJANGO_ENV must be 'development' or 'production'")
+PRODUCTION = DJANGO_ENV == "production"
+
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
+if PRODUCTION:
+    if DEBUG:
+        raise environ.ImproperlyConfigured("DEBUG must be off when DJANGO_ENV=production")
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
+        raise environ.ImproperlyConfigured("DJANGO_ENV=production needs SECRET_KEY: 50 or more random characters")
+    if not env.list("ALLOWED_HOSTS", default=[]):
+        raise environ.ImproperlyConfigured("DJANGO_ENV=production needs ALLOWED_HOSTS (comma-separated host names)")
 if not SECRET_KEY:
     # Development fallback: a random key per checkout, kept in var/ so that signed links survive a
     # restart. Production sets SECRET_KEY.
@@ -50,6 +65,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_rq",
+    # Admin login throttling: failed attempts counted in the database (works while Redis is down).
+    "axes",
     "accounts",
     "generation",
     "billing",
@@ -57,7 +74,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: an oversized or chunked body is refused (413) before anything reads it.
+    "imgplatform.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "imgplatform.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -65,6 +85,13 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out admin login into its lockout response.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "imgplatform.urls"
@@ -141,7 +168,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.authentication.IsApiClient"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "imgplatform.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -165,6 +192,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"ModerationModeEnum": "generation.models.Task.Moderation"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # 429 and the RateLimit headers on every authenticated operation.
+        "accounts.ratelimit.postprocess_schema",
+    ],
 }
 
 # --- Queues and workers ----------------------------------------------------------------------
@@ -195,6 +227,25 @@ if GENERATION_LEASE_SECONDS <= 0 or GENERATION_MAX_ATTEMPTS < 1 or RECONCILE_INT
     raise environ.ImproperlyConfigured(
         "GENERATION_LEASE_SECONDS must be > 0, GENERATION_MAX_ATTEMPTS >= 1, RECONCILE_INTERVAL >= 1"
     )
+
+# --- Per-tenant limits -----------------------------------------------------------------------
+# Deployment defaults; a tenant's own value (admin, tenant page) replaces each one. See the README,
+# "Limits", and docs/reliability.md, "Abuse and bad input".
+# Requests per minute per API key (GCRA in Redis; bursts up to the whole minute's quota).
+RATE_LIMIT_PER_MINUTE = env.int("RATE_LIMIT_PER_MINUTE", default=600)
+# Tasks a tenant may have queued (submitted, not started) at once; a submit beyond is 429.
+TENANT_MAX_QUEUED_TASKS = env.int("TENANT_MAX_QUEUED_TASKS", default=100)
+# Tasks of one tenant running at once across all workers; the rest wait, queued.
+TENANT_MAX_RUNNING_TASKS = env.int("TENANT_MAX_RUNNING_TASKS", default=4)
+# /task/sync requests of one tenant waiting at once; beyond, /sync answers 202 at once (poll).
+TENANT_MAX_SYNC_WAITS = env.int("TENANT_MAX_SYNC_WAITS", default=10)
+# A task over its tenant's running limit goes back to the queue for about this long (seconds).
+TENANT_RUNNING_RETRY_SECONDS = env.float("TENANT_RUNNING_RETRY_SECONDS", default=2.0)
+for _name in ("RATE_LIMIT_PER_MINUTE", "TENANT_MAX_QUEUED_TASKS", "TENANT_MAX_RUNNING_TASKS", "TENANT_MAX_SYNC_WAITS"):
+    if globals()[_name] < 1:
+        raise environ.ImproperlyConfigured(f"{_name} must be at least 1")
+if not 0.1 <= TENANT_RUNNING_RETRY_SECONDS <= 300:
+    raise environ.ImproperlyConfigured("TENANT_RUNNING_RETRY_SECONDS must be between 0.1 and 300")
 
 # --- Models ----------------------------------------------------------------------------------
 # The registry: see generation/engine/registry.py for the built-in entries. GENERATION_MODELS
@@ -287,22 +338,61 @@ if not CALLBACK_RETRY_SCHEDULE or min(CALLBACK_RETRY_SCHEDULE) < 0 or not 0 <= C
     )
 
 # --- Security --------------------------------------------------------------------------------
+# Defaults are on in production (DJANGO_ENV=production) and off in development; each can be set.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Sent on every response (imgplatform.middleware.SecurityHeadersMiddleware). The admin and the
+# Swagger UI (served in its "split" form: no inline script) work under it.
+CONTENT_SECURITY_POLICY = env.str(
+    "CONTENT_SECURITY_POLICY",
+    default=(
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    ),
+)
 SESSION_COOKIE_HTTPONLY = True
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)
+CSRF_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+# Load balancers probe over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
-if env.bool("BEHIND_TLS_PROXY", default=False):
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=PRODUCTION)
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Request bodies: larger ones are 413 payload_too_large (imgplatform.middleware), on every route.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", default=64 * 1024)
+
+# Admin login throttling (django-axes): after ADMIN_LOGIN_FAILURE_LIMIT wrong passwords for one
+# user name from one address, logins for that pair are refused (even with the right password)
+# until ADMIN_LOGIN_COOLOFF_MINUTES have passed. Attempts are rows in the database.
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("ADMIN_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# No start-up banner in every manage.py command; failures log only the user name and address.
+AXES_VERBOSE = False
+# The client address: REMOTE_ADDR, or behind a TLS proxy the address that proxy saw.
+AXES_CLIENT_IP_CALLABLE = "imgplatform.middleware.client_ip"
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # The formatter blanks API key secrets, webhook secrets and Authorization values in anything it
+    # writes, tracebacks included: a secret in a log line is a leaked secret.
+    "formatters": {
+        "plain": {
+            "()": "imgplatform.redaction.RedactingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},

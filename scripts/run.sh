@@ -53,7 +53,8 @@ pids+=($!)
 pids+=($!)
 "$PY" manage.py run_scheduler &
 pids+=($!)
-"$PY" -m gunicorn imgplatform.wsgi:application --bind "127.0.0.1:$PORT" --worker-class gthread --threads 8 \
+"$PY" -m gunicorn imgplatform.wsgi:application -c scripts/gunicorn.conf.py --bind "127.0.0.1:$PORT" \
+  --worker-class gthread --threads 8 \
   --workers "${WEB_CONCURRENCY:-2}" --access-logfile - --graceful-timeout 10 &
 pids+=($!)
 

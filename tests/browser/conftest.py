@@ -87,8 +87,10 @@ def new_page(browser, live_server):
     through the admin's login form when given. Checks every page at the end of the test."""
     contexts, watches = [], []
 
-    def open_page(user: User | None = None, *, viewport=None):
-        context = browser.new_context(base_url=live_server.url, viewport=viewport or {"width": 1400, "height": 900})
+    def open_page(user: User | None = None, *, viewport=None, bypass_csp: bool = False):
+        context = browser.new_context(
+            base_url=live_server.url, viewport=viewport or {"width": 1400, "height": 900}, bypass_csp=bypass_csp
+        )
         context.set_default_timeout(15_000)
         contexts.append(context)
         watch = PageWatch(urlsplit(live_server.url).netloc)

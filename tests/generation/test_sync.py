@@ -27,9 +27,10 @@ def test_sync_returns_the_finished_task(api, worker_process, settings):
     body = response.json()
     assert body["state"] == "succeeded"
     assert len(body["status"][0]["response"]["output"][0]["images"]) == 3
-    # The wait itself reads nothing (a polling wait would add a query per poll): auth, the billing
-    # admission (account lock, plan, month's usage, caps), insert, job id, one read of the result.
-    assert len(queries.captured_queries) <= 16
+    # The wait itself reads nothing (a polling wait would add a query per poll): auth, the tenant's
+    # queued limit (row lock, count), the billing admission (account lock, plan, month's usage,
+    # caps), insert, job id, one read of the result.
+    assert len(queries.captured_queries) <= 18
 
 
 def test_sync_answers_202_with_the_task_when_the_wait_runs_out(api, settings):

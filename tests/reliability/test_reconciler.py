@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from billing.models import CreditEntry, UsageRecord
 from callbacks.models import CallbackDelivery
-from generation import queues, services
+from generation import limits, queues, services
 from generation.lease import LeaseKeeper
 from generation.models import Task
 from generation.reconcile import reconcile
@@ -201,6 +201,20 @@ def test_queued_tasks_whose_jobs_redis_lost_come_back(prepaid_api, run_worker, r
     run_worker()
     assert {poll(prepaid_api, t)["state"] for t in ids} == {"succeeded"}
     assert UsageRecord.unscoped_objects.filter(task_id__in=ids).count() == 3
+
+
+def test_a_start_deferred_for_the_running_limit_keeps_its_one_job(prepaid_api, redis_conn, settings):
+    """A task over its tenant's running limit waits with a scheduled job of its own (not the
+    run's usual id): the reconciler sees it and adds no second job."""
+    task = task_of(submit(prepaid_api, BODY))
+    redis_conn.flushdb()  # only the deferred job will exist
+    job_id = limits.task_defer_start(task)
+    task.refresh_from_db()
+    assert task.job_id == job_id != queues.generation_job_id(task)
+    assert reconcile(now=later(60)).counts()["requeued"] == 0
+    assert queued_job_ids(redis_conn) == []  # still only scheduled, once
+    redis_conn.flushdb()  # and once that job is lost too, the task gets one back
+    assert reconcile(now=later(60)).requeued == [str(task.pk)]
 
 
 def test_concurrent_reconcilers_put_each_lost_job_back_once(prepaid_api, redis_conn):

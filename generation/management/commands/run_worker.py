@@ -8,6 +8,7 @@ import logging
 import django_rq
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
 
 from generation.worker import GenerationWorker, load_engine, worker_identity
 from moderation.checks import load_image_moderator
@@ -40,4 +41,7 @@ class Command(BaseCommand):
             connection=queue.connection,
             name=options["name"] or f"{worker_identity()}:{model}",
         )
-        worker.work(burst=options["burst"], logging_level="INFO")
+        connections.close_all()  # rq forks its scheduler process next: no connection to share
+        # with_scheduler: rq's scheduler moves delayed jobs (tasks waiting for their tenant's running
+        # limit, generation/limits.py) back to the queue when due.
+        worker.work(burst=options["burst"], with_scheduler=True, logging_level="INFO")

@@ -1,0 +1,163 @@
+"""Per-tenant limits on tasks: how many may wait queued, how many may run at once, how many
+/task/sync requests may wait at once. Each value is the tenant's own (admin) or the deployment's
+default (settings). The request rate per API key is in :mod:`accounts.ratelimit`.
+
+- Queued: counted in the database inside the submit transaction, after locking the tenant's row,
+  so two concurrent submits at limit - 1 cannot both pass (the second waits for the first's
+  commit and then counts it). A submit over the limit is 429 ``rate_limited``.
+- Running: checked where a task starts, in the same way (tenant row locked, running tasks
+  counted, the queued -> running update in the same transaction). A task over the limit is not
+  started: its job goes back to the queue with a delay (rq's scheduler), so the worker goes on
+  with other tenants' jobs at once and nothing spins.
+- Sync waits: a sorted set per tenant in Redis (member per waiting request, scored by when its
+  wait must be over), trimmed and counted in one Lua script; an entry whose web process died
+  expires at its deadline, so the count cannot drift. Over the limit, /sync answers 202 at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+import django_rq
+from django.conf import settings
+from django.db import transaction
+from imgplatform.problems import Problem
+from redis.exceptions import RedisError
+
+from accounts.models import Tenant
+from generation import queues
+from generation.models import Task
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TenantLimits:
+    queued: int
+    running: int
+    sync_waits: int
+
+
+def limits_for(tenant: Tenant) -> TenantLimits:
+    return TenantLimits(
+        queued=tenant.max_queued_tasks or settings.TENANT_MAX_QUEUED_TASKS,
+        running=tenant.max_running_tasks or settings.TENANT_MAX_RUNNING_TASKS,
+        sync_waits=tenant.max_sync_waits or settings.TENANT_MAX_SYNC_WAITS,
+    )
+
+
+def _lock_tenant(tenant_id) -> Tenant:
+    """Inside a transaction: the tenant's row, locked until commit (one admission at a time)."""
+    return Tenant.objects.select_for_update().get(pk=tenant_id)
+
+
+# --- Queued ------------------------------------------------------------------------------------
+def task_admit_queued(*, tenant: Tenant) -> None:
+    """Inside the submit transaction, before the task is written: 429 when the tenant already has
+    its limit of queued tasks."""
+    tenant = _lock_tenant(tenant.pk)
+    limit = limits_for(tenant).queued
+    queued = Task.objects.for_tenant(tenant).filter(state=Task.State.QUEUED).count()
+    if queued >= limit:
+        raise Problem(
+            "rate_limited",
+            f"This account already has {queued} tasks waiting to start (the limit is {limit}); "
+            "submit again when some have started.",
+            headers={"Retry-After": str(max(1, round(settings.TENANT_RUNNING_RETRY_SECONDS * 2)))},
+            rate_limit="queued_tasks",
+            limit=str(limit),
+        )
+
+
+# --- Running -----------------------------------------------------------------------------------
+@contextmanager
+def running_slot(task: Task) -> Iterator[bool]:
+    """``with running_slot(task) as admitted: if admitted: services.task_start(...)``
+
+    One transaction with the tenant's row locked: ``admitted`` says whether the tenant has fewer
+    than its limit of running tasks, and the start inside the block commits (and releases the
+    lock) when the block ends, so two workers cannot both take the last slot."""
+    with transaction.atomic():
+        tenant = _lock_tenant(task.tenant_id)
+        running = Task.objects.for_tenant(tenant).filter(state=Task.State.RUNNING).count()
+        yield running < limits_for(tenant).running
+
+
+def task_defer_start(task: Task) -> str:
+    """Put a task that may not start yet back on its queue, due in about
+    TENANT_RUNNING_RETRY_SECONDS (spread by +-25% so waiting tasks do not come back together).
+    The worker's rq scheduler moves it to the queue when due. Returns the new job id."""
+    delay = settings.TENANT_RUNNING_RETRY_SECONDS * random.uniform(0.75, 1.25)
+    queue = django_rq.get_queue(queues.model_spec(task.model).queue)
+    job = queue.enqueue_in(
+        timedelta(seconds=delay),
+        "generation.jobs.run_generation",
+        str(task.id),
+        job_id=f"gen-{task.id}-{task.attempts}-w{uuid.uuid4().hex[:8]}",
+        job_timeout=settings.GENERATION_JOB_TIMEOUT,
+        result_ttl=600,
+        failure_ttl=7 * 24 * 3600,
+        description=f"generate task {task.id} (waiting for a running slot)",
+    )
+    Task.unscoped_objects.filter(pk=task.pk, state=Task.State.QUEUED).update(job_id=job.id)
+    return job.id
+
+
+# --- Sync waits ----------------------------------------------------------------------------------
+SYNC_WAITS_KEY = "imagegen:sync-waits:{tenant_id}"
+# A waiter's entry outlives its wait by this much, so a slow answer is still counted while it waits;
+# the entry of a web process that died goes away then.
+SYNC_WAIT_MARGIN_SECONDS = 5.0
+# KEYS[1]: the tenant's waiters. ARGV: member, limit, wait (ms). 1 when this waiter may wait.
+SYNC_ACQUIRE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
+return 1
+"""
+
+
+@contextmanager
+def sync_wait_slot(*, tenant: Tenant, seconds: float) -> Iterator[float]:
+    """``with sync_wait_slot(tenant=t, seconds=s) as wait: queues.wait_finished(task_id, wait)``
+
+    ``wait`` is ``seconds`` when the tenant has fewer than its limit of /sync requests waiting,
+    else 0 (answer at once). Redis away: ``seconds`` (waiting on Redis fails at once anyway)."""
+    if seconds <= 0:
+        yield 0
+        return
+    key = SYNC_WAITS_KEY.format(tenant_id=tenant.pk)
+    member = uuid.uuid4().hex
+    ttl_ms = int((seconds + SYNC_WAIT_MARGIN_SECONDS) * 1000)
+    try:
+        conn = queues.connection()
+        acquired = bool(
+            conn.register_script(SYNC_ACQUIRE)(keys=[key], args=[member, limits_for(tenant).sync_waits, ttl_ms])
+        )
+    except RedisError as exc:
+        log.warning("sync wait limiter unavailable: %s", type(exc).__name__)
+        yield seconds
+        return
+    if not acquired:
+        yield 0
+        return
+    started = time.monotonic()
+    try:
+        yield seconds
+    finally:
+        try:
+            conn.zrem(key, member)
+        except RedisError:  # the entry expires at its deadline
+            log.warning("could not release a sync wait slot after %.1f s", time.monotonic() - started)

@@ -1,0 +1,143 @@
+"""Requests per minute per API key: GCRA in Redis, on every authenticated route, with the IETF
+draft RateLimit headers; fail-open when Redis is away."""
+
+import re
+import threading
+import time
+
+import pytest
+import redis
+from rest_framework.test import APIClient
+
+from accounts import ratelimit
+from tests.conftest import TEST_REDIS_URL, problem
+from tests.factories import ProjectFactory, TenantFactory, make_key
+
+pytestmark = pytest.mark.django_db
+
+# A fixed id (not uuid4()): test ids must be the same in every xdist process.
+NO_SUCH_ID = "00000000-0000-4000-8000-000000000000"
+
+# Every route that takes an API key, with a request that gets past routing (a 4xx from the view is
+# fine: the limiter runs before the handler).
+ROUTES = [
+    ("get", "/api/v2/tasks"),
+    ("get", f"/api/v2/task/{NO_SUCH_ID}"),
+    ("post", f"/api/v2/task/{NO_SUCH_ID}/cancel"),
+    ("post", "/api/v2/task/async"),
+    ("post", "/api/v2/task/sync"),
+    ("post", "/api/v2/task/quote"),
+    ("get", "/api/v2/usage"),
+    ("get", "/api/v2/invoices"),
+    ("get", f"/api/v2/invoices/{NO_SUCH_ID}"),
+    ("get", f"/api/v2/invoices/{NO_SUCH_ID}/html"),
+    ("get", f"/api/v2/task/{NO_SUCH_ID}/callbacks"),
+    ("get", "/api/v2/webhook-secret"),
+    ("post", "/api/v2/webhook-secret/rotate"),
+]
+
+
+def client_for(tenant=None, **tenant_fields):
+    tenant = tenant or TenantFactory(**tenant_fields)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {make_key(ProjectFactory(tenant=tenant))}")
+    return client
+
+
+def parse(header: str) -> dict[str, int]:
+    return {k: int(v) for k, v in re.findall(r";(\w)=(\d+)", header)}
+
+
+def test_over_the_limit_is_429_with_retry_after_and_ratelimit_headers():
+    api = client_for(rate_limit_per_minute=5)
+    remaining = []
+    for _ in range(5):
+        response = api.get("/api/v2/tasks")
+        assert response.status_code == 200
+        assert response["RateLimit-Policy"] == '"per-key";q=5;w=60'
+        remaining.append(parse(response["RateLimit"])["r"])
+    assert remaining == [4, 3, 2, 1, 0]
+    refused = api.get("/api/v2/tasks")
+    assert refused.status_code == 429
+    body = problem(refused)
+    assert body["code"] == "rate_limited" and body["rate_limit"] == "requests_per_minute" and body["limit"] == "5"
+    # One request comes back every 60/5 = 12 s.
+    assert 1 <= int(refused["Retry-After"]) <= 12
+    assert parse(refused["RateLimit"])["r"] == 0 and 0 < parse(refused["RateLimit"])["t"] <= 60
+    assert refused["RateLimit-Policy"] == '"per-key";q=5;w=60'
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+def test_every_authenticated_route_counts_and_refuses(method, path):
+    api = client_for(rate_limit_per_minute=1)
+    first = getattr(api, method)(path, {}, format="json")
+    assert first.status_code != 429 and parse(first["RateLimit"])["r"] == 0, (first.status_code, first.content)
+    second = getattr(api, method)(path, {}, format="json")
+    assert second.status_code == 429 and problem(second)["code"] == "rate_limited"
+    assert second["Retry-After"]
+
+
+def test_each_key_has_its_own_quota_and_other_tenants_are_unaffected(settings):
+    settings.RATE_LIMIT_PER_MINUTE = 3
+    tenant = TenantFactory()
+    a1, a2, other = client_for(tenant), client_for(tenant), client_for()
+    assert [a1.get("/api/v2/tasks").status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert a2.get("/api/v2/tasks").status_code == 200  # another key of the same tenant
+    assert [other.get("/api/v2/tasks").status_code for _ in range(3)] == [200, 200, 200]
+
+
+def test_the_tenants_own_limit_replaces_the_default(settings):
+    settings.RATE_LIMIT_PER_MINUTE = 2
+    api = client_for(rate_limit_per_minute=4)
+    assert [api.get("/api/v2/tasks").status_code for _ in range(5)] == [200, 200, 200, 200, 429]
+
+
+def test_unauthenticated_requests_are_401_not_counted():
+    response = APIClient().get("/api/v2/tasks")
+    assert response.status_code == 401 and "RateLimit" not in response
+
+
+def test_redis_down_lets_requests_through_without_headers(redis_down):
+    """Fail open: polling and reads keep working through a Redis outage."""
+    api = client_for(rate_limit_per_minute=1)
+    for _ in range(3):
+        response = api.get("/api/v2/tasks")
+        assert response.status_code == 200 and "RateLimit" not in response
+
+
+# --- The algorithm, against Redis itself -------------------------------------------------------
+@pytest.fixture
+def conn():
+    connection = redis.Redis.from_url(TEST_REDIS_URL)
+    yield connection
+    connection.close()
+
+
+def test_gcra_refills_one_request_per_interval(conn):
+    # 60 a minute: a burst of all 60, then one a second.
+    decisions = [ratelimit.hit(api_key_id=1, limit=60, connection=conn) for _ in range(61)]
+    assert all(d.allowed for d in decisions[:60]) and not decisions[60].allowed
+    assert decisions[59].remaining == 0 and decisions[60].retry_after == 1
+    time.sleep(1.1)
+    assert ratelimit.hit(api_key_id=1, limit=60, connection=conn).allowed
+    assert not ratelimit.hit(api_key_id=1, limit=60, connection=conn).allowed
+    # The state expires once the quota is full again: an idle key costs nothing.
+    assert 0 < conn.pttl(ratelimit.KEY.format(api_key_id=1)) <= 60_000
+
+
+def test_gcra_is_atomic_under_concurrent_requests(conn):
+    allowed = []
+    barrier = threading.Barrier(16)
+
+    def fire():
+        local = redis.Redis.from_url(TEST_REDIS_URL)
+        barrier.wait()
+        allowed.extend(ratelimit.hit(api_key_id=2, limit=10, connection=local).allowed for _ in range(10))
+        local.close()
+
+    threads = [threading.Thread(target=fire) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(allowed) == 160 and sum(allowed) == 10  # one comes back only every 6 s

@@ -1,0 +1,198 @@
+"""Per-tenant task limits: queued (at submit, 429), running (at start: the task waits, the worker
+moves on), concurrent /task/sync waits (beyond: 202 at once)."""
+
+import re
+import threading
+import time
+from datetime import UTC, datetime
+
+import django_rq
+import pytest
+from django.db import connections
+from imgplatform.problems import Problem
+from rest_framework.test import APIClient
+from rq.registry import ScheduledJobRegistry
+
+from accounts.authentication import ApiClient
+from accounts.models import ApiKey
+from generation import limits, services
+from generation.models import Task
+from tests.conftest import poll, problem, submit
+from tests.factories import ProjectFactory, TenantFactory, make_key
+
+BODY = {"text_data": "a quiet harbour at dawn"}
+
+
+def client_for(tenant) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {make_key(ProjectFactory(tenant=tenant))}")
+    return client
+
+
+def api_client(tenant) -> ApiClient:
+    make_key(ProjectFactory(tenant=tenant))
+    key = ApiKey.unscoped_objects.select_related("tenant", "project").filter(tenant=tenant).last()
+    return ApiClient(api_key=key, tenant=key.tenant, project=key.project)
+
+
+# --- Queued ------------------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_submits_over_the_queued_limit_are_429_and_write_nothing():
+    tenant = TenantFactory(max_queued_tasks=2)
+    api, other = client_for(tenant), client_for(TenantFactory())
+    first, _ = submit(api, BODY), submit(api, BODY)
+    refused = api.post("/api/v2/task/async", BODY, format="json")
+    assert refused.status_code == 429
+    body = problem(refused)
+    assert body["code"] == "rate_limited" and body["rate_limit"] == "queued_tasks" and body["limit"] == "2"
+    assert int(refused["Retry-After"]) >= 1 and refused["RateLimit"]
+    assert Task.objects.for_tenant(tenant).count() == 2
+    assert api.post("/api/v2/task/sync", BODY, format="json").status_code == 429
+    submit(other, BODY)  # another tenant is not affected
+    # A slot frees when a task leaves the queue.
+    assert api.post(f"/api/v2/task/{first['id']}/cancel").status_code == 200
+    submit(api, BODY)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_submits_at_the_limit_cannot_both_pass():
+    tenant = TenantFactory(max_queued_tasks=1)
+    client = api_client(tenant)
+    barrier = threading.Barrier(6)
+    outcomes = []
+
+    def submit_one():
+        try:
+            barrier.wait()
+            services.task_submit(client=client, data=services.TaskInput(text_data="a red door"))
+            outcomes.append("ok")
+        except Problem as exc:
+            outcomes.append(exc.code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=submit_one) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["ok"] + ["rate_limited"] * 5
+    assert Task.objects.for_tenant(tenant).count() == 1
+
+
+# --- Running -----------------------------------------------------------------------------------
+@pytest.mark.django_db(transaction=True)
+def test_two_starts_cannot_both_take_the_last_running_slot():
+    tenant = TenantFactory(max_running_tasks=1)
+    client = api_client(tenant)
+    first, second = (services.task_submit(client=client, data=services.TaskInput(text_data="x")) for _ in range(2))
+    holding = threading.Event()
+
+    def start_first():
+        with limits.running_slot(first) as admitted:
+            assert admitted
+            services.task_start(task=first, worker_name="w1", run_info={})
+            holding.set()
+            time.sleep(0.5)  # the start is not committed yet
+        connections.close_all()
+
+    thread = threading.Thread(target=start_first)
+    thread.start()
+    holding.wait(10)
+    began = time.monotonic()
+    with limits.running_slot(second) as admitted:
+        waited = time.monotonic() - began
+    thread.join()
+    assert waited > 0.3  # it waited for the first start's commit ...
+    assert not admitted  # ... and then counted it
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_over_the_running_limit_waits_queued_and_the_worker_moves_on(run_worker, settings):
+    settings.TENANT_RUNNING_RETRY_SECONDS = 2
+    busy = TenantFactory(max_running_tasks=1)
+    api, other = client_for(busy), client_for(TenantFactory())
+    running = Task.unscoped_objects.get(pk=submit(api, BODY)["id"])
+    services.task_start(task=running, worker_name="another-worker", run_info={})  # on another worker
+    waiting, others = submit(api, BODY), submit(other, BODY)
+
+    began = datetime.now(UTC)
+    run_worker()  # (the job of `running` is skipped: it runs elsewhere)
+    ended = datetime.now(UTC)
+    assert poll(other, others["id"])["state"] == "succeeded"  # the same worker went on at once
+    task = Task.unscoped_objects.get(pk=waiting["id"])
+    assert task.state == "queued" and task.attempts == 0 and "-w" in task.job_id
+    # Its job is back on the queue, due in about TENANT_RUNNING_RETRY_SECONDS (+-25%).
+    registry = ScheduledJobRegistry(queue=django_rq.get_queue("generation-tiny"))
+    assert registry.get_job_ids() == [task.job_id]
+    due = registry.get_scheduled_time(task.job_id).replace(tzinfo=UTC)
+    # (rq keeps the due time in whole seconds, so it can read up to 1 s early.)
+    assert (due - began).total_seconds() >= 0.5 and (due - ended).total_seconds() <= 2.6
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_waiting_task_runs_once_a_slot_frees(start_worker):
+    """A real worker process (with rq's scheduler) keeps the task waiting while the tenant is at its
+    limit, runs another tenant's task meanwhile, and runs the waiting one when the slot frees."""
+    worker = start_worker(TENANT_RUNNING_RETRY_SECONDS="0.3")
+    busy = TenantFactory(max_running_tasks=1)
+    api, other = client_for(busy), client_for(TenantFactory())
+    blocker = Task.unscoped_objects.get(pk=submit(api, BODY)["id"])
+    Task.unscoped_objects.filter(pk=blocker.pk).update(state="running", worker_name="another-worker")
+    waiting = submit(api, BODY)
+    others = submit(other, BODY)
+
+    deadline = time.monotonic() + 30
+    while poll(other, others["id"])["state"] != "succeeded":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    time.sleep(1.0)
+    assert poll(api, waiting["id"])["state"] == "queued"
+    # Its job ran and was put back (a new job id each time), rather than running or blocking.
+    assert re.search(rf"gen-{waiting['id']}-0-w[0-9a-f]{{8}}", worker.log_path.read_text())
+
+    services.task_fail(task=blocker, code="generation_failed", detail="its worker gave up")
+    deadline = time.monotonic() + 30
+    while poll(api, waiting["id"])["state"] != "succeeded":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+
+
+# --- Sync waits ----------------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_sync_wait_slots_are_limited_per_tenant():
+    tenant, other = TenantFactory(max_sync_waits=2), TenantFactory(max_sync_waits=2)
+    with limits.sync_wait_slot(tenant=tenant, seconds=30) as a, limits.sync_wait_slot(tenant=tenant, seconds=30) as b:
+        with limits.sync_wait_slot(tenant=tenant, seconds=30) as c:
+            assert (a, b, c) == (30, 30, 0)
+        with limits.sync_wait_slot(tenant=other, seconds=30) as d:
+            assert d == 30
+    with limits.sync_wait_slot(tenant=tenant, seconds=30) as e:
+        assert e == 30  # released on the way out
+
+
+@pytest.mark.django_db
+def test_a_dead_waiters_slot_expires(monkeypatch):
+    monkeypatch.setattr(limits, "SYNC_WAIT_MARGIN_SECONDS", 0.0)
+    tenant = TenantFactory(max_sync_waits=1)
+    dead = limits.sync_wait_slot(tenant=tenant, seconds=0.3)
+    assert dead.__enter__() == 0.3  # and never leaves: its web process died
+    with limits.sync_wait_slot(tenant=tenant, seconds=0.3) as wait:
+        assert wait == 0
+    time.sleep(0.4)
+    with limits.sync_wait_slot(tenant=tenant, seconds=0.3) as wait:
+        assert wait == 0.3
+
+
+@pytest.mark.django_db
+def test_sync_over_the_tenants_waits_answers_202_at_once(settings):
+    settings.SYNC_WAIT_SECONDS = 30
+    tenant = TenantFactory(max_sync_waits=1)
+    api = client_for(tenant)
+    with limits.sync_wait_slot(tenant=tenant, seconds=30):  # another /sync of this tenant waits
+        began = time.monotonic()
+        response = api.post("/api/v2/task/sync", BODY, format="json")
+        assert time.monotonic() - began < 5
+    assert response.status_code == 202
+    assert response["Location"] == f"/api/v2/task/{response.json()['id']}"

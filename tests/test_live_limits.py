@@ -1,0 +1,203 @@
+"""Against a live gunicorn server on loopback: a schemathesis fuzz run of docs/openapi.yaml (zero
+5xx, every error problem+json), a load test that shows one tenant's limits do not touch another
+tenant, chunked and oversized bodies, and an access log without secrets."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+
+from tests.conftest import ROOT, free_port, subprocess_env
+from tests.factories import ProjectFactory, TenantFactory, make_key
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+UNLIMITED = {"rate_limit_per_minute": 1_000_000, "max_queued_tasks": 100_000, "max_sync_waits": 1000}
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup, django_db_blocker, tmp_path_factory):
+    """gunicorn (gthread) with the settings `make run` uses, sharing the test database and Redis."""
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("live") / "gunicorn.log"
+    log = open(log_path, "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "imgplatform.wsgi:application", "-c", "scripts/gunicorn.conf.py"]
+        + ["--bind", f"127.0.0.1:{port}", "--worker-class", "gthread", "--threads", "8", "--workers", "1"]
+        + ["--access-logfile", "-", "--timeout", "60", "--graceful-timeout", "2"],
+        cwd=ROOT,
+        env=subprocess_env(PUBLIC_BASE_URL=f"http://127.0.0.1:{port}", SYNC_WAIT_SECONDS="0", LOG_LEVEL="INFO"),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:
+                if response.status == 200:
+                    break
+        except (OSError, urllib.error.URLError):
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.fail(log_path.read_text())
+        time.sleep(0.2)
+    proc.log_path = log_path
+    yield base, proc
+    proc.terminate()
+    proc.wait(timeout=15)
+    log.close()
+
+
+def key_for(**tenant_fields) -> str:
+    return make_key(ProjectFactory(tenant=TenantFactory(**tenant_fields)))
+
+
+# --- Fuzz ------------------------------------------------------------------------------------------
+def test_fuzzing_the_schema_finds_no_5xx_and_only_problem_json_errors(server):
+    base, proc = server
+    key = key_for(**UNLIMITED)
+    schema = schemathesis.openapi.from_path(ROOT / "docs" / "openapi.yaml")
+    strategy = st.one_of(
+        schema.as_strategy(generation_mode=GenerationMode.POSITIVE),
+        schema.as_strategy(generation_mode=GenerationMode.NEGATIVE),
+    )
+    session = requests.Session()
+    sent, failures, statuses = [], [], Counter()
+
+    # FUZZ_MAX_EXAMPLES=5000 for a longer, random exploration; the suite runs the same 300 each time.
+    examples = int(os.environ.get("FUZZ_MAX_EXAMPLES", "300"))
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=examples == 300,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=strategy)
+    def fuzz(case):
+        if case.operation.path != "/api/v2/image/{token}":
+            # The real key, not one generated from the security scheme: the fuzz is for what lies behind it.
+            case.headers = {**(case.headers or {}), "Authorization": f"Token {key}"}
+        try:
+            response = case.call(base_url=base, session=session, timeout=30)
+        except (UnicodeError, ValueError, requests.exceptions.InvalidHeader):
+            return  # the client cannot send it (e.g. a header outside latin-1): nothing reached the server
+        sent.append(case.operation.label)
+        statuses[response.status_code] += 1
+        content_type = (response.headers.get("content-type") or [""])[0]  # header -> list of values
+        if response.status_code >= 500 or (
+            response.status_code >= 400 and not content_type.startswith("application/problem+json")
+        ):
+            failures.append(
+                f"{case.method} {case.formatted_path} -> {response.status_code} {content_type}: "
+                f"{response.text[:200]}\n  {case.as_curl_command()[:400]}"
+            )
+
+    began = time.monotonic()
+    fuzz()
+    assert not failures, "\n".join(failures[:20])
+    assert len(sent) >= examples * 0.8, statuses
+    operations = {result.ok().label for result in schema.get_all_operations()}
+    assert set(sent) == operations, Counter(sent)  # every operation
+    assert any(400 <= status < 500 for status in statuses) and statuses[200] > 0
+    print(f"fuzz: {len(sent)} requests in {time.monotonic() - began:.1f} s; statuses {dict(statuses)}")
+    # The access log and the application log hold no API key secret.
+    assert key.split("_", 2)[2] not in proc.log_path.read_text()
+
+
+# --- Load ------------------------------------------------------------------------------------------
+def hammer(base: str, key: str, count: int, path: str = "/api/v2/tasks", body: dict | None = None) -> list:
+    results = []
+    session = requests.Session()
+    for _ in range(count):
+        if body is None:
+            response = session.get(base + path, headers={"Authorization": f"Token {key}"}, timeout=30)
+        else:
+            response = session.post(base + path, json=body, headers={"Authorization": f"Token {key}"}, timeout=30)
+        results.append((response.status_code, response.headers, response.content))
+    return results
+
+
+def test_load_a_tenant_over_its_limits_gets_429s_and_another_tenant_is_unaffected(server):
+    base, _ = server
+    noisy = key_for(rate_limit_per_minute=30, max_queued_tasks=5)
+    quiet = key_for(**UNLIMITED)
+    outcomes: dict[str, list] = {"noisy": [], "quiet": [], "submits": []}
+    jobs = (
+        [("noisy", noisy, 40, None)] * 4
+        + [("quiet", quiet, 40, None)] * 4
+        + [("submits", key_for(**{**UNLIMITED, "max_queued_tasks": 5}), 5, {"text_data": "a red door"})] * 4
+    )
+
+    def run(name, key, count, body):
+        path = "/api/v2/task/async" if body else "/api/v2/tasks"
+        outcomes[name].extend(hammer(base, key, count, path, body))
+
+    threads = [threading.Thread(target=run, args=job) for job in jobs]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - began
+    assert elapsed < 25
+
+    # The noisy key: its burst of 30 (and one more every 2 s), then 429s with the headers.
+    noisy_ok = [r for r in outcomes["noisy"] if r[0] == 200]
+    refused = [r for r in outcomes["noisy"] if r[0] == 429]
+    assert len(noisy_ok) + len(refused) == 160
+    assert 30 <= len(noisy_ok) <= 30 + elapsed / 2 + 1, (len(noisy_ok), elapsed)
+    for _, headers, body in refused:
+        assert headers["content-type"] == "application/problem+json"
+        assert json.loads(body)["code"] == "rate_limited" and int(headers["Retry-After"]) >= 1
+        assert headers["RateLimit-Policy"] == '"per-key";q=30;w=60' and headers["RateLimit"].startswith('"per-key";r=0')
+    # The quiet tenant, at the same time: every request answered.
+    assert [r[0] for r in outcomes["quiet"]] == [200] * 160
+    # 20 concurrent submits against a queued limit of 5: exactly 5 get in.
+    assert Counter(r[0] for r in outcomes["submits"]) == {200: 5, 429: 15}
+    print(f"load: 340 requests in {elapsed:.1f} s")
+
+
+# --- Bodies ----------------------------------------------------------------------------------------
+def post_chunked(base: str, path: str, chunks: list[bytes], key: str) -> tuple[int, dict, bytes]:
+    host, port = base.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    headers = {"Authorization": f"Token {key}", "Content-Type": "application/json"}
+    conn.request("POST", path, body=iter(chunks), headers=headers, encode_chunked=True)
+    response = conn.getresponse()
+    result = response.status, dict(response.headers), response.read()
+    conn.close()
+    return result
+
+
+def test_chunked_bodies_count_against_the_limit_and_work_below_it(server):
+    base, _ = server
+    key = key_for(**UNLIMITED)
+    status, _, body = post_chunked(base, "/api/v2/task/async", [b'{"text_data": ', b'"a red door"}'], key)
+    assert status == 200 and json.loads(body)["state"] == "queued"
+    big = [b'{"text_data": "', *([b"x" * 8192] * 10), b'"}']  # 80 KB > MAX_REQUEST_BYTES (64 KB)
+    status, headers, body = post_chunked(base, "/api/v2/task/async", big, key)
+    assert status == 413 and headers["Content-Type"] == "application/problem+json"
+    assert json.loads(body)["code"] == "payload_too_large"
+    # With a Content-Length over the limit, on a route that does not even read bodies.
+    response = requests.post(f"{base}/api/v2/tasks", data=b"x" * 70_000, headers={"Authorization": f"Token {key}"})
+    assert response.status_code == 413 and response.json()["code"] == "payload_too_large"
