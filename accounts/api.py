@@ -15,6 +15,9 @@ class TenantAPIView(APIView):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [IsApiClient]
     rate_decision: ratelimit.Decision | None = None
+    # The limiter could not reach Redis in this request (and let it through): work that needs
+    # Redis answers 503 at once instead of waiting for it a second time.
+    redis_down = False
 
     @property
     def client(self) -> ApiClient:
@@ -31,6 +34,7 @@ class TenantAPIView(APIView):
         """After authentication and permissions, before the handler: the key's request rate."""
         super().initial(request, *args, **kwargs)
         self.rate_decision = ratelimit.check(self.client)
+        self.redis_down = self.rate_decision is None
         if self.rate_decision is not None and not self.rate_decision.allowed:
             raise Problem(
                 "rate_limited",

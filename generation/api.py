@@ -51,6 +51,7 @@ class _SubmitView(TenantAPIView):
             data=services.TaskInput(**serializer.validated_data),
             sync=self.sync,
             idempotency_key=key,
+            redis_down=self.redis_down,
         )
 
     @staticmethod
