@@ -9,13 +9,10 @@ from __future__ import annotations
 from axes.admin import AccessAttemptAdmin
 from axes.models import AccessAttempt
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import CharField, DecimalField, IntegerField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
-from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -24,6 +21,7 @@ from accounts.services import api_key_create, api_key_revoke
 from billing.models import ZERO, BillingAccount, DailyUsage, MonthlyUsage, Plan, TenantPlan
 from billing.services import period_of
 from callbacks.admin import ProjectWebhookSecretMixin
+from console.admin_buttons import ButtonsMixin
 
 
 def _this_month():
@@ -36,37 +34,6 @@ def _money(value) -> str:
 
 def _cap(value) -> str:
     return "none" if value is None else _money(value)
-
-
-class _ButtonsMixin:
-    """POST-only buttons on a change page: ``<object id>/do/<what>/`` runs ``BUTTONS[what]``."""
-
-    BUTTONS: dict[str, str] = {}
-
-    def get_urls(self):
-        opts = self.model._meta
-        return [
-            path(
-                "<path:object_id>/do/<str:what>/",
-                self.admin_site.admin_view(self.button_view),
-                name=f"{opts.app_label}_{opts.model_name}_button",
-            ),
-            *super().get_urls(),
-        ]
-
-    def button_view(self, request, object_id, what):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        if what not in self.BUTTONS:
-            raise PermissionDenied
-        if not object_id.isdigit():
-            raise Http404
-        obj = get_object_or_404(self.get_queryset(request), pk=object_id)
-        if not self.has_change_permission(request, obj):
-            raise PermissionDenied
-        getattr(self, self.BUTTONS[what])(request, self.get_queryset(request).filter(pk=obj.pk))
-        opts = self.model._meta
-        return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
 
 
 class ProjectInline(admin.TabularInline):
@@ -118,7 +85,7 @@ def _usage_table(rows) -> str:
 
 
 @admin.register(Tenant)
-class TenantAdmin(_ButtonsMixin, admin.ModelAdmin):
+class TenantAdmin(ButtonsMixin, admin.ModelAdmin):
     list_display = ("name", "slug", "status", "plan", "billing_mode", "images_this_month", "spend_this_month",
                     "created_at")  # fmt: skip
     list_filter = ("status",)
@@ -148,7 +115,6 @@ class TenantAdmin(_ButtonsMixin, admin.ModelAdmin):
     readonly_fields = ("status", "created_at", "plan_now", "billing_summary", "usage_this_month", "caps")
     inlines = [ProjectInline, MembershipInline, ApiKeyInline]
     actions = ["suspend", "reactivate"]
-    change_form_template = "admin/accounts/change_form_buttons.html"
     BUTTONS = {"suspend": "suspend", "reactivate": "reactivate"}
 
     def get_queryset(self, request):
@@ -357,7 +323,7 @@ class ProjectAdmin(ProjectWebhookSecretMixin, admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(_ButtonsMixin, admin.ModelAdmin):
+class ApiKeyAdmin(ButtonsMixin, admin.ModelAdmin):
     list_display = (
         "display_prefix",
         "name",
@@ -376,7 +342,6 @@ class ApiKeyAdmin(_ButtonsMixin, admin.ModelAdmin):
     readonly_fields = ("key_id", "created_at", "last_used_at", "revoked_at")
     autocomplete_fields = ("project",)
     actions = ["revoke"]
-    change_form_template = "admin/accounts/change_form_buttons.html"
     BUTTONS = {"revoke": "revoke"}
 
     def get_readonly_fields(self, request, obj=None):

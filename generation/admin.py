@@ -9,12 +9,9 @@ import json
 from datetime import timedelta
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import DurationField, ExpressionWrapper, F
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from imgplatform.problems import Problem
@@ -23,6 +20,7 @@ from billing.models import CreditEntry, UsageRecord
 from callbacks import services as callbacks
 from callbacks.admin import CallbackDeliveryInline
 from callbacks.models import CallbackAttempt, CallbackDelivery
+from console.admin_buttons import ButtonsMixin
 from generation import services, storage
 from generation.models import Image, Task
 
@@ -142,7 +140,7 @@ class ErrorCodeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Task)
-class TaskAdmin(admin.ModelAdmin):
+class TaskAdmin(ButtonsMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "state",
@@ -162,7 +160,6 @@ class TaskAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [ImageInline, CallbackDeliveryInline]
     actions = ["cancel_queued", "retry_failed", "redeliver_callback"]
-    change_form_template = "admin/generation/task/change_form.html"
     fieldsets = (
         (
             "Request (as the customer sent it)",
@@ -408,39 +405,7 @@ class TaskAdmin(admin.ModelAdmin):
             self._redeliver(request, task)
 
     # --- the same actions as buttons on the task page ------------------------------------------
-    BUTTONS = {"cancel": "_cancel", "retry": "_retry", "redeliver": "_redeliver"}
-
-    def get_urls(self):
-        return [
-            path(
-                "<path:object_id>/do/<str:what>/",
-                self.admin_site.admin_view(self.button_view),
-                name="generation_task_button",
-            ),
-            *super().get_urls(),
-        ]
-
-    def button_view(self, request, object_id, what):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        if what not in self.BUTTONS:
-            raise PermissionDenied
-        task = get_object_or_404(self.get_queryset(request), pk=self._uuid_or_404(object_id))
-        if not self.has_change_permission(request, task):
-            raise PermissionDenied
-        getattr(self, self.BUTTONS[what])(request, task)
-        return HttpResponseRedirect(reverse("admin:generation_task_change", args=[task.pk]))
-
-    @staticmethod
-    def _uuid_or_404(value):
-        import uuid
-
-        from django.http import Http404
-
-        try:
-            return uuid.UUID(str(value))
-        except ValueError:
-            raise Http404 from None
+    BUTTONS = {"cancel": "cancel_queued", "retry": "retry_failed", "redeliver": "redeliver_callback"}
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         task = self.get_object(request, object_id)
@@ -452,7 +417,7 @@ class TaskAdmin(admin.ModelAdmin):
             "show_save_and_continue": False,
             "show_save_and_add_another": False,
             "show_delete": False,
-            "task_buttons": [
+            "buttons": [
                 (what, label)
                 for what, label, shown in (
                     ("cancel", "Cancel", task and task.state == Task.State.QUEUED),
