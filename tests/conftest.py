@@ -220,3 +220,31 @@ def worker_process(start_worker):
 def problem(response) -> dict:
     assert response["Content-Type"].startswith("application/problem+json"), response.content
     return json.loads(response.content)
+
+
+def at_once(calls, timeout: float = 60) -> list:
+    """Run each of ``calls`` in a thread of its own, released together by a barrier; return what
+    each returned, or the exception it raised (in no particular order). Every thread closes its
+    database connections."""
+    import threading
+
+    from django.db import connections
+
+    barrier, results = threading.Barrier(len(calls)), []
+
+    def run(call):
+        try:
+            barrier.wait()
+            results.append(call())
+        except Exception as exc:  # noqa: BLE001 - the caller asserts on it
+            results.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(call,), daemon=True) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    assert not any(thread.is_alive() for thread in threads), "a concurrent call did not finish"
+    return results

@@ -2,7 +2,6 @@
 draft RateLimit headers; fail-open when Redis is away."""
 
 import re
-import threading
 import time
 
 import pytest
@@ -10,7 +9,7 @@ import redis
 from rest_framework.test import APIClient
 
 from accounts import ratelimit
-from tests.conftest import TEST_REDIS_URL, problem
+from tests.conftest import TEST_REDIS_URL, at_once, problem
 from tests.factories import ProjectFactory, TenantFactory, make_key
 
 pytestmark = pytest.mark.django_db
@@ -126,18 +125,9 @@ def test_gcra_refills_one_request_per_interval(conn):
 
 
 def test_gcra_is_atomic_under_concurrent_requests(conn):
-    allowed = []
-    barrier = threading.Barrier(16)
-
     def fire():
-        local = redis.Redis.from_url(TEST_REDIS_URL)
-        barrier.wait()
-        allowed.extend(ratelimit.hit(api_key_id=2, limit=10, connection=local).allowed for _ in range(10))
-        local.close()
+        with redis.Redis.from_url(TEST_REDIS_URL) as local:
+            return [ratelimit.hit(api_key_id=2, limit=10, connection=local).allowed for _ in range(10)]
 
-    threads = [threading.Thread(target=fire) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    allowed = [one for results in at_once([fire] * 16) for one in results]
     assert len(allowed) == 160 and sum(allowed) == 10  # one comes back only every 6 s

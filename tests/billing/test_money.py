@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -16,6 +15,7 @@ from billing.reconcile import reconcile
 from generation import services
 from generation.models import Task
 from tests.billing.conftest import client_for, finish, make_plan, submit
+from tests.conftest import at_once
 from tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -102,24 +102,13 @@ def test_a_replayed_completion_bills_once_and_the_ledger_refuses_a_second_row(cl
 def test_two_concurrent_completions_of_one_task_bill_once(client, small_plan):
     task = submit(client, num_images=2)
     assert services.task_start(task=task, worker_name="t", run_info={})
-    results, barrier = [], threading.Barrier(2)
     images = [services.StoredImage(i, i, 1024, 1024, f"p{i}", "0" * 64, 1) for i in range(2)]
 
     def complete():
-        from django.db import connection as thread_connection
+        copy = Task.unscoped_objects.get(pk=task.pk)
+        return services.task_succeed(task=copy, images=images, timings_ms={}, run_info={})
 
-        try:
-            barrier.wait()
-            copy = Task.unscoped_objects.get(pk=task.pk)
-            results.append(services.task_succeed(task=copy, images=images, timings_ms={}, run_info={}))
-        finally:
-            thread_connection.close()
-
-    threads = [threading.Thread(target=complete) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = at_once([complete, complete])
     assert sorted(results) == [False, True]
     assert UsageRecord.unscoped_objects.filter(task=task).count() == 1
     assert MonthlyUsage.unscoped_objects.get(tenant=client.tenant).images == 2

@@ -2,11 +2,10 @@
 on loopback, every one verified with the ``standardwebhooks`` verifier."""
 
 import json
-import threading
 from datetime import timedelta
+from functools import partial
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 from rest_framework.test import APIClient
 from rq.registry import ScheduledJobRegistry
@@ -16,7 +15,7 @@ from callbacks import queues, selectors, services
 from callbacks.models import CallbackAttempt, CallbackDelivery, CallbackEndpoint, WebhookSecretRotation
 from generation.models import Task
 from tests.callbacks.conftest import Reply
-from tests.conftest import TEST_REDIS_URL, free_port, queues_for
+from tests.conftest import TEST_REDIS_URL, at_once, free_port, queues_for
 from tests.factories import ProjectFactory, make_key
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -272,19 +271,7 @@ def test_redis_down_when_the_task_ends_loses_nothing(callback_settings, receiver
 def test_two_workers_on_one_attempt_send_it_once(callback_settings, receiver, project):
     receiver.reply(Reply(200, delay=0.3))
     delivery = services.callback_schedule(task_id=finished_task(project, receiver.url).pk)
-    results = []
-
-    def attempt():
-        try:
-            results.append(services.callback_attempt_run(delivery_id=delivery.pk, number=1))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=attempt) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = at_once([partial(services.callback_attempt_run, delivery_id=delivery.pk, number=1)] * 3)
     assert sorted(r.split(":")[0] for r in results) == ["skipped", "skipped", "succeeded"]
     assert len(receiver.requests) == 1
     assert services.callback_attempt_run(delivery_id=delivery.pk, number=1).startswith("skipped")  # a replay

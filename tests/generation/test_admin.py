@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import html
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
@@ -12,10 +11,8 @@ import django_rq
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Permission, User
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
-from imgplatform.problems import Problem
 
 from accounts.models import Tenant
 from billing.models import BillingAccount, CreditEntry, UsageRecord
@@ -26,7 +23,7 @@ from generation import queues, services, storage
 from generation.admin import human_duration
 from generation.models import Task
 from tests.billing.conftest import client_for, submit
-from tests.conftest import free_port, queues_for
+from tests.conftest import at_once, free_port, queues_for
 from tests.factories import ProjectFactory
 
 # Tests that need committed rows (a real worker, threads, work done after commit) say so.
@@ -258,23 +255,12 @@ def test_double_click_makes_one_new_attempt(staff, project):
 @committed
 def test_concurrent_retries_make_one_new_attempt(project, prepaid):
     task = failed_task(project)
-    outcomes, barrier = [], threading.Barrier(2)
 
     def retry():
-        barrier.wait()
-        try:
-            services.task_retry(task=Task.unscoped_objects.get(pk=task.pk))
-            outcomes.append("retried")
-        except Problem as problem:
-            outcomes.append(problem.code)
-        finally:
-            connection.close()
+        services.task_retry(task=Task.unscoped_objects.get(pk=task.pk))
+        return "retried"
 
-    threads = [threading.Thread(target=retry) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = [getattr(result, "code", result) for result in at_once([retry, retry])]
     assert sorted(outcomes) == ["retried", "task_not_retryable"]
     assert CreditEntry.unscoped_objects.filter(task=task, kind="hold").count() == 2  # submit's + one retry's
     assert len(queued_job_ids()) == 1

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 import django_rq
 import pytest
 from django.db import connections
-from imgplatform.problems import Problem
 from rest_framework.test import APIClient
 from rq.registry import ScheduledJobRegistry
 
@@ -17,7 +16,7 @@ from accounts.authentication import ApiClient
 from accounts.models import ApiKey
 from generation import limits, services
 from generation.models import Task
-from tests.conftest import poll, problem, submit
+from tests.conftest import at_once, poll, problem, submit
 from tests.factories import ProjectFactory, TenantFactory, make_key
 
 BODY = {"text_data": "a quiet harbour at dawn"}
@@ -58,24 +57,12 @@ def test_submits_over_the_queued_limit_are_429_and_write_nothing():
 def test_concurrent_submits_at_the_limit_cannot_both_pass():
     tenant = TenantFactory(max_queued_tasks=1)
     client = api_client(tenant)
-    barrier = threading.Barrier(6)
-    outcomes = []
 
     def submit_one():
-        try:
-            barrier.wait()
-            services.task_submit(client=client, data=services.TaskInput(text_data="a red door"))
-            outcomes.append("ok")
-        except Problem as exc:
-            outcomes.append(exc.code)
-        finally:
-            connections.close_all()
+        services.task_submit(client=client, data=services.TaskInput(text_data="a red door"))
+        return "ok"
 
-    threads = [threading.Thread(target=submit_one) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = [getattr(result, "code", result) for result in at_once([submit_one] * 6)]
     assert sorted(outcomes) == ["ok"] + ["rate_limited"] * 5
     assert Task.objects.for_tenant(tenant).count() == 1
 

@@ -4,13 +4,12 @@ tasks are queued again or fail with worker_lost, and queued tasks whose jobs Red
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.core.management import call_command
-from django.db import connections
 from django.utils import timezone
 
 from billing.models import CreditEntry, UsageRecord
@@ -19,7 +18,7 @@ from generation import limits, queues, services
 from generation.lease import LeaseKeeper
 from generation.models import Task
 from generation.reconcile import reconcile
-from tests.conftest import free_port, poll, queues_for, submit
+from tests.conftest import at_once, free_port, poll, queues_for, submit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -116,20 +115,7 @@ def test_two_workers_finishing_the_same_run_complete_bill_and_call_back_once(pre
     task = task_of(submit(prepaid_api, BODY))
     assert services.task_start(task=task, worker_name="w:1", run_info={})
     copies = [Task.unscoped_objects.get(pk=task.pk) for _ in range(2)]
-    barrier, results = threading.Barrier(2), []
-
-    def finish(copy):
-        try:
-            barrier.wait()
-            results.append(succeed(copy))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=finish, args=(copy,)) for copy in copies]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    results = at_once([partial(succeed, copy) for copy in copies])
     assert sorted(results) == [False, True]
     assert UsageRecord.unscoped_objects.filter(task_id=task.pk).count() == 1
     assert CallbackDelivery.unscoped_objects.filter(task_id=task.pk).count() == 1
@@ -220,20 +206,7 @@ def test_a_start_deferred_for_the_running_limit_keeps_its_one_job(prepaid_api, r
 def test_concurrent_reconcilers_put_each_lost_job_back_once(prepaid_api, redis_conn):
     ids = [submit(prepaid_api, BODY)["id"] for _ in range(12)]
     redis_conn.flushdb()
-    barrier, reports = threading.Barrier(3), []
-
-    def run():
-        try:
-            barrier.wait()
-            reports.append(reconcile(now=later(60)))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    reports = at_once([partial(reconcile, now=later(60))] * 3)
     requeued = [task_id for report in reports for task_id in report.requeued]
     assert sorted(requeued) == sorted(ids)  # every one, none twice
     assert sorted(queued_job_ids(redis_conn)) == sorted(f"gen-{t}-0" for t in ids)
