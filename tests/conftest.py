@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -248,3 +250,44 @@ def at_once(calls, timeout: float = 60) -> list:
         thread.join(timeout=timeout)
     assert not any(thread.is_alive() for thread in threads), "a concurrent call did not finish"
     return results
+
+
+@contextlib.contextmanager
+def gunicorn(log_path: Path, *, threads: int = 4, args: tuple[str, ...] = (), **env: str):
+    """gunicorn (gthread, one worker, `make run`'s config file) on a free loopback port, sharing
+    this test session's database, Redis and media. Yields ``base`` (its URL), ``proc`` and
+    ``log_path`` once /healthz answers; the process is stopped on the way out."""
+    import urllib.error
+    import urllib.request
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "imgplatform.wsgi:application", "-c", "scripts/gunicorn.conf.py"]
+            + ["--bind", f"127.0.0.1:{port}", "--worker-class", "gthread", "--threads", str(threads)]
+            + ["--workers", "1", *args],
+            cwd=ROOT,
+            env=subprocess_env(PUBLIC_BASE_URL=base, **env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except (OSError, urllib.error.URLError):
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                pytest.fail(f"gunicorn did not start:\n{log_path.read_text()}")
+            time.sleep(0.2)
+        yield types.SimpleNamespace(base=base, proc=proc, log_path=log_path)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -7,12 +7,8 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 
 import pytest
@@ -22,7 +18,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from tests.conftest import ROOT, free_port, subprocess_env
+from tests.conftest import ROOT, gunicorn
 from tests.factories import ProjectFactory, TenantFactory, make_key
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -33,36 +29,10 @@ UNLIMITED = {"rate_limit_per_minute": 1_000_000, "max_queued_tasks": 100_000, "m
 @pytest.fixture(scope="module")
 def server(django_db_setup, django_db_blocker, tmp_path_factory):
     """gunicorn (gthread) with the settings `make run` uses, sharing the test database and Redis."""
-    port = free_port()
     log_path = tmp_path_factory.mktemp("live") / "gunicorn.log"
-    log = open(log_path, "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "imgplatform.wsgi:application", "-c", "scripts/gunicorn.conf.py"]
-        + ["--bind", f"127.0.0.1:{port}", "--worker-class", "gthread", "--threads", "8", "--workers", "1"]
-        + ["--access-logfile", "-", "--timeout", "60", "--graceful-timeout", "2"],
-        cwd=ROOT,
-        env=subprocess_env(PUBLIC_BASE_URL=f"http://127.0.0.1:{port}", SYNC_WAIT_SECONDS="0", LOG_LEVEL="INFO"),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:
-                if response.status == 200:
-                    break
-        except (OSError, urllib.error.URLError):
-            pass
-        if time.monotonic() > deadline or proc.poll() is not None:
-            proc.kill()
-            pytest.fail(log_path.read_text())
-        time.sleep(0.2)
-    proc.log_path = log_path
-    yield base, proc
-    proc.terminate()
-    proc.wait(timeout=15)
-    log.close()
+    args = ("--access-logfile", "-", "--timeout", "60", "--graceful-timeout", "2")
+    with gunicorn(log_path, threads=8, args=args, SYNC_WAIT_SECONDS="0", LOG_LEVEL="INFO") as live:
+        yield live.base, live
 
 
 def key_for(**tenant_fields) -> str:

@@ -3,8 +3,6 @@ seed request, exactly as a Hive client would."""
 
 import io
 import json
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -12,7 +10,7 @@ import urllib.request
 import pytest
 from PIL import Image
 
-from tests.conftest import ROOT, SEED_REQUEST, free_port, subprocess_env
+from tests.conftest import SEED_REQUEST, gunicorn
 from tests.factories import make_key
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -33,44 +31,8 @@ def http(method, url, body=None, headers=None):
 @pytest.fixture
 def server(tmp_path, start_worker):
     worker = start_worker()
-    port = free_port()
-    log = open(tmp_path / "gunicorn.log", "w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "imgplatform.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "4",
-            "--workers",
-            "1",
-        ],
-        cwd=ROOT,
-        env=subprocess_env(PUBLIC_BASE_URL=f"http://127.0.0.1:{port}"),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if http("GET", f"{base}/healthz")[0] == 200:
-                break
-        except OSError:
-            pass
-        if time.monotonic() > deadline or proc.poll() is not None:
-            proc.kill()
-            pytest.fail((tmp_path / "gunicorn.log").read_text())
-        time.sleep(0.2)
-    yield base, worker
-    proc.terminate()
-    proc.wait(timeout=15)
-    log.close()
+    with gunicorn(tmp_path / "gunicorn.log") as live:
+        yield live.base, worker
 
 
 def test_seed_request_over_http(server):
