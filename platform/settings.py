@@ -117,6 +117,10 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", defau
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Web server and worker share the file: wait for the other's write lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
+    # SQLite has no row locks (select_for_update is a no-op): a transaction takes the write lock
+    # when it begins, so "lock, count, then write" (limits, retries, finishes) is one at a time and
+    # a reader never fails to upgrade to a writer ("database is locked") under concurrent requests.
+    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
     # A file, not memory, so worker and server processes started by tests share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
