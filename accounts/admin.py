@@ -18,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 
 from accounts.models import ApiKey, Membership, Project, Tenant
 from accounts.services import api_key_create, api_key_revoke
-from billing.models import ZERO, BillingAccount, DailyUsage, MonthlyUsage, Plan, TenantPlan
+from billing.models import ZERO, BillingAccount, DailyUsage, MoneySum, MonthlyUsage, Plan, TenantPlan
 from billing.services import period_of
 from callbacks.admin import ProjectWebhookSecretMixin
 from console.admin_buttons import ButtonsMixin
@@ -201,7 +201,7 @@ class TenantAdmin(ButtonsMixin, admin.ModelAdmin):
         rows = (
             DailyUsage.unscoped_objects.filter(tenant=tenant, day__gte=_this_month())
             .values("project__name")
-            .annotate(tasks=Sum("tasks"), images=Sum("images"), amount=Sum("amount"))
+            .annotate(tasks=Sum("tasks"), images=Sum("images"), amount=MoneySum("amount"))
             .order_by("project__name")
             .values_list("project__name", "tasks", "images", "amount")
         )
@@ -285,7 +285,7 @@ class ProjectAdmin(ProjectWebhookSecretMixin, admin.ModelAdmin):
                     Subquery(month.annotate(s=Sum("images")).values("s")[:1]), Value(0), output_field=IntegerField()
                 ),
                 month_amount=Coalesce(
-                    Subquery(month.annotate(s=Sum("amount")).values("s")[:1]),
+                    Subquery(month.annotate(s=MoneySum("amount")).values("s")[:1]),
                     Value(ZERO),
                     output_field=DecimalField(max_digits=14),
                 ),
@@ -307,7 +307,7 @@ class ProjectAdmin(ProjectWebhookSecretMixin, admin.ModelAdmin):
         rows = (
             DailyUsage.unscoped_objects.filter(project=project, day__gte=_this_month())
             .values("end_user")
-            .annotate(tasks=Sum("tasks"), images=Sum("images"), amount=Sum("amount"))
+            .annotate(tasks=Sum("tasks"), images=Sum("images"), amount=MoneySum("amount"))
             .order_by("end_user")
             .values_list("end_user", "tasks", "images", "amount")
         )

@@ -8,7 +8,6 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Sum
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -20,6 +19,7 @@ from billing.models import (
     DailyUsage,
     Invoice,
     InvoiceLine,
+    MoneySum,
     Plan,
     PriceTier,
     TenantPlan,
@@ -86,7 +86,7 @@ def usage_chart(tenant_id: int, days: int = 30) -> str:
     rows = dict(
         DailyUsage.unscoped_objects.filter(tenant_id=tenant_id, day__gte=start)
         .values_list("day")
-        .annotate(total=Sum("amount"))
+        .annotate(total=MoneySum("amount"))
         .values_list("day", "total")
     )
     values = [(start + timedelta(days=i), rows.get(start + timedelta(days=i), 0)) for i in range(days)]

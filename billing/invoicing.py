@@ -13,7 +13,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import Tenant
-from billing.models import ZERO, BillingAccount, Invoice, InvoiceLine, UsageLine, UsageRecord
+from billing.models import ZERO, BillingAccount, Invoice, InvoiceLine, MoneySum, UsageLine, UsageRecord
 from billing.services import account_for, period_of
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def _invoice_tenant(*, tenant: Tenant, period: date, issue: bool, now) -> str:
             UsageLine.objects.for_tenant(tenant)
             .filter(record__period=period)
             .values("record__project_id", "tier", "unit_price")
-            .annotate(images=Sum("images"), amount=Sum("amount"))
+            .annotate(images=Sum("images"), amount=MoneySum("amount"))
             .order_by("record__project_id", "tier", "unit_price")
         )
         lines = [

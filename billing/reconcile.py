@@ -14,6 +14,7 @@ from billing.models import (
     CreditEntry,
     DailyUsage,
     Invoice,
+    MoneySum,
     MonthlyUsage,
     UsageLine,
     UsageRecord,
@@ -59,7 +60,7 @@ def reconcile(*, period: date | None = None) -> list[str]:
     lines = (
         UsageLine.unscoped_objects.filter(record__in=records)
         .values("record_id")
-        .annotate(images=Sum("images"), amount=Sum("amount"))
+        .annotate(images=Sum("images"), amount=MoneySum("amount"))
     )
     by_record = {row["record_id"]: row for row in lines}
     for record in records.values("id", "task_id", "images", "amount"):
@@ -101,10 +102,10 @@ def reconcile(*, period: date | None = None) -> list[str]:
     invoices = Invoice.unscoped_objects.exclude(status=Invoice.Status.VOID)
     if period is not None:
         invoices = invoices.filter(period=period)
-    for invoice in invoices.annotate(line_total=Sum("lines__amount"), line_images=Sum("lines__images")):
+    for invoice in invoices.annotate(line_total=MoneySum("lines__amount"), line_images=Sum("lines__images")):
         ledger_total = UsageRecord.unscoped_objects.filter(
             tenant_id=invoice.tenant_id, period=invoice.period
-        ).aggregate(amount=Sum("amount"), images=Sum("images"))
+        ).aggregate(amount=MoneySum("amount"), images=Sum("images"))
         if (invoice.line_total or ZERO) != invoice.total:
             problems.append(
                 f"invoice {invoice.number}: lines add up to {invoice.line_total}, total says {invoice.total}"
@@ -119,10 +120,10 @@ def reconcile(*, period: date | None = None) -> list[str]:
     sums = {
         row["tenant_id"]: row
         for row in CreditEntry.unscoped_objects.values("tenant_id").annotate(
-            credit=Sum("amount", filter=Q(kind__in=["grant", "adjust"])),
-            captured=Sum("amount", filter=Q(kind="capture")),
-            held=Sum("amount", filter=Q(kind="hold")),
-            released=Sum("amount", filter=Q(kind="release")),
+            credit=MoneySum("amount", filter=Q(kind__in=["grant", "adjust"])),
+            captured=MoneySum("amount", filter=Q(kind="capture")),
+            held=MoneySum("amount", filter=Q(kind="hold")),
+            released=MoneySum("amount", filter=Q(kind="release")),
         )
     }
     for account in BillingAccount.unscoped_objects.values("tenant_id", "credit_balance", "credit_held"):
@@ -141,8 +142,8 @@ def reconcile(*, period: date | None = None) -> list[str]:
         CreditEntry.unscoped_objects.filter(kind__in=["hold", "capture", "release"])
         .values("tenant_id")
         .annotate(
-            held=Sum("amount", filter=Q(kind="hold") & unfinished),
-            settled=Sum("amount", filter=Q(kind__in=["capture", "release"]) & unfinished),
+            held=MoneySum("amount", filter=Q(kind="hold") & unfinished),
+            settled=MoneySum("amount", filter=Q(kind__in=["capture", "release"]) & unfinished),
         )
     )
     for row in open_holds:

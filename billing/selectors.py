@@ -8,7 +8,7 @@ from django.db.models import QuerySet, Sum
 from imgplatform.problems import Problem
 
 from accounts.models import Tenant
-from billing.models import ZERO, DailyUsage, Invoice
+from billing.models import ZERO, DailyUsage, Invoice, MoneySum
 
 GROUPS = {"day": "day", "project": "project_id", "end_user": "end_user"}
 
@@ -21,7 +21,7 @@ def usage_report(*, tenant: Tenant, start: date, end: date, group_by: str) -> di
         DailyUsage.objects.for_tenant(tenant)
         .filter(day__gte=start, day__lte=end)
         .values(key)
-        .annotate(tasks=Sum("tasks"), images=Sum("images"), amount=Sum("amount"))
+        .annotate(tasks=Sum("tasks"), images=Sum("images"), amount=MoneySum("amount"))
         .order_by(key)
     )
     out = [

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F
 from django.utils import timezone
 from imgplatform.problems import Problem
 
@@ -25,6 +25,7 @@ from billing.models import (
     CreditEntry,
     DailyUsage,
     IdempotencyKey,
+    MoneySum,
     MonthlyUsage,
     Plan,
     PriceTier,
@@ -147,8 +148,8 @@ def _spend(tenant: Tenant, *, period: date, project: Project | None = None, end_
         daily, pending = daily.filter(project=project), pending.filter(project=project)
     if end_user is not None:
         daily, pending = daily.filter(end_user=end_user), pending.filter(end_user=end_user)
-    spent = daily.aggregate(s=Sum("amount"))["s"] or ZERO
-    return spent, pending.aggregate(s=Sum("hold_amount"))["s"] or ZERO
+    spent = daily.aggregate(s=MoneySum("amount"))["s"] or ZERO
+    return spent, pending.aggregate(s=MoneySum("hold_amount"))["s"] or ZERO
 
 
 def caps_for(*, tenant: Tenant, project: Project, end_user: str, account: BillingAccount, plan: Plan) -> list[Spend]:

@@ -17,7 +17,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, RowNumber, TruncDay, TruncHour
 from django.utils import timezone
 
-from billing.models import UsageRecord
+from billing.models import MoneySum, UsageRecord
 from generation.models import Image, Task
 
 State = Task.State
@@ -244,7 +244,7 @@ def revenue_per_day(*, start: datetime, now: datetime) -> dict:
     rows = (
         UsageRecord.unscoped_objects.filter(day__gte=start.date(), day__lte=now.date())
         .values("day", "currency")
-        .annotate(tasks=Count("pk"), images=Sum("images"), amount=Sum("amount"))
+        .annotate(tasks=Count("pk"), images=Sum("images"), amount=MoneySum("amount"))
         .order_by("day", "currency")
     )
     by_key = {(row["day"], row["currency"]): row for row in rows}
@@ -283,7 +283,7 @@ def top_tenants(*, start: datetime, limit: int = TOP_TENANTS) -> list[dict]:
             tasks=Count("pk"),
             failed=Count("pk", filter=Q(state=State.FAILED)),
             images=Sum("images_delivered"),
-            revenue=Sum("usage__amount"),
+            revenue=MoneySum("usage__amount"),
             currency=Max("usage__currency"),
         )
         .order_by("-tasks", "tenant__name")[:limit]

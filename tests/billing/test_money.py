@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from imgplatform.problems import Problem
 
 from billing import services as billing
-from billing.models import BillingAccount, CreditEntry, DailyUsage, MonthlyUsage, UsageLine, UsageRecord
+from billing.models import BillingAccount, CreditEntry, DailyUsage, MoneySum, MonthlyUsage, UsageLine, UsageRecord
 from billing.reconcile import reconcile
 from generation import services
 from generation.models import Task
@@ -213,3 +213,18 @@ def test_rollups_follow_the_ledger_per_day_project_and_end_user(client, small_pl
     finish(submit(client, end_user="bob"), delivered=1)
     rows = {r.end_user: (r.tasks, r.images, r.amount) for r in DailyUsage.unscoped_objects.all()}
     assert rows == {"alice": (2, 3, D("0.03")), "bob": (1, 1, D("0.005"))}
+
+
+@pytest.mark.django_db
+def test_money_sums_are_exact_to_five_places_on_every_database():
+    """SQLite sums decimals as floats: 199 x 0.005 came back as 0.995000000000001."""
+    project = ProjectFactory()
+    DailyUsage.unscoped_objects.bulk_create(
+        DailyUsage(tenant=project.tenant, project=project, day=date(2026, 11, 1), end_user=f"u{i}", amount=D("0.005"))
+        for i in range(199)
+    )
+    rows = DailyUsage.unscoped_objects.filter(tenant=project.tenant)
+    total = rows.aggregate(total=MoneySum("amount"))["total"]
+    assert str(total) == "0.99500"
+    (by_day,) = rows.values("day").annotate(total=MoneySum("amount")).values_list("total", flat=True)
+    assert str(by_day) == "0.99500"
