@@ -4,6 +4,8 @@
 
 Each run calls accounts.ratelimit.hit() in a loop (one Lua script call per request, as the API
 does) from N threads, each with its own connection, on 1,000 keys; prints the median of 5 runs.
+The baseline, measured the same way in the same run, is a bare PING per request: the round trip
+any Redis-backed limiter pays, so the ratio is what the GCRA script itself costs on top.
 It writes keys under imagegen:ratelimit:key:bench-* and deletes them after.
 """
 
@@ -29,7 +31,15 @@ import redis  # noqa: E402
 from accounts import ratelimit  # noqa: E402
 
 
-def run(url: str, threads: int, seconds: float) -> float:
+def gcra(conn, i: int, n: int) -> None:
+    ratelimit.hit(api_key_id=f"bench-{(i * 7919 + n) % 1000}", limit=1_000_000, connection=conn)
+
+
+def ping(conn, i: int, n: int) -> None:
+    conn.ping()
+
+
+def run(url: str, threads: int, seconds: float, call=gcra) -> float:
     counts = [0] * threads
     stop = time.monotonic() + seconds
 
@@ -37,7 +47,7 @@ def run(url: str, threads: int, seconds: float) -> float:
         conn = redis.Redis.from_url(url)
         n = 0
         while time.monotonic() < stop:
-            ratelimit.hit(api_key_id=f"bench-{(i * 7919 + n) % 1000}", limit=1_000_000, connection=conn)
+            call(conn, i, n)
             n += 1
         counts[i] = n
         conn.close()
@@ -58,12 +68,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=2.0)
     args = parser.parse_args()
     for threads in (int(t) for t in args.threads.split(",")):
-        rates = [run(args.redis, threads, args.seconds) for _ in range(5)]
-        print(
-            f"threads={threads}: median {statistics.median(rates):,.0f} decisions/s (runs: "
-            + ", ".join(f"{r:,.0f}" for r in rates)
-            + ")"
-        )
+        medians = {}
+        for name, call in (("PING baseline", ping), ("GCRA limiter", gcra)):
+            rates = [run(args.redis, threads, args.seconds, call) for _ in range(5)]
+            medians[name] = statistics.median(rates)
+            print(
+                f"threads={threads} {name}: median {medians[name]:,.0f}/s (runs: "
+                + ", ".join(f"{r:,.0f}" for r in rates)
+                + ")"
+            )
+        print(f"threads={threads}: limiter/baseline = {medians['GCRA limiter'] / medians['PING baseline']:.2f}")
     conn = redis.Redis.from_url(args.redis)
     keys = list(conn.scan_iter("imagegen:ratelimit:key:bench-*"))
     if keys:
