@@ -5,12 +5,12 @@ workers with their state, current job and heartbeat. Redis being away is an answ
 from __future__ import annotations
 
 import logging
-from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.utils import timezone
 from django_rq.settings import get_queues_map
 from imgplatform import redisconn
+from imgplatform.health import worker_heartbeat
 from redis.exceptions import RedisError
 from rq import Queue, Worker
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
@@ -18,18 +18,12 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegis
 log = logging.getLogger(__name__)
 
 
-def _aware(moment):
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
-
-
 def rq_status() -> dict:
     """Queues (in django-rq's order, with the index its admin views use) and workers. A
     generation worker is live when its heartbeat is younger than WORKER_HEARTBEAT_MAX_AGE and it
     serves a model's queue: the rule /readyz applies."""
     generation_queues = {spec.queue for spec in settings.MODEL_REGISTRY.values()}
-    cutoff = timezone.now() - timedelta(seconds=settings.WORKER_HEARTBEAT_MAX_AGE)
+    now = timezone.now()
     # Clients of this call's own with the platform's timeouts (a hung Redis costs the page
     # REDIS_SOCKET_TIMEOUT, not forever), never the shared pool, whose timeouts rq's Worker would
     # widen.
@@ -58,9 +52,8 @@ def rq_status() -> dict:
             )
         workers = []
         for worker in Worker.all(connection=client("default")):
-            heartbeat = _aware(worker.last_heartbeat)
+            heartbeat, live = worker_heartbeat(worker, now=now)
             names = worker.queue_names()
-            live = bool(heartbeat and heartbeat >= cutoff)
             workers.append(
                 {
                     "name": worker.name,

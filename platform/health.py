@@ -3,7 +3,7 @@ worker; live callback workers are reported too)."""
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
@@ -23,13 +23,23 @@ def _check_database() -> str:
     return "ok"
 
 
+def worker_heartbeat(worker, *, now: datetime | None = None) -> tuple[datetime | None, bool]:
+    """An rq worker's last heartbeat (timezone-aware) and whether it counts as live: younger than
+    WORKER_HEARTBEAT_MAX_AGE. The one rule for /readyz and the admin's dashboard."""
+    heartbeat = worker.last_heartbeat
+    if heartbeat and heartbeat.tzinfo is None:
+        heartbeat = heartbeat.replace(tzinfo=UTC)
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.WORKER_HEARTBEAT_MAX_AGE)
+    return heartbeat, bool(heartbeat and heartbeat >= cutoff)
+
+
 def _live_workers() -> dict[str, list[str]]:
     """Names of workers with a recent heartbeat, for the generation queues and for "callbacks"."""
     from imgplatform import redisconn
     from rq import Worker
 
     generation = {spec.queue for spec in settings.MODEL_REGISTRY.values()}
-    cutoff = timezone.now() - timedelta(seconds=settings.WORKER_HEARTBEAT_MAX_AGE)
+    now = timezone.now()
     live: dict[str, list[str]] = {"generation": [], "callbacks": []}
     client = redisconn.unshared_connection("default")  # rq changes the timeouts of the pool it gets
     try:
@@ -37,10 +47,7 @@ def _live_workers() -> dict[str, list[str]]:
     finally:
         client.close()
     for worker in workers:
-        heartbeat = worker.last_heartbeat
-        if heartbeat and heartbeat.tzinfo is None:
-            heartbeat = heartbeat.replace(tzinfo=UTC)
-        if not heartbeat or heartbeat < cutoff:
+        if not worker_heartbeat(worker, now=now)[1]:
             continue
         names = set(worker.queue_names())
         if generation & names:
