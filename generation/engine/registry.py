@@ -21,6 +21,9 @@ class ModelSpec:
     variant: str | None = None  # e.g. "fp16" weight files on the hub
     max_batch: int = 6  # images per pipeline call before splitting
     supports_negative_prompt: bool = True
+    # Seconds added to every denoising step: a test model with slow steps (progress, cancel while
+    # running). Only the offline families (tiny, still) take it; a real model is as slow as it is.
+    step_delay: float = 0.0
 
     @property
     def queue(self) -> str:
@@ -83,6 +86,8 @@ def build_registry(overrides: dict[str, dict[str, Any]] | None = None) -> dict[s
     for spec in registry.values():
         if spec.family not in ("tiny", "sd", "sdxl", "flux", "still"):
             raise ValueError(f"model {spec.name!r}: unknown family {spec.family!r}")
+        if spec.step_delay and (spec.family not in ("tiny", "still") or not 0 < spec.step_delay <= 60):
+            raise ValueError(f"model {spec.name!r}: step_delay is for the tiny and still families, 0..60 seconds")
         if spec.native_size % 8 or spec.native_size <= 0:
             raise ValueError(f"model {spec.name!r}: native_size must be a positive multiple of 8")
     return registry

@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,16 @@ log = logging.getLogger(__name__)
 
 OUTPUT_SIZE = 1024
 MAX_SEED = 2**32 - 1
+
+
+# Called after every denoising step with (step, steps) of the whole request, counted across its
+# pipeline calls: 1..steps. It may raise GenerationCancelled to stop the generation at once.
+StepHook = Callable[[int, int], None]
+
+
+class GenerationCancelled(Exception):
+    """Raised by a step hook to stop a generation between two steps; :meth:`Engine.generate`
+    lets it through without decoding or encoding anything."""
 
 
 @dataclass(frozen=True)
@@ -137,7 +148,7 @@ class Engine:
         }
 
     # 2. Inference ------------------------------------------------------------------------------
-    def _call(self, prompt: str, negative_prompt: str, seeds: list[int]):
+    def _call(self, prompt: str, negative_prompt: str, seeds: list[int], *, on_step_end=None):
         import torch
 
         # CPU generators: the same seed gives the same starting noise on any device.
@@ -154,12 +165,38 @@ class Engine:
         }
         if self.spec.supports_negative_prompt and negative_prompt:
             kwargs["negative_prompt"] = negative_prompt
+        if on_step_end is None and self.spec.step_delay:
+            on_step_end = self._step_callback(None, done=0, planned_calls=1)
+        if on_step_end is not None:
+            # diffusers calls it after each step with (pipe, i, t, tensors) and takes back the
+            # tensors it returns; an empty dict changes none. An exception it raises ends the call.
+            kwargs["callback_on_step_end"] = on_step_end
         with torch.inference_mode():
             return self.pipe(**kwargs).images
 
-    def generate(self, request: GenerationRequest) -> GenerationResult:
+    def _step_callback(self, on_step: StepHook | None, *, done: int, planned_calls: int):
+        """diffusers' ``callback_on_step_end`` for one pipeline call: the model's ``step_delay``,
+        then ``on_step(step, steps)`` counted over the whole request (``done`` calls already ran,
+        ``planned_calls`` in all)."""
+        delay = self.spec.step_delay
+
+        def on_step_end(pipe, i: int, timestep, tensors: dict) -> dict:
+            if delay:
+                time.sleep(delay)
+            if on_step is not None:
+                per_call = getattr(pipe, "num_timesteps", None) or self.spec.steps
+                on_step(done * per_call + i + 1, planned_calls * per_call)
+            return {}
+
+        return on_step_end
+
+    def generate(self, request: GenerationRequest, *, on_step: StepHook | None = None) -> GenerationResult:
         """1. split the seeds into batches of at most ``max_batch`` (halved on out-of-memory),
-        2. one pipeline call per batch, 3. resize every image to 1024x1024 and encode PNG."""
+        2. one pipeline call per batch, 3. resize every image to 1024x1024 and encode PNG.
+
+        ``on_step`` (optional) is told every step; if it raises :class:`GenerationCancelled` the
+        pipeline stops there and the exception comes out of this call (nothing is decoded). After an
+        out-of-memory split the count of steps is planned again from the batch that failed."""
         if not request.seeds:
             raise ValueError("at least one seed is needed")
         if any(not 0 <= s <= MAX_SEED for s in request.seeds):
@@ -171,8 +208,13 @@ class Engine:
         position = 0
         while position < len(request.seeds):
             seeds = request.seeds[position : position + batch]
+            done = len(result.batches)
+            planned = done + -(-(len(request.seeds) - position) // batch)
+            on_step_end = self._step_callback(on_step, done=done, planned_calls=planned) if on_step else None
             try:
-                images = self._call(request.prompt, request.negative_prompt, seeds)
+                images = self._call(request.prompt, request.negative_prompt, seeds, on_step_end=on_step_end)
+            except GenerationCancelled:
+                raise
             except Exception as exc:
                 if batch > 1 and _is_out_of_memory(exc):
                     batch //= 2

@@ -6,6 +6,10 @@ scikit-image "astronaut" photograph through the whole API to see the real detect
 an operator can register one with canary pictures to check a deployment's policy end to end
 (``GENERATION_MODELS='{"canary": {"family": "still", "source": "/srv/canary", ...}}'``). The source
 is a directory of images (sorted by name) or a list of files separated by ``:``.
+
+It has no denoising loop, but it takes diffusers' ``callback_on_step_end`` and calls it once per
+nominal step (``num_inference_steps``), so progress, a model's ``step_delay`` and cancelling a
+running task work with it as with a real pipeline.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ class _Output:
 
 class StillImagePipeline:
     scheduler = None
+    num_timesteps = 0  # steps of the last call, as diffusers pipelines say
 
     def __init__(self, files: list[Path]):
         if not files:
@@ -49,9 +54,15 @@ class StillImagePipeline:
     def set_progress_bar_config(self, **kwargs) -> None:
         pass
 
-    def __call__(self, *, generator: list, **kwargs) -> _Output:
+    def __call__(
+        self, *, generator: list, num_inference_steps: int = 1, callback_on_step_end=None, **kwargs
+    ) -> _Output:
         from PIL import Image
 
+        self.num_timesteps = num_inference_steps
+        if callback_on_step_end is not None:
+            for i in range(num_inference_steps):
+                callback_on_step_end(self, i, None, {})
         images = []
         for g in generator:
             with Image.open(self.files[g.initial_seed() % len(self.files)]) as picture:

@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from generation.engine import Engine, GenerationRequest, build_registry
+from generation.engine import Engine, GenerationCancelled, GenerationRequest, build_registry
 from generation.engine.registry import BUILTIN
 
 
@@ -85,11 +85,11 @@ def test_out_of_memory_halves_the_batch(engine, monkeypatch):
     calls = []
     real_call = engine._call
 
-    def flaky(prompt, negative_prompt, seeds):
+    def flaky(prompt, negative_prompt, seeds, **kwargs):
         calls.append(len(seeds))
         if len(seeds) > 2:  # a CUDA device that only fits two images at a time
             raise torch.cuda.OutOfMemoryError("CUDA out of memory")
-        return real_call(prompt, negative_prompt, seeds)
+        return real_call(prompt, negative_prompt, seeds, **kwargs)
 
     monkeypatch.setattr(engine, "_call", flaky)
     result = engine.generate(GenerationRequest(prompt="x", negative_prompt="", seeds=[1, 2, 3, 4, 5, 6]))
@@ -145,3 +145,83 @@ def test_registry_has_gpu_models_and_accepts_overrides():
         build_registry({"sdxl": {"stepz": 3}})
     with pytest.raises(ValueError, match="family"):
         build_registry({"x": {"family": "gan", "source": "s", "steps": 1, "guidance": 0, "native_size": 64}})
+
+
+# --- Step hook: progress, cancel, slow test steps ---------------------------------------------
+def same_pipe(engine, **changes) -> Engine:
+    """The loaded tiny pipeline under a changed spec (no second load)."""
+    from dataclasses import replace
+
+    return Engine(replace(engine.spec, **changes), engine.pipe, device="cpu", dtype="float32", revision="r", load_ms=0)
+
+
+def test_step_hook_counts_every_step_of_every_batch(engine):
+    steps = []
+    batched = same_pipe(engine, max_batch=2)
+    result = batched.generate(
+        GenerationRequest(prompt="x", negative_prompt="", seeds=[1, 2, 3]), on_step=lambda *s: steps.append(s)
+    )
+    assert result.batches == [2, 1]
+    assert steps == [(n, 8) for n in range(1, 9)]  # 4 steps per pipeline call, two calls
+    # The hook changes no tensor: the same pixels with and without it.
+    plain = engine.generate(GenerationRequest(prompt="x", negative_prompt="", seeds=[1, 2, 3]))
+    hooked = engine.generate(
+        GenerationRequest(prompt="x", negative_prompt="", seeds=[1, 2, 3]), on_step=lambda *s: None
+    )
+    assert [i.sha256 for i in hooked.images] == [i.sha256 for i in plain.images]
+
+
+def test_a_hook_that_raises_stops_the_pipeline_before_the_next_step_and_decodes_nothing(engine, monkeypatch):
+    unet_calls, decodes, seen = [], [], []
+    real_unet, real_decode = engine.pipe.unet.forward, engine.pipe.vae.decode
+    monkeypatch.setattr(engine.pipe.unet, "forward", lambda *a, **k: unet_calls.append(1) or real_unet(*a, **k))
+    monkeypatch.setattr(engine.pipe.vae, "decode", lambda *a, **k: decodes.append(1) or real_decode(*a, **k))
+
+    def stop_at_two(step, steps):
+        seen.append(step)
+        if step == 2:
+            raise GenerationCancelled("cancelled")
+
+    with pytest.raises(GenerationCancelled):
+        engine.generate(GenerationRequest(prompt="x", negative_prompt="", seeds=[1, 2]), on_step=stop_at_two)
+    assert seen == [1, 2] and len(unet_calls) == 2 and decodes == []
+
+
+def test_step_delay_slows_every_step_of_the_tiny_model(engine):
+    import time
+
+    slow = same_pipe(engine, step_delay=0.1)
+    at = []
+    started = time.monotonic()
+    slow.generate(
+        GenerationRequest(prompt="x", negative_prompt="", seeds=[1]), on_step=lambda *s: at.append(time.monotonic())
+    )
+    gaps = [b - a for a, b in zip([started, *at], at, strict=False)]
+    assert len(at) == 4 and min(gaps) >= 0.1
+
+
+def test_the_still_family_reports_its_nominal_steps_and_can_be_stopped(tmp_path):
+    Image.new("RGB", (64, 64), "red").save(tmp_path / "a.png")
+    spec = build_registry(
+        {"canary": {"family": "still", "source": str(tmp_path), "steps": 3, "guidance": 0, "native_size": 64}}
+    )["canary"]
+    still = Engine.load(spec)
+    steps = []
+    result = still.generate(
+        GenerationRequest(prompt="x", negative_prompt="", seeds=[1, 2]), on_step=lambda *s: steps.append(s)
+    )
+    assert steps == [(1, 3), (2, 3), (3, 3)] and len(result.images) == 2
+
+    def stop(step, steps):
+        raise GenerationCancelled("cancelled")
+
+    with pytest.raises(GenerationCancelled):
+        still.generate(GenerationRequest(prompt="x", negative_prompt="", seeds=[1]), on_step=stop)
+
+
+def test_step_delay_is_only_for_the_offline_families():
+    assert build_registry({"tiny": {"step_delay": 0.3}})["tiny"].step_delay == 0.3
+    with pytest.raises(ValueError, match="step_delay"):
+        build_registry({"sdxl": {"step_delay": 0.3}})
+    with pytest.raises(ValueError, match="step_delay"):
+        build_registry({"tiny": {"step_delay": -1}})
