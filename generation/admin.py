@@ -1,6 +1,6 @@
 """The operator's task pages: a list that answers in a fixed number of queries, a read-only detail
 page (the request as sent, timings, seeds, moderation, thumbnails of delivered images, callbacks,
-the ledger) and one-click actions: cancel a queued task, retry a failed one, redeliver its callback.
+the ledger) and one-click actions: cancel a queued or running task, retry a failed one, redeliver its callback.
 Actions need the change permission on tasks, so a view-only (support) user cannot run them."""
 
 from __future__ import annotations
@@ -389,7 +389,7 @@ class TaskAdmin(ButtonsMixin, admin.ModelAdmin):
                     self.log_change(request, task, f"Callback {delivery.webhook_id} redelivered.")
         return done_any
 
-    @admin.action(description="Cancel (queued tasks; the hold is released)", permissions=["change"])
+    @admin.action(description="Cancel (queued or running tasks; the hold is released)", permissions=["change"])
     def cancel_queued(self, request, queryset):
         for task in queryset:
             self._cancel(request, task)
@@ -420,7 +420,7 @@ class TaskAdmin(ButtonsMixin, admin.ModelAdmin):
             "buttons": [
                 (what, label)
                 for what, label, shown in (
-                    ("cancel", "Cancel", task and task.state == Task.State.QUEUED),
+                    ("cancel", "Cancel", task and task.state in (Task.State.QUEUED, Task.State.RUNNING)),
                     ("retry", "Retry", task and task.state == Task.State.FAILED),
                     ("redeliver", "Redeliver callback", task and task.callback_url and task.is_final),
                 )

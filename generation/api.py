@@ -132,7 +132,10 @@ class TaskDetailView(TenantAPIView):
 @extend_schema_view(
     post=extend_schema(
         operation_id="task_cancel",
-        summary="Cancel a queued task (never billed)",
+        summary="Cancel a queued or running task",
+        description="A queued task is never started; a running one is stopped within one step of its "
+        "pipeline. Either way nothing is charged, a prepaid hold is released and one callback is sent. "
+        "A finished task is 409 task_not_cancellable.",
         request=None,
         responses={200: schema.TaskObjectSerializer, 409: PROBLEM, **ERRORS},
     )

@@ -11,6 +11,13 @@ message is JSON ``{"id": "<task id>", "event": "<name>", ...}`` with ``event`` o
 Pub/sub keeps nothing: a listener subscribes first, then reads the row, so an end published
 before it listened is still seen. The row is always the truth; a lost message costs a waiter its
 wake-up, never a wrong answer.
+
+The latest progress of a running task is also kept, for a listener that comes late: the hash
+``imagegen:task-progress:<id>`` (:data:`PROGRESS_KEY`, expiring after :data:`PROGRESS_TTL`) holds
+``step``, ``steps`` and ``attempt`` (the run it belongs to: compare it with the row's ``attempts``,
+so a retried task never shows its earlier run's progress); :func:`latest_progress` reads it. The
+worker writes it and publishes ``progress`` in one Lua call (generation/progress.py), which also
+reads the task's cancel flag: no ``progress`` is published once a cancel has been asked for.
 """
 
 from __future__ import annotations
@@ -21,11 +28,27 @@ from generation import queues
 
 CHANNEL = "imagegen:task-events"
 EVENTS = ("running", "progress", "done")
+PROGRESS_KEY = "imagegen:task-progress:{task_id}"
+PROGRESS_TTL = 3600  # seconds; longer than GENERATION_JOB_TIMEOUT's default, the longest run
+
+
+def message(task_id, event: str, **data) -> str:
+    """The JSON text of one event on :data:`CHANNEL`."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown task event {event!r}")
+    return json.dumps({"id": str(task_id), "event": event, **data})
 
 
 def publish(task_id, event: str, **data) -> None:
     """Tell every listening web process about ``task_id``. Raises RedisError when Redis is away:
     callers after a commit log it and go on (the row is the truth)."""
-    if event not in EVENTS:
-        raise ValueError(f"unknown task event {event!r}")
-    queues.connection().publish(CHANNEL, json.dumps({"id": str(task_id), "event": event, **data}))
+    queues.connection().publish(CHANNEL, message(task_id, event, **data))
+
+
+def latest_progress(task_id) -> dict[str, int] | None:
+    """``{"step", "steps", "attempt"}`` last recorded for ``task_id``, or None. Raises RedisError
+    when Redis is away."""
+    found = queues.connection().hgetall(PROGRESS_KEY.format(task_id=task_id))
+    if not found:
+        return None
+    return {key.decode(): int(value) for key, value in found.items() if key.decode() in ("step", "steps", "attempt")}

@@ -8,9 +8,10 @@ import time
 from rq.timeouts import JobTimeoutException
 
 from generation import limits, services, storage
-from generation.engine import GenerationRequest
+from generation.engine import GenerationCancelled, GenerationRequest
 from generation.lease import lease_kept
 from generation.models import Task
+from generation.progress import StepReporter
 from generation.worker import loaded_engine, worker_identity
 from moderation.checks import image_policy_for, load_image_moderator
 
@@ -37,19 +38,24 @@ def run_generation(task_id: str) -> str:
         return f"deferred: tenant at its running limit; job {limits.task_defer_start(task)}"
     if not started:
         return f"skipped: task is {task.state}"
-    with lease_kept(task):  # renewed until this run has written its end
-        return _run_started(task, engine, run_info)
+    with lease_kept(task) as lease:  # renewed until this run has written its end
+        # Told every step: publishes progress, and stops the pipeline when the task was cancelled
+        # (Redis flag) or this run lost the row (the lease thread's event).
+        reporter = StepReporter(task_id=task.pk, attempt=task.attempts, lost=lease.lost)
+        return _run_started(task, engine, run_info, reporter)
 
 
-def _run_started(task: Task, engine, run_info: dict) -> str:
+def _run_started(task: Task, engine, run_info: dict, reporter: StepReporter) -> str:
     timings: dict[str, float] = {
         **task.timings_ms,
         "queue_wait": round((task.started_at - task.created_at).total_seconds() * 1000, 1),
     }
+    stored: list[str] = []  # what this run wrote to storage, removed again if the task is cancelled
     try:
         started = time.perf_counter()
         seeds = [task.image_seed(i) for i in range(task.num_images)]
-        result = engine.generate(GenerationRequest(prompt=task.text_data, negative_prompt=task.neg_text, seeds=seeds))
+        request = GenerationRequest(prompt=task.text_data, negative_prompt=task.neg_text, seeds=seeds)
+        result = engine.generate(request, on_step=reporter)
         timings["generation"] = _ms(started)
         timings.update({f"generation_{k}": round(v, 1) for k, v in result.timings_ms.items()})
         run_info["batches"] = result.batches
@@ -65,6 +71,8 @@ def _run_started(task: Task, engine, run_info: dict) -> str:
         }
         blocked = [v for v in verdicts if v.blocked]
         store = not blocked or (task.moderation == Task.Moderation.PARTIAL and len(blocked) < len(verdicts))
+        if reporter.cancel_requested():  # cancelled after the last step: store nothing
+            return _stopped(task, reporter, stored)
 
         started = time.perf_counter()
         images = []
@@ -73,6 +81,7 @@ def _run_started(task: Task, engine, run_info: dict) -> str:
             if store and not verdict.blocked:
                 path = storage.image_path(task.id, image.index, image.width, image.height)
                 storage.save_image(path, image.png)
+                stored.append(path)
             images.append(
                 services.StoredImage(
                     index=image.index,
@@ -88,13 +97,18 @@ def _run_started(task: Task, engine, run_info: dict) -> str:
             )
         timings["storage"] = _ms(started)
         timings["total"] = round(sum(timings[k] for k in ("queue_wait", "generation", "moderation", "storage")), 1)
+    except GenerationCancelled:
+        return _stopped(task, reporter, stored)
     except JobTimeoutException:
-        services.task_fail(task=task, code="generation_failed", detail="Generation took too long.", timings_ms=timings)
+        detail = "Generation took too long."
+        if not services.task_fail(task=task, code="generation_failed", detail=detail, timings_ms=timings):
+            _discard_if_cancelled(task, stored)
         raise
     except Exception as exc:
         log.exception("task %s failed", task.id)
         detail = f"Generation failed ({type(exc).__name__})."
-        services.task_fail(task=task, code="generation_failed", detail=detail, timings_ms=timings)
+        if not services.task_fail(task=task, code="generation_failed", detail=detail, timings_ms=timings):
+            _discard_if_cancelled(task, stored)
         return "failed"
     if not store:
         # strict (one flagged image fails the call) or partial with nothing left to return
@@ -113,5 +127,32 @@ def _run_started(task: Task, engine, run_info: dict) -> str:
     if not services.task_succeed(
         task=task, images=images, timings_ms=timings, run_info=run_info, moderation_report=report
     ):
+        # Cancelled (or taken back) while this run finished: the row refused the finish, so nothing
+        # was billed or recorded; the files are removed too (a cancelled task never runs again).
+        _discard_if_cancelled(task, stored)
         return f"not finished here: task is {task.state}"
     return "succeeded"
+
+
+def _stopped(task: Task, reporter: StepReporter, stored: list[str]) -> str:
+    """The run was told to stop (its task cancelled, or the row no longer its own): write nothing,
+    remove what it stored, and let the worker take its next job."""
+    attempt = task.attempts
+    task.refresh_from_db()
+    if task.state == Task.State.RUNNING and task.attempts == attempt:
+        # A cancel flag without a cancelled row (set by hand?): never leave the task running.
+        log.error("task %s: told to stop but still running; failing it", task.pk)
+        services.task_fail(task=task, code="generation_failed", detail="The run was stopped.")
+    _discard_if_cancelled(task, stored)
+    where = "after the last step"
+    if reporter.stopped_at is not None:
+        where = "after step {} of {}".format(*reporter.stopped_at)
+    log.info("task %s: run %s stopped %s (task is %s)", task.pk, attempt, where, task.state)
+    return f"stopped {where}: task is {task.state}"
+
+
+def _discard_if_cancelled(task: Task, paths: list[str]) -> None:
+    """Remove the files this run stored, if its task ended cancelled. A task taken back from this
+    run keeps them: its next run writes the same paths, and may already have."""
+    if paths and task.state == Task.State.CANCELLED:
+        storage.delete_images(paths)

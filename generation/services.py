@@ -28,7 +28,7 @@ from redis.exceptions import RedisError
 from accounts.authentication import ApiClient
 from billing import services as billing
 from callbacks.services import callback_schedule
-from generation import limits, queues
+from generation import limits, progress, queues
 from generation.models import Image, Task
 from moderation import checks as moderation
 
@@ -304,23 +304,45 @@ def task_fail(
 
 
 def task_cancel(*, task: Task) -> Task:
-    """Cancel a queued task (never billed). Running or finished tasks cannot be cancelled."""
+    """Cancel a queued or running task (never billed). One conditional update, whatever run the
+    task is in, in one transaction with the hold's release; after the commit, the running worker is
+    told through a Redis flag (generation/progress.py) and stops within one step, a queued job is
+    removed, and the one callback is scheduled. A worker that finishes anyway finds the row
+    cancelled: its finish is refused (nothing billed, no second callback) and its images dropped.
+    Finished tasks cannot be cancelled (409). Without Redis the cancel still holds: the worker
+    learns it from its lease renewal, or at its refused finish."""
     with transaction.atomic():
-        moved = _transition(task, from_states=[State.QUEUED], state=State.CANCELLED, finished_at=timezone.now())
+        moved = _transition(
+            task,
+            from_states=[State.QUEUED, State.RUNNING],
+            state=State.CANCELLED,
+            finished_at=timezone.now(),
+            lease_expires_at=None,
+        )
         if moved:
             billing.task_release(task=task)
     if not moved:
         raise Problem(
             "task_not_cancellable",
-            f"Only queued tasks can be cancelled; this one is {task.state}.",
+            f"Only queued or running tasks can be cancelled; this one is {task.state}.",
             task_id=str(task.id),
         )
-    try:
-        queues.remove_generation_job(task)
-    except RedisError as exc:  # the worker skips a cancelled task anyway
-        log.warning("could not remove job of cancelled task %s: %s", task.id, exc)
+    # After the commit, and before the end is announced: a worker that reads the flag publishes no
+    # progress after it (generation/progress.py), so nothing follows the end on the events channel.
+    _stop_work(task)
     _notify(task)
     return task
+
+
+def _stop_work(task: Task) -> None:
+    """After a cancel commits: the flag for a run in progress (only a task that ever started can
+    have one), and the job of a queued task out of its queue (the worker would skip it anyway)."""
+    try:
+        if task.attempts:
+            progress.cancel_flag_set(task.id)
+        queues.remove_generation_job(task)
+    except RedisError as exc:
+        log.warning("task %s cancelled; could not tell its worker through Redis: %s", task.id, exc)
 
 
 def _notify(task: Task, *, redis_available: bool = True) -> None:

@@ -7,12 +7,15 @@ IMAGE_STORAGE=s3: django-storages' presigned URLs, expiring after the same time.
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.core import signing
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.urls import reverse
 
+log = logging.getLogger(__name__)
 LINK_SALT = "imagegen.image-link"
 
 
@@ -30,6 +33,17 @@ def save_image(path: str, data: bytes) -> str:
     if saved != path:  # the backend renamed it: links would point at the wrong file
         raise RuntimeError(f"storage saved {path!r} as {saved!r}")
     return saved
+
+
+def delete_images(paths: list[str]) -> None:
+    """Remove stored images (a run whose task was cancelled while it stored them). A file that
+    cannot be removed is logged and left: the task has no record pointing at it."""
+    backend = image_storage()
+    for path in paths:
+        try:
+            backend.delete(path)
+        except Exception:  # noqa: BLE001 - a storage outage must not fail the job that already ended
+            log.exception("could not remove %s", path)
 
 
 def serves_own_links() -> bool:

@@ -225,12 +225,17 @@ GENERATION_LEASE_SECONDS = env.float("GENERATION_LEASE_SECONDS", default=60.0)
 GENERATION_MAX_ATTEMPTS = env.int("GENERATION_MAX_ATTEMPTS", default=3)
 # The reconciler leaves queued tasks younger than this alone (the web may be enqueueing them now).
 RECONCILE_GRACE_SECONDS = env.float("RECONCILE_GRACE_SECONDS", default=30.0)
+# A running task's `progress` events (generation/progress.py): at most one per this many seconds
+# per task; the last step is always sent. 0 sends every step.
+GENERATION_PROGRESS_INTERVAL = env.float("GENERATION_PROGRESS_INTERVAL", default=0.25)
 # How often `manage.py run_scheduler` runs the reconciler (seconds).
 RECONCILE_INTERVAL = env.int("RECONCILE_INTERVAL", default=60)
 if GENERATION_LEASE_SECONDS <= 0 or GENERATION_MAX_ATTEMPTS < 1 or RECONCILE_INTERVAL < 1:
     raise environ.ImproperlyConfigured(
         "GENERATION_LEASE_SECONDS must be > 0, GENERATION_MAX_ATTEMPTS >= 1, RECONCILE_INTERVAL >= 1"
     )
+if not 0 <= GENERATION_PROGRESS_INTERVAL <= 60:
+    raise environ.ImproperlyConfigured("GENERATION_PROGRESS_INTERVAL must be between 0 and 60 seconds")
 
 # --- Per-tenant limits -----------------------------------------------------------------------
 # Deployment defaults; a tenant's own value (admin, tenant page) replaces each one. See the README,

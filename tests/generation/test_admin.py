@@ -184,7 +184,7 @@ def test_cancel_queued_from_the_list_releases_the_hold(staff, project, prepaid):
     assert task.state == "cancelled" and task.charge == 0
     assert BillingAccount.unscoped_objects.get(pk=prepaid.pk).credit_held == 0
     again = act(staff, "cancel_queued", task)
-    assert any("Only queued tasks can be cancelled" in m for m in messages_of(again))
+    assert any("Only queued or running tasks can be cancelled" in m for m in messages_of(again))
 
 
 @committed
