@@ -390,3 +390,15 @@ def test_retry_refuses_a_model_this_deployment_does_not_have(staff, project):
     assert any("The model 'gone-model' is not configured" in m for m in messages_of(response))
     task.refresh_from_db()
     assert task.state == "failed"
+
+
+def test_a_running_task_has_the_cancel_button_and_cancelling_it_releases_the_hold(staff, project, prepaid):
+    task = submit(client_for(project))
+    assert services.task_start(task=task, worker_name="test", run_info={})
+    page = staff.get(f"{LIST}{task.pk}/change/").content.decode()
+    assert f"/admin/generation/task/{task.pk}/do/cancel/" in page
+    response = staff.post(f"{LIST}{task.pk}/do/cancel/", follow=True)
+    assert any("cancelled; nothing is charged" in m for m in messages_of(response))
+    task.refresh_from_db()
+    assert task.state == "cancelled" and task.charge == 0 and task.attempts == 1
+    assert BillingAccount.unscoped_objects.get(pk=prepaid.pk).credit_held == 0
