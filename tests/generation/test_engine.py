@@ -225,3 +225,16 @@ def test_step_delay_is_only_for_the_offline_families():
         build_registry({"sdxl": {"step_delay": 0.3}})
     with pytest.raises(ValueError, match="step_delay"):
         build_registry({"tiny": {"step_delay": -1}})
+
+
+def test_every_diffusers_family_takes_the_step_callback_and_says_its_step_count():
+    """The hook reaches SD, SDXL and FLUX pipelines through the same argument (checked on the
+    installed diffusers: no weights are needed to read a signature)."""
+    import inspect
+
+    from generation.engine.runner import _pipeline_class
+
+    for family in ("sd", "sdxl", "flux"):
+        cls = _pipeline_class(family)
+        assert "callback_on_step_end" in inspect.signature(cls.__call__).parameters, family
+        assert isinstance(inspect.getattr_static(cls, "num_timesteps"), property), family
