@@ -143,7 +143,7 @@ class TaskDetailView(TenantAPIView):
 class TaskCancelView(TenantAPIView):
     def post(self, request, task_id: str):
         task = selectors.access_task_by_id(tenant=self.tenant, task_id=task_id)
-        task = services.task_cancel(task=task)
+        task = services.task_cancel(task=task, redis_down=self.redis_down)
         return Response(task_object(task, base_url=base_url(request)))
 
 

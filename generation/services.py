@@ -303,14 +303,18 @@ def task_fail(
     return moved
 
 
-def task_cancel(*, task: Task) -> Task:
+def task_cancel(*, task: Task, redis_down: bool = False) -> Task:
     """Cancel a queued or running task (never billed). One conditional update, whatever run the
     task is in, in one transaction with the hold's release; after the commit, the running worker is
     told through a Redis flag (generation/progress.py) and stops within one step, a queued job is
     removed, and the one callback is scheduled. A worker that finishes anyway finds the row
     cancelled: its finish is refused (nothing billed, no second callback) and its images dropped.
     Finished tasks cannot be cancelled (409). Without Redis the cancel still holds: the worker
-    learns it from its lease renewal, or at its refused finish."""
+    learns it from its lease renewal, or at its refused finish.
+
+    ``redis_down``: Redis already failed in this request (the rate limiter), so it is not tried
+    again; nor after the flag could not be set: a hung Redis costs a cancel one read timeout, and
+    the callback goes out through the callback worker's sweep."""
     with transaction.atomic():
         moved = _transition(
             task,
@@ -329,20 +333,23 @@ def task_cancel(*, task: Task) -> Task:
         )
     # After the commit, and before the end is announced: a worker that reads the flag publishes no
     # progress after it (generation/progress.py), so nothing follows the end on the events channel.
-    _stop_work(task)
-    _notify(task)
+    reached = not redis_down and _stop_work(task)
+    _notify(task, redis_available=reached)
     return task
 
 
-def _stop_work(task: Task) -> None:
+def _stop_work(task: Task) -> bool:
     """After a cancel commits: the flag for a run in progress (only a task that ever started can
-    have one), and the job of a queued task out of its queue (the worker would skip it anyway)."""
+    have one), and the job of a queued task out of its queue (the worker would skip it anyway).
+    False when Redis could not be reached."""
     try:
         if task.attempts:
             progress.cancel_flag_set(task.id)
         queues.remove_generation_job(task)
     except RedisError as exc:
         log.warning("task %s cancelled; could not tell its worker through Redis: %s", task.id, exc)
+        return False
+    return True
 
 
 def _notify(task: Task, *, redis_available: bool = True) -> None:
