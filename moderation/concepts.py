@@ -44,6 +44,8 @@ YEARS_OLD = re.compile(r"(?<![a-z0-9])(\d{1,2})\s*y\s*[./]?\s*o(?![a-z])\.?")
 AGE_TOKEN = re.compile(r"^(\d{1,2})(?:yo|yr|yrs|yro|y)$")
 ORDINAL_TOKEN = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)$")
 RUNS = re.compile(r"(.)\1{2,}")
+LOOKS_NUMERIC = re.compile(r"^[0-9oil]{1,3}$")
+TO_DIGITS = str.maketrans({"o": "0", "i": "1", "l": "1"})
 
 SEXUALISING = frozenset(
     {"nudity", "genitals", "sex_act", "porn", "sexual_violence", "sexualising", "sexual_clothing", "pose", "csam",
@@ -92,18 +94,28 @@ def _lookup(word: str) -> tuple[str, frozenset[str]] | None:
             head = head or (base if form == word else form)
     if concepts:
         return head, frozenset(concepts)
-    for stem, concept in lexicon.STEMS.items():
-        if word.startswith(stem):
-            return base, frozenset({concept})
+    if m := STEM_PREFIX.match(word):
+        return base, frozenset({lexicon.STEMS[m.group(1)]})
     return None
+
+
+STEM_PREFIX = re.compile("(" + "|".join(sorted(map(re.escape, lexicon.STEMS), key=len, reverse=True)) + ")")
 
 
 PHRASE_WORDS: set[str] = set()
 
 
 def _phrase_key(text: str) -> tuple[str, ...]:
-    words = [w for w in re.split(r"[\s\-]+", text.lower()) if w]
+    words = [w for w in re.split(r"[\s\-]+", text.lower()) if w and w not in lexicon.FILLERS]
     return tuple((_lookup(w) or (lemma(w), frozenset()))[0] for w in words)
+
+
+def stem(word: str) -> str:
+    """A crude stem, the third way a phrase is matched ("ending it all" -> "end it all")."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
 
 
 def _build_phrases() -> dict[str, dict[tuple[str, ...], frozenset[str]]]:
@@ -111,14 +123,17 @@ def _build_phrases() -> dict[str, dict[tuple[str, ...], frozenset[str]]]:
     for text, concepts in lexicon.PHRASES.items():
         key = _phrase_key(text)
         PHRASE_WORDS.update(w for w in re.split(r"[\s\-]+", text.lower()) if len(w) >= 3)
-        by_first.setdefault(key[0], {})[key] = frozenset(concepts.split())
+        for variant in {key, tuple(stem(w) for w in key)}:
+            by_first.setdefault(variant[0], {})[variant] = frozenset(concepts.split())
     return by_first
 
 
 PHRASES = _build_phrases()
 PHRASE_MAX = max(len(k) for group in PHRASES.values() for k in group)
 SENSES = {word: frozenset(lemma(n) for n in neighbours) | frozenset(neighbours) for word, neighbours in lexicon.SENSES.items()}
-SEGMENT_VOCAB = {w for w in WORDMAP if len(w) >= 3} | PHRASE_WORDS | FUNCTION_WORDS
+SEGMENT_VOCAB = frozenset(
+    {w for w in WORDMAP if len(w) >= 3} | {w + "s" for w in WORDMAP if len(w) >= 3} | PHRASE_WORDS | FUNCTION_WORDS
+)
 
 
 @dataclass
@@ -156,7 +171,7 @@ def _segment(word: str) -> list[str] | None:
             return
         for end in range(n, start, -1):
             piece = word[start:end]
-            if piece in SEGMENT_VOCAB or (_lookup(piece) is not None and len(piece) >= 4):
+            if piece in SEGMENT_VOCAB:
                 search(end, [*pieces, piece])
 
     search(0, [])
@@ -179,6 +194,15 @@ def analyse(raw: str) -> tuple[Token, ...]:
         return (Token(raw, raw, age=int(m.group(1))),)
     if m := ORDINAL_TOKEN.match(raw):
         return (Token(raw, raw, number=-int(m.group(1))),)  # negative: an ordinal
+    if LOOKS_NUMERIC.match(raw) and any(ch.isdigit() for ch in raw):  # "1O" (a letter O for a zero)
+        digits = raw.translate(TO_DIGITS)
+        return (Token(digits, digits, number=int(digits)),)
+    if "*" in raw and any(ch.isalpha() for ch in raw):  # "n*ked": the star stands for a letter
+        for vowel in "aeiou":
+            found = analyse(raw.replace("*", vowel))
+            if any(t.concepts for t in found):
+                return found
+        raw = raw.replace("*", "")
     candidates = [raw]
     if any(ch in LEET for ch in raw) and any(ch.isalpha() for ch in raw):
         candidates += [_unleet(raw, LEET), _unleet(raw, LEET_ALT)]
@@ -230,6 +254,9 @@ def tokenize(folded: str) -> list[Token]:
             tokens.extend(analyse(raw))
             continue
         # a word with inner separators: "8-year-old", "self-harm"; as a whole first ("see-through")
+        if "*" in raw and re.fullmatch(r"[a-z*]+", raw):
+            tokens.extend(analyse(raw))
+            continue
         whole = SPLIT_SEP.sub("", raw)
         if whole != raw and whole in WORDMAP:
             tokens.extend(analyse(whole))
@@ -240,15 +267,21 @@ def tokenize(folded: str) -> list[Token]:
     return [Token(t.surface, t.lemma, t.concepts, t.number, t.age) for t in tokens]  # fresh, mutable copies
 
 
-def _apply_phrases(tokens: list[Token]) -> None:
+def _apply_phrases(all_tokens: list[Token]) -> None:
+    tokens = [t for t in all_tokens if t.surface not in lexicon.FILLERS]  # "wearing (absolutely) nothing"
     i = 0
     while i < len(tokens):
-        group = PHRASES.get(tokens[i].lemma) or PHRASES.get(tokens[i].surface)
+        group = PHRASES.get(tokens[i].lemma) or PHRASES.get(tokens[i].surface) or PHRASES.get(stem(tokens[i].surface))
         matched = 0
         if group:
             for length in range(min(PHRASE_MAX, len(tokens) - i), 1, -1):
                 window = tokens[i : i + length]
-                for key in (tuple(t.lemma for t in window), tuple(t.surface for t in window)):
+                keys = (
+                    tuple(t.lemma for t in window),
+                    tuple(t.surface for t in window),
+                    tuple(stem(t.surface) for t in window),
+                )
+                for key in keys:
                     if key in group:
                         concepts = group[key]
                         for t in window:
@@ -318,11 +351,24 @@ def _apply_ages(tokens: list[Token]) -> None:
             t.age = age
 
 
+COLOUR_GROUPS = {"black", "white", "brown"}
+
+
+def _apply_groups(tokens: list[Token]) -> None:
+    """ "black" or "white" before a word for people is a group ("a black family"), not a colour."""
+    for i, t in enumerate(tokens[:-1]):
+        if t.surface in COLOUR_GROUPS:
+            nxt = tokens[i + 1]
+            if nxt.concepts & {"person", "minor", "minor_weak"} or nxt.surface in lexicon.PEOPLE_AFTER:
+                t.concepts = t.concepts | {"group"}
+
+
 def analyse_text(folded: str, allow: Iterable[tuple[str, ...]] = ()) -> list[Token]:
     tokens = tokenize(folded)
     _apply_phrases(tokens)
     _apply_senses(tokens)
     _apply_ages(tokens)
+    _apply_groups(tokens)
     if allow:
         _mask(tokens, allow)
     return tokens
@@ -394,6 +440,17 @@ def _sexualising_derived(ix: _Index) -> None:
         ix.where.setdefault("revealing_clothing", []).append(pair[1])
 
 
+def _through(ix: _Index, a: list[str], b: list[str], window: int) -> tuple[int, int] | None:
+    """A weapon put into or against a body part: ``a`` then ``b`` within ``window`` words with a
+    preposition such as "into", "through", "in", "to" between ("a sword through his chest"; not
+    "a sword raised above his head")."""
+    for i in ix.at(*a):
+        for j in ix.at(*b):
+            if 0 < j - i <= window and any(ix.tokens[k].surface in lexicon.INTO for k in range(i + 1, j)):
+                return i, j
+    return None
+
+
 def decide(tokens: list[Token]) -> list[Hit]:
     hits: list[Hit] = []
     full = _Index(tokens, minors_view=True)
@@ -441,7 +498,7 @@ def decide(tokens: list[Token]) -> list[Hit]:
     pair = ix.near(["wound"], ["person", "body_part", "minor", "minor_weak", "death"], 5)
     if pair:
         add("violence", "violence.wound_on_person", *pair)
-    pair = ix.near(["weapon"], ["body_vital"], 5)
+    pair = _through(ix, ["weapon"], ["body_vital"], 6)
     if pair:
         add("violence", "violence.weapon_in_body", *pair)
 
@@ -469,6 +526,9 @@ def decide(tokens: list[Token]) -> list[Hit]:
     pair = ix.near(["weapon"], ["reflexive"], 5)
     if pair:
         add("self_harm", "self_harm.weapon_on_self", *pair)
+    pair = _through(ix, ["firearm"], ["mouth_temple"], 5)
+    if pair:
+        add("self_harm", "self_harm.gun_in_mouth", *pair)
     pair = ix.near(["jump"], ["death_phrase", "death"], 8)
     if pair:
         add("self_harm", "self_harm.jump_to_death", *pair)
@@ -501,6 +561,9 @@ def decide(tokens: list[Token]) -> list[Hit]:
         pair = ix.near(["symbol"], ["endorse"], 10)
         if pair:
             add("hate", "hate.symbol_endorsed", *pair)
+        pair = ix.near(["demean"], ["group", "slur"], 5)
+        if pair:
+            add("hate", "hate.demeaning", *pair)
         pair = ix.near(["hate_adjective"], ["depiction"], 4)
         if pair:
             add("hate", "hate.hateful_depiction", *pair)

@@ -26,8 +26,9 @@ WORDS: dict[str, str] = {
     "minor": """child children kid kiddo kiddie kiddy toddler infant baby newborn preteen pre-teen tween teen
         teenager teenage teenaged adolescent underage schoolgirl schoolboy schoolkid youngster juvenile
         pubescent prepubescent prepubertal daughter son niece nephew kindergarten kindergartner kindergartener
-        preschool preschooler preschooler grader loli lolita shota jailbait tot toddlercon lolicon shotacon
-        minor boyhood girlhood childlike pupil""",
+        preschool preschooler schooler schoolers middleschooler highschooler grader loli lolita shota jailbait tot toddlercon lolicon shotacon
+        minor boyhood girlhood childlike pupil underaged stepdaughter stepson granddaughter grandson schoolchild
+        schoolchildren choirboy tweenager preadolescent pre-adolescent""",
     # A word that is often, not always, a child: with explicit nudity or sex, minors is added.
     "minor_weak": "girl boy gurl lass lad youth cub",
     # Sexual material that is about children whatever else the prompt says.
@@ -35,25 +36,27 @@ WORDS: dict[str, str] = {
         pedobear csam toddlercon cp""",
     # --- sexual -------------------------------------------------------------------------------
     "nudity": """nude nudity naked nakey nekkid nudist topless bottomless unclothed undress undressed undressing
-        disrobe disrobed disrobing starkers""",
+        disrobe disrobed disrobing starkers braless pantyless commando unclad""",
     "genitals": """penis vagina vulva clitoris clit labia testicle testicles scrotum genital genitals genitalia
-        pussy cock dick cunt twat erection boner nipple nipples areola areolas tits titties titty boob boobs
+        pussy cock dick cunt twat erection boner junk crotch groin nipple nipples areola areolas tits titties titty boob boobs
         boobies anus asshole dildo""",
     "sex_act": """sex intercourse coitus fuck fucking fucked orgasm orgy blowjob handjob fellatio cunnilingus
         masturbate masturbation masturbating cum cumshot creampie bukkake gangbang threesome rimjob deepthroat
         sodomy sodomize ejaculate ejaculation penetrate penetration sexting hump humping grope groping fondle
-        fondling bestiality incest""",
+        fondling bestiality incest copulate copulating copulation cumming jizz semen orgasmic phallus dong schlong
+        nookie""",
     "porn": """porn porno pornographic pornography pornstar xxx nsfw hentai ecchi r34 smut lewd erotic erotica
         onlyfans stripper striptease lapdance bdsm bondage fetish kink camgirl milf upskirt downblouse ahegao
         futanari nipslip""",
     # Sexualising, not explicit: enough with a minor, never alone.
     "sexualising": """sexy sexier sexiest sultry seductive seductively seduce seducing flirty flirtatious flirt
         flirting provocative provocatively suggestive suggestively sensual sensually alluring racy risque horny
-        aroused arousing lustful lust kinky slutty slut whore sexualized sexualised seduction titillating
-        voluptuous busty stripping strip twerk twerking pinup boudoir sexual sexually erotically sexualize sexualise""",
+        aroused arousing lustful lust kinky voyeur voyeuristic peeping slutty slut whore sexualized sexualised seduction titillating
+        voluptuous busty stripping strip twerk twerking pinup boudoir playboy penthouse oiled sexual sexually erotically sexualize sexualise""",
     "sexual_violence": "rape raped raping rapist molest molested molesting molestation molester",
     "sexual_clothing": """lingerie thong g-string gstring panties panty knickers underwear bra bralette negligee
-        nightie corset garter garters fishnet fishnets stockings""",
+        nightie corset garter garters fishnet fishnets stockings bodysuit babydoll bustier chemise
+        camisole jockstrap""",
     "revealing": "revealing skimpy seethrough sheer micro itsy transparent",
     "swimwear": """bikini swimsuit swimwear bathing trunks leotard top skirt dress outfit shorts nightgown nightdress
         shirt t-shirt tshirt clothes clothing leggings tights pants pajamas pyjamas blouse robe gown""",
@@ -63,16 +66,17 @@ WORDS: dict[str, str] = {
     "gore": """gore gory gruesome decapitate decapitated decapitation behead beheaded beheading dismember
         dismembered dismemberment disembowel disemboweled disembowelled eviscerate eviscerated mutilate
         mutilated mutilation entrails innards carnage bloodbath snuff cannibal cannibalism flay flayed impale
-        impaled lynch lynched lynching butchered gouged maim maimed""",
+        impaled lynch lynched lynching butchered gouged maim maimed scalped castrated electrocuted waterboarding
+        waterboarded knifed shanked pistol-whipped""",
     "atrocity": """massacre genocide execution torture tortured torturing slaughter slaughtered""",
     "act_strong": """stab stabbed stabbing murder murdered murdering strangle strangled strangling slaughter
-        behead execute executed kill killed killing bludgeon bludgeoned shoot shot shooting gun gunned torture
+        behead execute executed kill killed killing bludgeon bludgeoned shoot shot shooting torture
         tortured rape raped assault beat beaten beating
-        drown drowned suffocate suffocated smother smothered slay slain skinned""",
+        drown drowned suffocate suffocated smother smothered slay slain skinned gunned mowed""",
     "act_weak": """cut cutting slice sliced slit slitting slash slashed slashing chop chopped hack hacked sever
         severed tear torn rip ripped gouge crush crushed smash smashed punch punched kick kicked stomp stomped plunge plunged
         pierce pierced carve carved spill spilled spilling""",
-    "body_vital": "head face throat neck chest stomach belly abdomen eye eyes skull heart gut guts torso",
+    "body_vital": "head face throat neck chest stomach belly abdomen eye eyes skull heart gut guts torso mouth knee knees",
     "hang_marker": "rope noose neck dead death lifeless body corpse ceiling beam rafter gallows",
     "sh_mark": "scar scars cuts",
     "body_part": """head face throat neck chest stomach belly abdomen arm arms leg legs hand hands finger fingers
@@ -84,46 +88,54 @@ WORDS: dict[str, str] = {
         civilians hostage hostages girlfriend boyfriend mother father teacher worker villager villagers police
         officer protester protesters him her his he she they them human humans lady gentleman""",
     "wound": """wound wounds wounded gash gashes laceration lacerations bleed bleeding bled bloody bloodied blood
-        gunshot stab-wound""",
+        gunshot stab-wound blister blistering charred bruised bruises gushing""",
     "death": "dead death die dying corpse corpses cadaver carcass lifeless slain murdered",
     "weapon": """knife knives gun guns pistol rifle machete axe sword cleaver chainsaw bullet bullets razor blade
-        blades shotgun revolver dagger hatchet pliers""",
+        blades shotgun revolver dagger hatchet pliers hammer crowbar spear crossbow scythe handgun""",
+    "firearm": "gun guns pistol revolver rifle shotgun handgun",
+    "mouth_temple": "mouth temple chin",
     # --- self-harm ----------------------------------------------------------------------------
     "suicide": """suicide suicidal thinspiration thinspo bonespo proana pro-ana promia selfharm self-harm
-        self-injury self-inflicted selfinflicted""",
+        self-injury self-inflicted selfinflicted self-immolation selfimmolation""",
     "reflexive": "myself herself himself themselves yourself yourselves oneself themself own",
     "noose": "noose nooses",
     "pills": "pill pills tablet tablets painkiller painkillers sleeping-pills medication meds barbiturates opioids",
-    "excess": "swallow swallowing swallowed handful fistful overdose overdosing overdosed whole entire",
+    "excess": "swallow swallowing swallowed handful fistful overdose overdosing overdosed whole entire lethal",
     "harm_method_site": "wrist wrists forearm forearms thigh thighs arm arms",
     "cutter": "razor razors blade blades scalpel",
-    "self_act": """cut cutting slit slitting slash slashing carve carving scratch scratching burn burning stab
+    "self_act": """cut cutting slit slitting slash slashing slice slicing carve carving scratch scratching burn burning stab
         stabbing shoot shooting hang hanging drown drowning starve starving suffocate harm hurt injure kill killing
-        poison poisoning purge""",
+        poison poisoning purge electrocute electrocuting""",
     "jump": "jump jumping jumped leap",
     # --- hate ---------------------------------------------------------------------------------
     "slur": """nigger niggers nigga niggas kike kikes faggot faggots fag fags chink chinks spic spics wetback
         wetbacks gook gooks raghead ragheads towelhead towelheads tranny trannies coon coons dyke dykes beaner
-        beaners paki pakis yid yids sandnigger kyke heeb heebs""",
+        beaners paki pakis yid yids sandnigger kyke heeb heebs sambo darkie darkies jigaboo pickaninny golliwog
+        kaffir zipperhead shemale retard retards""",
     "group": """jew jews jewish muslim muslims islam blacks african africans negro negroes gay gays lesbian
         lesbians homosexual homosexuals trans transgender queer queers immigrant immigrants migrant migrants
         refugee refugees mexican mexicans arab arabs asian asians chinese indian indians roma gypsy gypsies
         christian christians catholic catholics hindu hindus sikh sikhs latino latinos hispanic hispanics
-        disabled semite semites jewry palestinian palestinians israeli israelis somali somalis romani""",
+        disabled semite semites jewry palestinian palestinians israeli israelis somali somalis romani natives
+        aboriginal aborigines indigenous pakistani pakistanis nigerian nigerians haitian haitians slavs""",
     "dehumanise": """vermin cockroach cockroaches roach roaches parasite parasites lice louse pest pests plague
-        infestation infest infesting subhuman untermensch filth scum inferior""",
+        infestation infest infesting subhuman untermensch filth scum inferior leeches leech maggot maggots termites
+        locusts mongrel mongrels degenerate degenerates swarm swarming""",
     "dehumanise_animal": """rat rats ape apes monkey monkeys pig pigs dog dogs animal animals beast beasts savage
         savages virus disease diseases freak freaks trash garbage cancer invader invaders horde hordes insect
-        insects""",
+        insects gorilla gorillas chimp chimps chimpanzee baboon baboons orangutan thief thieves criminal criminals""",
     "link": "are is as like were be being depicted portrayed drawn shown",
     "exterminate": """exterminate exterminated extermination eradicate eradicated purge purged cleanse cleansed
-        eliminate gas gassed lynch kill burn hang slaughter destroy""",
+        eliminate gas gassed lynch kill burn hang slaughter destroy annihilate massacre genocide cull sterilize
+        sterilise drown shoot""",
     "symbol": """swastika swastikas nazi nazis neo-nazi neonazi kkk klan klansman totenkopf reich hitler ss-bolts
-        sonnenrad holocaust third-reich""",
+        sonnenrad holocaust third-reich aryan wolfsangel jihadi jihadist isis""",
     "endorse": """proud pride glorious glory glorify glorifying glorified celebrate celebrating celebration hail
         heil salute saluting heroic hero rally recruitment recruiting support supporting supporter victory
-        triumphant honor honour honoring honouring praise praising worship tribute long-live""",
-    "hate_adjective": "racist antisemitic anti-semitic islamophobic homophobic transphobic bigoted",
+        triumphant honor honour honoring honouring praise praising worship tribute long-live proudly cheering cheer
+        applaud applauding rallying superior propaganda march marching""",
+    "hate_adjective": "racist antisemitic anti-semitic islamophobic homophobic transphobic bigoted stereotypical",
+    "demean": "mock mocking mocked ridicule ridiculing demean demeaning degrading humiliating",
     "depiction": "caricature cartoon poster meme flyer propaganda graffiti sign drawing illustration banner",
     # --- context ------------------------------------------------------------------------------
     "history": """memorial museum history historical historic documentary monument remembrance commemoration
@@ -160,7 +172,10 @@ PHRASES: dict[str, str] = {
     "bare bone": "benign", "bare shoulder": "benign", "bare arm": "benign", "bare wall": "benign",
     "show off": "benign", "top hat": "benign", "chest of": "benign", "treasure chest": "benign",
     # sexual
-    "in the nude": "nudity", "birthday suit": "nudity", "without clothes": "nudity", "no clothes": "nudity",
+    "in the nude": "nudity", "nothing on": "nudity", "not wearing anything": "nudity", "in the buff": "nudity",
+    "wearing only a smile": "nudity", "no panty": "nudity", "no panties": "nudity", "no underwear": "nudity",
+    "no bra": "nudity", "without panty": "nudity", "without underwear": "nudity", "without a bra": "nudity",
+    "family jewel": "genitals", "private part": "genitals", "legs wide open": "pose", "birthday suit": "nudity", "without clothes": "nudity", "no clothes": "nudity",
     "no clothing": "nudity", "wearing nothing": "nudity", "skinny dipping": "nudity", "butt naked": "nudity",
     "bare ass": "nudity", "bare assed": "nudity", "au naturel": "nudity", "nip slip": "nudity",
     "oral sex": "sex_act", "anal sex": "sex_act", "anal": "sex_act", "make love": "sex_act", "making love": "sex_act",
@@ -182,7 +197,11 @@ PHRASES: dict[str, str] = {
     "primary school": "minor", "middle school": "minor", "junior high": "minor", "high school": "minor",
     "grade school": "minor", "grade schooler": "minor", "nursery school": "minor", "under age": "minor",
     "barely legal": "minor_weak", "child porn": "csam", "kiddie porn": "csam", "child pornography": "csam",
-    "underage sex": "csam", "cp video": "csam",
+    "underage sex": "csam", "cp video": "csam", "child bride": "csam", "preteen model": "csam",
+    "lil girl": "minor", "lil boy": "minor", "little sister": "minor", "little brother": "minor",
+    "younger sister": "minor", "kid sister": "minor", "cub scout": "minor", "altar boy": "minor",
+    "stark naked": "nudity", "bare naked": "nudity", "wardrobe malfunction": "nudity", "camel toe": "genitals",
+    "butt plug": "porn", "strap on": "porn", "sex doll": "porn", "sex scene": "sex_act",
     # violence
     "to death": "death_phrase", "pool of blood": "gore", "covered in blood": "gore", "soaked in blood": "gore",
     "drenched in blood": "gore", "blood soaked": "gore", "blood splatter": "gore", "blood spatter": "gore",
@@ -191,7 +210,10 @@ PHRASES: dict[str, str] = {
     "torn off": "gore", "tear off": "gore", "ripped off": "gore", "rip off": "gore", "ripped out": "gore",
     "rip out": "gore", "hacked off": "gore", "chopped off": "gore", "cut off": "act_weak",
     "skinned alive": "gore", "burned alive": "gore", "burning alive": "gore", "burnt alive": "gore",
-    "buried alive": "gore", "set on fire": "act_strong", "slit throat": "gore", "throat slit": "gore",
+    "buried alive": "gore", "set on fire": "act_strong", "burned at the stake": "gore", "burn at the stake": "gore",
+    "cave in": "act_strong", "curb stomp": "gore", "drawn and quartered": "gore", "boiled alive": "gore",
+    "exit wound": "gore", "bullet hole in": "wound", "gunned down": "act_strong", "mowed down": "act_strong",
+    "point blank": "act_strong", "caved in": "act_strong", "bash in": "act_strong", "bashed in": "act_strong", "slit throat": "gore", "throat slit": "gore",
     "bone sticking out": "gore", "compound fracture": "gore", "open wound": "wound", "bloody pulp": "gore",
     "firing squad": "atrocity", "mass shooting": "atrocity", "school shooting": "atrocity",
     "school shooter": "atrocity", "mass shooter": "atrocity", "terrorist attack": "atrocity",
@@ -204,7 +226,10 @@ PHRASES: dict[str, str] = {
     "self mutilation": "suicide", "pro ana": "suicide", "pro mia": "suicide", "kill myself": "suicide",
     "kill yourself": "suicide", "kill herself": "suicide", "kill himself": "suicide", "kys": "suicide",
     "end my life": "suicide", "end his life": "suicide", "end her life": "suicide", "end their life": "suicide",
-    "ending her life": "suicide", "ending his life": "suicide", "end it all": "suicide",
+    "ending her life": "suicide", "ending his life": "suicide", "end it all": "suicide", "jump off a bridge": "suicide", "jump off the bridge": "suicide",
+    "jump off a roof": "suicide", "jump off the roof": "suicide", "jump in front of a train": "suicide",
+    "set herself on fire": "suicide", "set himself on fire": "suicide", "hesitation mark": "sh_mark",
+    "suicidal thought": "suicide", "ending it all": "suicide",
     "take her own life": "suicide", "take his own life": "suicide", "taking her own life": "suicide",
     "taking his own life": "suicide", "take my own life": "suicide", "own life": "suicide",
     "want to die": "suicide", "wants to die": "suicide", "to his death": "death_phrase",
@@ -228,7 +253,9 @@ PHRASES: dict[str, str] = {
     "ss bolt": "symbol", "black sun": "symbol", "join us": "endorse", "long live": "endorse",
     "black people": "group", "black man": "group", "black men": "group", "black woman": "group",
     "black women": "group", "white people": "group", "people of color": "group", "jewish race": "group",
-    "porch monkey": "slur", "jungle bunny": "slur", "sand nigger": "slur",
+    "porch monkey": "slur", "sand monkey": "slur", "camel jockey": "slur", "slant eye": "slur",
+    "breed like rabbit": "dehumanise", "waffen ss": "symbol", "isis flag": "symbol", "aryan brotherhood": "hate_phrase",
+    "aryan race": "hate_phrase", "aryan nation": "hate_phrase", "nazi propaganda": "symbol endorse", "jungle bunny": "slur", "sand nigger": "slur",
 }
 
 # Ambiguous words and the neighbours (lemmas, within ``SENSE_WINDOW`` words) that select their
@@ -252,6 +279,7 @@ _DECOR = """lantern lanterns light lights lamp lamps basket baskets plant plants
     washing line tinsel fairy mobile""".split()
 _COLOUR = """lipstick lip lips palette color colour colors colours tone tones shade shades heel heels pump pumps
     shoe shoes makeup make-up nail nails polish eyeshadow beige tan foundation hue blush""".split()
+_FAKE = "fake costume halloween prop props makeup special effects sfx boxer boxing ring".split()
 _BIRD = "bird birds feeder branch nest blue great coal chick chicks".split()
 
 SENSE_WINDOW = 3
@@ -265,21 +293,27 @@ SENSES: dict[str, list[str]] = {
     "slash": "price prices sale".split(),
     "saw": _CRAFT + "carpenter workshop".split(),
     "shoot": _PHOTO + _SPORT + "star bud sprout".split(),
-    "shot": _PHOTO + _SPORT + "close closeup close-up wide long medium full angle aerial establishing low drone of headshot cinematic lens vaccine flu espresso tequila whiskey vodka booster injection".split(),
+    "shot": _PHOTO + _SPORT + _FIRST_AID + "doctor vaccination close closeup close-up wide long medium full angle aerial establishing low drone of headshot cinematic lens vaccine flu espresso tequila whiskey vodka booster injection".split(),
     "shooting": _PHOTO + _SPORT + "star".split(),
     "hang": _DECOR + _FOOD + ["out", "glider", "gliding"],
     "hanging": _DECOR + _FOOD + ["out", "glider", "gliding"],
     "stockings": ["christmas", "fireplace", "mantel", "santa", "gift", "gifts", "xmas"],
     "garter": ["snake"],
-    "blood": _FOOD + "orange moon red donor donation donate test sample pressure cell vessel sugar bank drive "
+    "blood": _FOOD + _FAKE + "orange moon red donor donation donate test sample pressure cell vessel sugar bank drive "
     "transfusion vial lab type brother line draw drawing".split(),
-    "bloody": _FOOD + "mary good hell".split(),
+    "bloody": _FOOD + _FAKE + "mary good hell".split(),
     "kill": "light lights switch time engine it".split(),
     "killing": "light lights switch time engine it".split(),
     "beat": "drum drums egg eggs heat record game team traffic music rhythm".split(),
     "execute": "plan order warrant code program gambit move strategy trade contract".split(),
     "execution": "plan order warrant code program gambit move strategy trade contract chess".split(),
     "nude": _COLOUR,
+    "junk": "food yard mail drawer shop car cars pile store heap art sculpture".split(),
+    "splatter": ["paint", "paintball", "ink", "art", "abstract"],
+    "swarm": ["bee", "bees", "locust", "insect", "fish", "drone", "drones"],
+    "march": ["month", "spring", "band", "parade"],
+    "crotch": "jeans pants trousers seam rocket".split(),
+    "groin": ["injury", "strain", "pull", "vault"],
     "naked": ["eye", "flame", "mole", "truth", "bulb", "cake", "wire"],
     "strip": "film mall comic bacon land paint wallpaper wire bark led las vegas".split(),
     "stripping": "paint wallpaper wire bark furniture".split(),
@@ -357,4 +391,10 @@ ORDINALS: dict[str, int] = {
 }
 AGE_UNITS = {"year", "years", "yr", "yrs", "month", "months", "week", "weeks", "yo", "y"}
 # Words that can stand for a person of a given age: "a boy of ten", "a girl, 12,".
+# Words that fill a phrase without changing it: "wearing (absolutely) nothing", "legs (wide) open".
+FILLERS = {"absolutely", "completely", "totally", "fully", "entirely", "really", "very", "just", "wide"}
+# Prepositions that put a weapon into or against a body ("a sword through his chest").
+INTO = {"into", "through", "in", "to", "against", "across", "inside"}
+# Words after "black"/"white" etc. that make them a group of people ("a black family").
+PEOPLE_AFTER = {"family", "families", "community", "couple", "neighbour", "neighbor", "neighbours", "neighbors"}
 AGE_HOLDERS = {"girl", "boy", "kid", "child", "daughter", "son", "gurl", "teen", "model", "niece", "nephew"}
