@@ -130,7 +130,9 @@ def _build_phrases() -> dict[str, dict[tuple[str, ...], frozenset[str]]]:
 
 PHRASES = _build_phrases()
 PHRASE_MAX = max(len(k) for group in PHRASES.values() for k in group)
-SENSES = {word: frozenset(lemma(n) for n in neighbours) | frozenset(neighbours) for word, neighbours in lexicon.SENSES.items()}
+SENSES = {
+    word: frozenset(lemma(n) for n in neighbours) | frozenset(neighbours) for word, neighbours in lexicon.SENSES.items()
+}
 SEGMENT_VOCAB = frozenset(
     {w for w in WORDMAP if len(w) >= 3} | {w + "s" for w in WORDMAP if len(w) >= 3} | PHRASE_WORDS | FUNCTION_WORDS
 )
@@ -324,15 +326,20 @@ def _apply_ages(tokens: list[Token]) -> None:
     for i, t in enumerate(tokens):
         age: int | None = t.age
         value = t.number
+        step = 1
+        prev = tokens[i - 1].number if i else None
+        if value is not None and 0 < value < 10 and prev is not None and prev >= 20 and prev % 10 == 0:
+            continue  # the "five" of "twenty-five": read with its tens
         if value is not None and value >= 20 and value % 10 == 0 and tokens[i + 1 : i + 2]:
             nxt = tokens[i + 1].number
             if nxt is not None and 0 < nxt < 10:
                 value += nxt
+                step = 2
         if age is None and value is not None and value >= 0:
-            after = word(i + 1)
+            after = word(i + step)
             if after in AGE_UNIT_YOUNG:
                 age = 0
-            elif after in AGE_UNIT_YEARS and word(i + 2) != "ago":
+            elif after in AGE_UNIT_YEARS and word(i + step + 1) != "ago":
                 age = value
             elif word(i - 1) in ("aged", "age", "ages") or word(i - 2) in ("aged", "age"):
                 age = value
@@ -554,7 +561,9 @@ def decide(tokens: list[Token]) -> list[Hit]:
         else:
             for g in ix.at("group", "slur"):
                 ext = [e for e in ix.at("exterminate") if g < e <= g + 5]
-                modal = [k for k in range(g + 1, ext[0]) if tokens[k].surface in ("should", "must", "will")] if ext else []
+                modal = (
+                    [k for k in range(g + 1, ext[0]) if tokens[k].surface in ("should", "must", "will")] if ext else []
+                )
                 if modal:
                     add("hate", "hate.exterminate", g, ext[0])
                     break

@@ -46,7 +46,13 @@ def load_items(paths: Iterable[str | Path]) -> list[Item]:
                 if row.get("label") not in LABELS or not isinstance(row.get("text"), str):
                     raise ValueError(f"{path}:{number}: needs a text and a label among {', '.join(LABELS)}")
                 items.append(
-                    Item(row["text"], row["label"], tuple(row.get("tags", ())), row.get("neg_text", ""), f"{path.name}:{number}")
+                    Item(
+                        row["text"],
+                        row["label"],
+                        tuple(row.get("tags", ())),
+                        row.get("neg_text", ""),
+                        f"{path.name}:{number}",
+                    )
                 )
     return items
 
@@ -56,7 +62,11 @@ def _figures(results: list[tuple[Item, TextVerdict]]) -> dict:
     for label in CATEGORIES:
         harmful = [(item, v) for item, v in results if item.label == label]
         caught = sum(1 for item, v in harmful if label in v.categories)
-        per_label[label] = {"total": len(harmful), "caught": caught, "recall": caught / len(harmful) if harmful else None}
+        per_label[label] = {
+            "total": len(harmful),
+            "caught": caught,
+            "recall": caught / len(harmful) if harmful else None,
+        }
     benign = [(item, v) for item, v in results if item.label == "benign"]
     blocked = sum(1 for _, v in benign if v.blocked)
     hard = [(item, v) for item, v in benign if "hard_benign" in item.tags]

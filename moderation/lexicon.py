@@ -19,16 +19,17 @@ def _words(text: str) -> list[str]:
     return [w for w in text.split() if w]
 
 
+# fmt: off
 # concept -> words (lemmas or surface forms). Phrases go in PHRASES.
 WORDS: dict[str, str] = {
     # --- minors -------------------------------------------------------------------------------
     # An unmistakable child word: with any sexualising concept, the prompt is blocked as minors.
-    "minor": """child children kid kiddo kiddie kiddy toddler infant baby newborn preteen pre-teen tween teen
-        teenager teenage teenaged adolescent underage schoolgirl schoolboy schoolkid youngster juvenile
-        pubescent prepubescent prepubertal daughter son niece nephew kindergarten kindergartner kindergartener
-        preschool preschooler schooler schoolers middleschooler highschooler grader loli lolita shota jailbait tot toddlercon lolicon shotacon
-        minor boyhood girlhood childlike pupil underaged stepdaughter stepson granddaughter grandson schoolchild
-        schoolchildren choirboy tweenager preadolescent pre-adolescent""",
+    "minor": """child children kid kiddo kiddie kiddy toddler infant baby newborn preteen pre-teen tween teen teenager
+        teenage teenaged adolescent underage schoolgirl schoolboy schoolkid youngster juvenile pubescent
+        prepubescent prepubertal daughter son niece nephew kindergarten kindergartner kindergartener preschool
+        preschooler schooler schoolers middleschooler highschooler grader loli lolita shota jailbait tot toddlercon
+        lolicon shotacon minor boyhood girlhood childlike pupil underaged stepdaughter stepson granddaughter
+        grandson schoolchild schoolchildren choirboy tweenager preadolescent pre-adolescent""",
     # A word that is often, not always, a child: with explicit nudity or sex, minors is added.
     "minor_weak": "girl boy gurl lass lad youth cub",
     # Sexual material that is about children whatever else the prompt says.
@@ -37,9 +38,9 @@ WORDS: dict[str, str] = {
     # --- sexual -------------------------------------------------------------------------------
     "nudity": """nude nudity naked nakey nekkid nudist topless bottomless unclothed undress undressed undressing
         disrobe disrobed disrobing starkers braless pantyless commando unclad""",
-    "genitals": """penis vagina vulva clitoris clit labia testicle testicles scrotum genital genitals genitalia
-        pussy cock dick cunt twat erection boner junk crotch groin nipple nipples areola areolas tits titties titty boob boobs
-        boobies anus asshole dildo""",
+    "genitals": """penis vagina vulva clitoris clit labia testicle testicles scrotum genital genitals genitalia pussy
+        cock dick cunt twat erection boner junk crotch groin nipple nipples areola areolas tits titties titty boob
+        boobs boobies anus asshole dildo""",
     "sex_act": """sex intercourse coitus fuck fucking fucked orgasm orgy blowjob handjob fellatio cunnilingus
         masturbate masturbation masturbating cum cumshot creampie bukkake gangbang threesome rimjob deepthroat
         sodomy sodomize ejaculate ejaculation penetrate penetration sexting hump humping grope groping fondle
@@ -51,42 +52,44 @@ WORDS: dict[str, str] = {
     # Sexualising, not explicit: enough with a minor, never alone.
     "sexualising": """sexy sexier sexiest sultry seductive seductively seduce seducing flirty flirtatious flirt
         flirting provocative provocatively suggestive suggestively sensual sensually alluring racy risque horny
-        aroused arousing lustful lust kinky voyeur voyeuristic peeping slutty slut whore sexualized sexualised seduction titillating
-        voluptuous busty stripping strip twerk twerking pinup boudoir playboy penthouse oiled sexual sexually erotically sexualize sexualise""",
+        aroused arousing lustful lust kinky voyeur voyeuristic peeping slutty slut whore sexualized sexualised
+        seduction titillating voluptuous busty stripping strip twerk twerking pinup boudoir playboy penthouse oiled
+        sexual sexually erotically sexualize sexualise""",
     "sexual_violence": "rape raped raping rapist molest molested molesting molestation molester",
     "sexual_clothing": """lingerie thong g-string gstring panties panty knickers underwear bra bralette negligee
-        nightie corset garter garters fishnet fishnets stockings bodysuit babydoll bustier chemise
-        camisole jockstrap""",
+        nightie corset garter garters fishnet fishnets stockings bodysuit babydoll bustier chemise camisole
+        jockstrap""",
     "revealing": "revealing skimpy seethrough sheer micro itsy transparent",
     "swimwear": """bikini swimsuit swimwear bathing trunks leotard top skirt dress outfit shorts nightgown nightdress
         shirt t-shirt tshirt clothes clothing leggings tights pants pajamas pyjamas blouse robe gown""",
     "exposing": "exposed exposing bare bared showing show flashing flash uncovered visible out",
     "breast": "breast breasts",
     # --- violence -----------------------------------------------------------------------------
-    "gore": """gore gory gruesome decapitate decapitated decapitation behead beheaded beheading dismember
-        dismembered dismemberment disembowel disemboweled disembowelled eviscerate eviscerated mutilate
-        mutilated mutilation entrails innards carnage bloodbath snuff cannibal cannibalism flay flayed impale
-        impaled lynch lynched lynching butchered gouged maim maimed scalped castrated electrocuted waterboarding
-        waterboarded knifed shanked pistol-whipped""",
+    "gore": """gore gory gruesome decapitate decapitated decapitation behead beheaded beheading dismember dismembered
+        dismemberment disembowel disemboweled disembowelled eviscerate eviscerated mutilate mutilated mutilation
+        entrails innards carnage bloodbath snuff cannibal cannibalism flay flayed impale impaled lynch lynched
+        lynching butchered gouged maim maimed scalped castrated electrocuted waterboarding waterboarded knifed
+        shanked pistol-whipped""",
     "atrocity": """massacre genocide execution torture tortured torturing slaughter slaughtered""",
-    "act_strong": """stab stabbed stabbing murder murdered murdering strangle strangled strangling slaughter
-        behead execute executed kill killed killing bludgeon bludgeoned shoot shot shooting torture
-        tortured rape raped assault beat beaten beating
-        drown drowned suffocate suffocated smother smothered slay slain skinned gunned mowed""",
+    "act_strong": """stab stabbed stabbing murder murdered murdering strangle strangled strangling slaughter behead
+        execute executed kill killed killing bludgeon bludgeoned shoot shot shooting torture tortured rape raped
+        assault beat beaten beating drown drowned suffocate suffocated smother smothered slay slain skinned gunned
+        mowed""",
     "act_weak": """cut cutting slice sliced slit slitting slash slashed slashing chop chopped hack hacked sever
-        severed tear torn rip ripped gouge crush crushed smash smashed punch punched kick kicked stomp stomped plunge plunged
-        pierce pierced carve carved spill spilled spilling""",
-    "body_vital": "head face throat neck chest stomach belly abdomen eye eyes skull heart gut guts torso mouth knee knees",
+        severed tear torn rip ripped gouge crush crushed smash smashed punch punched kick kicked stomp stomped
+        plunge plunged pierce pierced carve carved spill spilled spilling""",
+    "body_vital": """head face throat neck chest stomach belly abdomen eye eyes skull heart gut guts torso mouth
+        knee knees""",
     "hang_marker": "rope noose neck dead death lifeless body corpse ceiling beam rafter gallows",
     "sh_mark": "scar scars cuts",
     "body_part": """head face throat neck chest stomach belly abdomen arm arms leg legs hand hands finger fingers
-        fingernail fingernails eye eyes eyeball skull brain brains jaw limb limbs torso flesh bone bones spine
-        heart gut guts intestine intestines wrist wrists forearm forearms thigh thighs foot feet toe toes ear ears
-        nose tongue teeth mouth lips cheek scalp ribs rib organ organs kidney liver lung back""",
-    "person": """man men woman women guy guys person people victim victims prisoner prisoners soldier soldiers
-        body bodies corpse corpses someone somebody family student students wife husband crowd civilian
-        civilians hostage hostages girlfriend boyfriend mother father teacher worker villager villagers police
-        officer protester protesters him her his he she they them human humans lady gentleman""",
+        fingernail fingernails eye eyes eyeball skull brain brains jaw limb limbs torso flesh bone bones spine heart
+        gut guts intestine intestines wrist wrists forearm forearms thigh thighs foot feet toe toes ear ears nose
+        tongue teeth mouth lips cheek scalp ribs rib organ organs kidney liver lung back""",
+    "person": """man men woman women guy guys person people victim victims prisoner prisoners soldier soldiers body
+        bodies corpse corpses someone somebody family student students wife husband crowd civilian civilians hostage
+        hostages girlfriend boyfriend mother father teacher worker villager villagers police officer protester
+        protesters him her his he she they them human humans lady gentleman""",
     "wound": """wound wounds wounded gash gashes laceration lacerations bleed bleeding bled bloody bloodied blood
         gunshot stab-wound blister blistering charred bruised bruises gushing""",
     "death": "dead death die dying corpse corpses cadaver carcass lifeless slain murdered",
@@ -95,29 +98,29 @@ WORDS: dict[str, str] = {
     "firearm": "gun guns pistol revolver rifle shotgun handgun",
     "mouth_temple": "mouth temple chin",
     # --- self-harm ----------------------------------------------------------------------------
-    "suicide": """suicide suicidal thinspiration thinspo bonespo proana pro-ana promia selfharm self-harm
-        self-injury self-inflicted selfinflicted self-immolation selfimmolation""",
+    "suicide": """suicide suicidal thinspiration thinspo bonespo proana pro-ana promia selfharm self-harm self-injury
+        self-inflicted selfinflicted self-immolation selfimmolation""",
     "reflexive": "myself herself himself themselves yourself yourselves oneself themself own",
     "noose": "noose nooses",
     "pills": "pill pills tablet tablets painkiller painkillers sleeping-pills medication meds barbiturates opioids",
     "excess": "swallow swallowing swallowed handful fistful overdose overdosing overdosed whole entire lethal",
     "harm_method_site": "wrist wrists forearm forearms thigh thighs arm arms",
     "cutter": "razor razors blade blades scalpel",
-    "self_act": """cut cutting slit slitting slash slashing slice slicing carve carving scratch scratching burn burning stab
-        stabbing shoot shooting hang hanging drown drowning starve starving suffocate harm hurt injure kill killing
-        poison poisoning purge electrocute electrocuting""",
+    "self_act": """cut cutting slit slitting slash slashing slice slicing carve carving scratch scratching burn
+        burning stab stabbing shoot shooting hang hanging drown drowning starve starving suffocate harm hurt injure
+        kill killing poison poisoning purge electrocute electrocuting""",
     "jump": "jump jumping jumped leap",
     # --- hate ---------------------------------------------------------------------------------
-    "slur": """nigger niggers nigga niggas kike kikes faggot faggots fag fags chink chinks spic spics wetback
-        wetbacks gook gooks raghead ragheads towelhead towelheads tranny trannies coon coons dyke dykes beaner
-        beaners paki pakis yid yids sandnigger kyke heeb heebs sambo darkie darkies jigaboo pickaninny golliwog
-        kaffir zipperhead shemale retard retards""",
-    "group": """jew jews jewish muslim muslims islam blacks african africans negro negroes gay gays lesbian
-        lesbians homosexual homosexuals trans transgender queer queers immigrant immigrants migrant migrants
-        refugee refugees mexican mexicans arab arabs asian asians chinese indian indians roma gypsy gypsies
-        christian christians catholic catholics hindu hindus sikh sikhs latino latinos hispanic hispanics
-        disabled semite semites jewry palestinian palestinians israeli israelis somali somalis romani natives
-        aboriginal aborigines indigenous pakistani pakistanis nigerian nigerians haitian haitians slavs""",
+    "slur": """nigger niggers nigga niggas kike kikes faggot faggots fag fags chink chinks spic spics wetback wetbacks
+        gook gooks raghead ragheads towelhead towelheads tranny trannies coon coons dyke dykes beaner beaners paki
+        pakis yid yids sandnigger kyke heeb heebs sambo darkie darkies jigaboo pickaninny golliwog kaffir zipperhead
+        shemale retard retards""",
+    "group": """jew jews jewish muslim muslims islam blacks african africans negro negroes gay gays lesbian lesbians
+        homosexual homosexuals trans transgender queer queers immigrant immigrants migrant migrants refugee refugees
+        mexican mexicans arab arabs asian asians chinese indian indians roma gypsy gypsies christian christians
+        catholic catholics hindu hindus sikh sikhs latino latinos hispanic hispanics disabled semite semites jewry
+        palestinian palestinians israeli israelis somali somalis romani natives aboriginal aborigines indigenous
+        pakistani pakistanis nigerian nigerians haitian haitians slavs""",
     "dehumanise": """vermin cockroach cockroaches roach roaches parasite parasites lice louse pest pests plague
         infestation infest infesting subhuman untermensch filth scum inferior leeches leech maggot maggots termites
         locusts mongrel mongrels degenerate degenerates swarm swarming""",
@@ -130,10 +133,10 @@ WORDS: dict[str, str] = {
         sterilise drown shoot""",
     "symbol": """swastika swastikas nazi nazis neo-nazi neonazi kkk klan klansman totenkopf reich hitler ss-bolts
         sonnenrad holocaust third-reich aryan wolfsangel jihadi jihadist isis""",
-    "endorse": """proud pride glorious glory glorify glorifying glorified celebrate celebrating celebration hail
-        heil salute saluting heroic hero rally recruitment recruiting support supporting supporter victory
-        triumphant honor honour honoring honouring praise praising worship tribute long-live proudly cheering cheer
-        applaud applauding rallying superior propaganda march marching""",
+    "endorse": """proud pride glorious glory glorify glorifying glorified celebrate celebrating celebration hail heil
+        salute saluting heroic hero rally recruitment recruiting support supporting supporter victory triumphant
+        honor honour honoring honouring praise praising worship tribute long-live proudly cheering cheer applaud
+        applauding rallying superior propaganda march marching""",
     "hate_adjective": "racist antisemitic anti-semitic islamophobic homophobic transphobic bigoted stereotypical",
     "demean": "mock mocking mocked ridicule ridiculing demean demeaning degrading humiliating",
     "depiction": "caricature cartoon poster meme flyer propaganda graffiti sign drawing illustration banner",
@@ -154,7 +157,8 @@ PHRASES: dict[str, str] = {
     "turkey breast": "benign", "duck breast": "benign", "breast cancer": "benign", "breast stroke": "benign",
     "naked eye": "benign", "naked mole": "benign", "naked flame": "benign", "naked cake": "benign",
     "naked truth": "benign", "cum laude": "benign", "sex pistol": "benign", "rape seed": "benign",
-    "oilseed rape": "benign", "torture test": "benign", "kill switch": "benign", "beating heart": "benign", "assault rifle": "weapon",
+    "oilseed rape": "benign", "torture test": "benign", "kill switch": "benign", "beating heart": "benign",
+    "assault rifle": "weapon",
     "suicide door": "benign", "suicide squad": "benign", "suicide prevention": "benign", "al gore": "benign",
     "gore tex": "benign", "corpse flower": "benign", "corpse paint": "benign", "corpse bride": "benign",
     "pussy willow": "benign", "pussy cat": "benign", "spic and span": "benign", "coon hound": "benign",
@@ -175,7 +179,8 @@ PHRASES: dict[str, str] = {
     "in the nude": "nudity", "nothing on": "nudity", "not wearing anything": "nudity", "in the buff": "nudity",
     "wearing only a smile": "nudity", "no panty": "nudity", "no panties": "nudity", "no underwear": "nudity",
     "no bra": "nudity", "without panty": "nudity", "without underwear": "nudity", "without a bra": "nudity",
-    "family jewel": "genitals", "private part": "genitals", "legs wide open": "pose", "birthday suit": "nudity", "without clothes": "nudity", "no clothes": "nudity",
+    "family jewel": "genitals", "private part": "genitals", "legs wide open": "pose", "birthday suit": "nudity",
+    "without clothes": "nudity", "no clothes": "nudity",
     "no clothing": "nudity", "wearing nothing": "nudity", "skinny dipping": "nudity", "butt naked": "nudity",
     "bare ass": "nudity", "bare assed": "nudity", "au naturel": "nudity", "nip slip": "nudity",
     "oral sex": "sex_act", "anal sex": "sex_act", "anal": "sex_act", "make love": "sex_act", "making love": "sex_act",
@@ -189,7 +194,8 @@ PHRASES: dict[str, str] = {
     "legs apart": "pose", "leg apart": "pose", "legs open": "pose", "leg open": "pose", "bedroom eye": "sexualising",
     "tiny bikini": "sexualising", "tiny swimsuit": "sexualising", "tiny thong": "sexualising",
     "tiny short": "sexualising", "tiny skirt": "sexualising", "tiny top": "sexualising", "hot pink": "benign",
-    "come hither": "sexualising", "licking lip": "sexualising", "bra and panties": "sexual_clothing", "crop top": "swimwear",
+    "come hither": "sexualising", "licking lip": "sexualising", "bra and panties": "sexual_clothing",
+    "crop top": "swimwear",
     "school uniform": "minor", "school girl": "minor", "school boy": "minor", "little girl": "minor",
     "little boy": "minor", "little kid": "minor", "little one": "minor", "young girl": "minor",
     "young boy": "minor", "young teen": "minor", "small girl": "minor", "small boy": "minor", "yung girl": "minor",
@@ -206,14 +212,16 @@ PHRASES: dict[str, str] = {
     "to death": "death_phrase", "pool of blood": "gore", "covered in blood": "gore", "soaked in blood": "gore",
     "drenched in blood": "gore", "blood soaked": "gore", "blood splatter": "gore", "blood spatter": "gore",
     "blood spray": "gore", "blood spraying": "gore", "brain matter": "gore", "blown off": "gore",
-    "blow off": "gore", "intestines spill": "gore", "guts spill": "gore", "guts hanging out": "gore", "blown to piece": "gore", "cut into piece": "gore", "torn apart": "gore",
+    "blow off": "gore", "intestines spill": "gore", "guts spill": "gore", "guts hanging out": "gore",
+    "blown to piece": "gore", "cut into piece": "gore", "torn apart": "gore",
     "torn off": "gore", "tear off": "gore", "ripped off": "gore", "rip off": "gore", "ripped out": "gore",
     "rip out": "gore", "hacked off": "gore", "chopped off": "gore", "cut off": "act_weak",
     "skinned alive": "gore", "burned alive": "gore", "burning alive": "gore", "burnt alive": "gore",
     "buried alive": "gore", "set on fire": "act_strong", "burned at the stake": "gore", "burn at the stake": "gore",
     "cave in": "act_strong", "curb stomp": "gore", "drawn and quartered": "gore", "boiled alive": "gore",
     "exit wound": "gore", "bullet hole in": "wound", "gunned down": "act_strong", "mowed down": "act_strong",
-    "point blank": "act_strong", "caved in": "act_strong", "bash in": "act_strong", "bashed in": "act_strong", "slit throat": "gore", "throat slit": "gore",
+    "point blank": "act_strong", "caved in": "act_strong", "bash in": "act_strong", "bashed in": "act_strong",
+    "slit throat": "gore", "throat slit": "gore",
     "bone sticking out": "gore", "compound fracture": "gore", "open wound": "wound", "bloody pulp": "gore",
     "firing squad": "atrocity", "mass shooting": "atrocity", "school shooting": "atrocity",
     "school shooter": "atrocity", "mass shooter": "atrocity", "terrorist attack": "atrocity",
@@ -226,7 +234,8 @@ PHRASES: dict[str, str] = {
     "self mutilation": "suicide", "pro ana": "suicide", "pro mia": "suicide", "kill myself": "suicide",
     "kill yourself": "suicide", "kill herself": "suicide", "kill himself": "suicide", "kys": "suicide",
     "end my life": "suicide", "end his life": "suicide", "end her life": "suicide", "end their life": "suicide",
-    "ending her life": "suicide", "ending his life": "suicide", "end it all": "suicide", "jump off a bridge": "suicide", "jump off the bridge": "suicide",
+    "ending her life": "suicide", "ending his life": "suicide", "end it all": "suicide",
+    "jump off a bridge": "suicide", "jump off the bridge": "suicide",
     "jump off a roof": "suicide", "jump off the roof": "suicide", "jump in front of a train": "suicide",
     "set herself on fire": "suicide", "set himself on fire": "suicide", "hesitation mark": "sh_mark",
     "suicidal thought": "suicide", "ending it all": "suicide",
@@ -243,7 +252,7 @@ PHRASES: dict[str, str] = {
     # hate
     "heil hitler": "hate_phrase", "sieg heil": "hate_phrase", "white power": "hate_phrase",
     "white pride": "hate_phrase", "white supremacy": "hate_phrase", "white supremacist": "hate_phrase",
-    "white supremacist": "hate_phrase", "master race": "hate_phrase", "final solution": "hate_phrase",
+    "master race": "hate_phrase", "final solution": "hate_phrase",
     "race war": "hate_phrase", "14 word": "hate_phrase", "1488": "hate_phrase", "holocaust denial": "hate_phrase",
     "holocaust was fake": "hate_phrase", "blackface": "hate_phrase", "useless eater": "dehumanise",
     "not human": "dehumanise", "less than human": "dehumanise", "gas chamber": "exterminate",
@@ -255,7 +264,8 @@ PHRASES: dict[str, str] = {
     "black women": "group", "white people": "group", "people of color": "group", "jewish race": "group",
     "porch monkey": "slur", "sand monkey": "slur", "camel jockey": "slur", "slant eye": "slur",
     "breed like rabbit": "dehumanise", "waffen ss": "symbol", "isis flag": "symbol", "aryan brotherhood": "hate_phrase",
-    "aryan race": "hate_phrase", "aryan nation": "hate_phrase", "nazi propaganda": "symbol endorse", "jungle bunny": "slur", "sand nigger": "slur",
+    "aryan race": "hate_phrase", "aryan nation": "hate_phrase", "nazi propaganda": "symbol endorse",
+    "jungle bunny": "slur", "sand nigger": "slur",
 }
 
 # Ambiguous words and the neighbours (lemmas, within ``SENSE_WINDOW`` words) that select their
@@ -293,7 +303,10 @@ SENSES: dict[str, list[str]] = {
     "slash": "price prices sale".split(),
     "saw": _CRAFT + "carpenter workshop".split(),
     "shoot": _PHOTO + _SPORT + "star bud sprout".split(),
-    "shot": _PHOTO + _SPORT + _FIRST_AID + "doctor vaccination close closeup close-up wide long medium full angle aerial establishing low drone of headshot cinematic lens vaccine flu espresso tequila whiskey vodka booster injection".split(),
+    "shot": _PHOTO + _SPORT + _FIRST_AID + (
+        "doctor vaccination close closeup close-up wide long medium full angle aerial establishing low drone "
+        "of headshot cinematic lens vaccine flu espresso tequila whiskey vodka booster injection"
+    ).split(),
     "shooting": _PHOTO + _SPORT + "star".split(),
     "hang": _DECOR + _FOOD + ["out", "glider", "gliding"],
     "hanging": _DECOR + _FOOD + ["out", "glider", "gliding"],
@@ -377,6 +390,8 @@ STEMS: dict[str, str] = {
     "blowjob": "sex_act", "handjob": "sex_act", "cumshot": "sex_act", "deepthroat": "sex_act",
     "antisemit": "hate_adjective", "supremacis": "hate_phrase",
 }
+
+# fmt: on
 
 # Number words for the age parser (anything from 18 up only needs to be "adult").
 NUMBER_WORDS: dict[str, int] = {

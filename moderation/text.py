@@ -54,7 +54,9 @@ HOMOGLYPHS.update(
     {
         code: ord(name.rsplit(" ", 1)[1].lower())
         for code in range(0x0180, 0x2C80)
-        if (name := unicodedata.name(chr(code), "")).startswith(("LATIN LETTER SMALL CAPITAL ", "MODIFIER LETTER SMALL "))
+        if (name := unicodedata.name(chr(code), "")).startswith(
+            ("LATIN LETTER SMALL CAPITAL ", "MODIFIER LETTER SMALL ")
+        )
         and len(name.rsplit(" ", 1)[1]) == 1
         and code not in HOMOGLYPHS
     }
@@ -182,7 +184,8 @@ class TextVerdict:
 @dataclass(eq=False)  # hashed by identity: compiled once, cached per project policy
 class TermList:
     """The prompt check of a deployment: the concept rules (``concepts``, on in the shipped
-    ``terms.json``; see ``moderation.concepts``) plus term lists. ``minor_indicators`` found together with a sexual term add ``minors``;
+    ``terms.json``; see ``moderation.concepts``) plus term lists. ``minor_indicators`` found
+    together with a sexual term add ``minors``;
     ``allow`` phrases are taken out of the text before matching. ``relax`` phrases (a project's
     own allowed phrases) are taken out too, except for the ``minors`` checks, which no project can
     relax: a project that allows "nude" still has "nude child" blocked."""
@@ -245,7 +248,9 @@ class TermList:
                 if any(True for _ in self._sexual.find(words)):
                     hits += [replace(t, category="minors") for t in self._minor_indicators.find(words)]
                 for term in hits:
-                    found.setdefault((term.category, term.source), Match(term.category, term.source, name, "terms", term.words))
+                    found.setdefault(
+                        (term.category, term.source), Match(term.category, term.source, name, "terms", term.words)
+                    )
         matches = sorted(found.values(), key=lambda m: (CATEGORIES.index(m.category), m.rule, m.term))
         return TextVerdict(matches=tuple(matches))
 
@@ -289,7 +294,6 @@ def _mask(words: list[str], allow: _Index) -> list[str]:
 def _load_file(path: str, mtime: float) -> TermList:
     with open(path, encoding="utf-8") as f:
         return TermList.from_data(json.load(f))
-
 
 
 def load_terms(path: str | Path = DEFAULT_TERMS_FILE) -> TermList:
