@@ -391,7 +391,6 @@ STEMS: dict[str, str] = {
     "antisemit": "hate_adjective", "supremacis": "hate_phrase",
 }
 
-# fmt: on
 
 # Number words for the age parser (anything from 18 up only needs to be "adult").
 NUMBER_WORDS: dict[str, int] = {
@@ -404,6 +403,7 @@ ORDINALS: dict[str, int] = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
     "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12,
 }
+# fmt: on
 AGE_UNITS = {"year", "years", "yr", "yrs", "month", "months", "week", "weeks", "yo", "y"}
 # Words that can stand for a person of a given age: "a boy of ten", "a girl, 12,".
 # Words that fill a phrase without changing it: "wearing (absolutely) nothing", "legs (wide) open".
