@@ -521,6 +521,11 @@ def decide(tokens: list[Token]) -> list[Hit]:
     pair = ix.near(["pills"], ["excess"], 6)
     if pair:
         add("self_harm", "self_harm.pills_overdose", *pair)
+    for i in ix.at("ligature"):
+        necks = [j for j in ix.at("neck") if 0 < j - i <= 5]
+        if necks and any(tokens[k].surface == "around" for k in range(i + 1, necks[0])):
+            add("self_harm", "self_harm.ligature_around_neck", i, necks[0])
+            break
     pair = ix.near(["noose"], ["hang_marker", "person", "reflexive", "self_act", "suicide", "minor", "minor_weak"], 8)
     if pair:
         add("self_harm", "self_harm.noose", *pair)

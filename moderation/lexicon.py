@@ -48,13 +48,15 @@ WORDS: dict[str, str] = {
         nookie""",
     "porn": """porn porno pornographic pornography pornstar xxx nsfw hentai ecchi r34 smut lewd erotic erotica
         onlyfans stripper striptease lapdance bdsm bondage fetish kink camgirl milf upskirt downblouse ahegao
-        futanari nipslip""",
+        futanari nipslip
+        pron softcore kamasutra""",
     # Sexualising, not explicit: enough with a minor, never alone.
     "sexualising": """sexy sexier sexiest sultry seductive seductively seduce seducing flirty flirtatious flirt
         flirting provocative provocatively suggestive suggestively sensual sensually alluring racy risque horny
         aroused arousing lustful lust kinky voyeur voyeuristic peeping slutty slut whore sexualized sexualised
         seduction titillating voluptuous busty stripping strip twerk twerking pinup boudoir playboy penthouse oiled
-        sexual sexually erotically sexualize sexualise""",
+        sexual sexually erotically sexualize sexualise
+        explicit""",
     "sexual_violence": "rape raped raping rapist molest molested molesting molestation molester",
     "sexual_clothing": """lingerie thong g-string gstring panties panty knickers underwear bra bralette negligee
         nightie corset garter garters fishnet fishnets stockings bodysuit babydoll bustier chemise camisole
@@ -74,12 +76,15 @@ WORDS: dict[str, str] = {
     "act_strong": """stab stabbed stabbing murder murdered murdering strangle strangled strangling slaughter behead
         execute executed kill killed killing bludgeon bludgeoned shoot shot shooting torture tortured rape raped
         assault beat beaten beating drown drowned suffocate suffocated smother smothered slay slain skinned gunned
-        mowed""",
+        mowed
+        stoning bayonet bayoneted bayoneting""",
     "act_weak": """cut cutting slice sliced slit slitting slash slashed slashing chop chopped hack hacked sever
         severed tear torn rip ripped gouge crush crushed smash smashed punch punched kick kicked stomp stomped
         plunge plunged pierce pierced carve carved spill spilled spilling""",
     "body_vital": """head face throat neck chest stomach belly abdomen eye eyes skull heart gut guts torso mouth
         knee knees""",
+    "ligature": "rope ropes cord belt cable wire noose",
+    "neck": "neck throat",
     "hang_marker": "rope noose neck dead death lifeless body corpse ceiling beam rafter gallows",
     "sh_mark": "scar scars cuts",
     "body_part": """head face throat neck chest stomach belly abdomen arm arms leg legs hand hands finger fingers
@@ -176,7 +181,13 @@ PHRASES: dict[str, str] = {
     "bare bone": "benign", "bare shoulder": "benign", "bare arm": "benign", "bare wall": "benign",
     "show off": "benign", "top hat": "benign", "chest of": "benign", "treasure chest": "benign",
     # sexual
-    "in the nude": "nudity", "nothing on": "nudity", "not wearing anything": "nudity", "in the buff": "nudity",
+    "expose himself": "nudity", "expose herself": "nudity", "expose themselves": "nudity",
+    "flash himself": "nudity", "flash herself": "nudity", "indecent exposure": "nudity", "adult film": "porn",
+    "adult video": "porn", "adult movie": "porn", "adult content": "porn", "adult entertainment": "porn",
+    "adult site": "porn", "sexual position": "sex_act", "sex position": "sex_act", "kama sutra": "porn",
+    "bare breasted": "nudity", "full frontal": "nudity", "in the raw": "nudity", "shirtless woman": "nudity",
+    "shirtless lady": "nudity", "spread eagle": "pose", "sexually explicit": "porn", "explicit sex": "porn",
+    "stoned to death": "gore", "killing field": "atrocity", "in the nude": "nudity", "nothing on": "nudity", "not wearing anything": "nudity", "in the buff": "nudity",
     "wearing only a smile": "nudity", "no panty": "nudity", "no panties": "nudity", "no underwear": "nudity",
     "no bra": "nudity", "without panty": "nudity", "without underwear": "nudity", "without a bra": "nudity",
     "family jewel": "genitals", "private part": "genitals", "legs wide open": "pose", "birthday suit": "nudity",
@@ -290,6 +301,7 @@ _DECOR = """lantern lanterns light lights lamp lamps basket baskets plant plants
 _COLOUR = """lipstick lip lips palette color colour colors colours tone tones shade shades heel heels pump pumps
     shoe shoes makeup make-up nail nails polish eyeshadow beige tan foundation hue blush""".split()
 _FAKE = "fake costume halloween prop props makeup special effects sfx boxer boxing ring".split()
+_OBJECT = "statue statues sculpture figurine doll dolls mannequin toy toys lego ruin ruins relic robot".split()
 _BIRD = "bird birds feeder branch nest blue great coal chick chicks".split()
 
 SENSE_WINDOW = 3
@@ -321,6 +333,15 @@ SENSES: dict[str, list[str]] = {
     "execute": "plan order warrant code program gambit move strategy trade contract".split(),
     "execution": "plan order warrant code program gambit move strategy trade contract chess".split(),
     "nude": _COLOUR,
+    "topless": ["car", "convertible", "bus", "jeep", "roof", "vehicle", "tram", "boat"],
+    "explicit": "lyric lyrics label sticker instruction instructions warning detail details diagram formula".split(),
+    "behead": _OBJECT,
+    "beheaded": _OBJECT,
+    "decapitate": _OBJECT,
+    "decapitated": _OBJECT,
+    "dismember": _OBJECT,
+    "dismembered": _OBJECT,
+    "mutilated": _OBJECT,
     "junk": "food yard mail drawer shop car cars pile store heap art sculpture".split(),
     "splatter": ["paint", "paintball", "ink", "art", "abstract"],
     "swarm": ["bee", "bees", "locust", "insect", "fish", "drone", "drones"],
