@@ -163,6 +163,7 @@ class Match:
 @dataclass(frozen=True)
 class TextVerdict:
     matches: tuple[Match, ...] = ()
+    classifier: dict | None = None  # the optional second opinion (moderation.classifier), recorded
 
     @property
     def blocked(self) -> bool:
@@ -178,7 +179,15 @@ class TextVerdict:
             "categories": self.categories,
             "rules": sorted({m.rule for m in self.matches}),
             "matches": [{**vars(m), "words": list(m.words)} for m in self.matches],
+            **({"classifier": self.classifier} if self.classifier is not None else {}),
         }
+
+    def with_classifier(self, opinion: dict) -> TextVerdict:
+        """This verdict plus a classifier's opinion; its flagged categories block (rule "classifier")."""
+        extra = tuple(
+            Match(category, opinion["model"], "text", "classifier", ()) for category in opinion.get("flagged", ())
+        )
+        return TextVerdict(matches=self.matches + extra, classifier=opinion)
 
 
 @dataclass(eq=False)  # hashed by identity: compiled once, cached per project policy
