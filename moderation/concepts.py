@@ -347,6 +347,12 @@ def _apply_ages(tokens: list[Token]) -> None:
                 age = value
             elif word(i - 1) in lexicon.AGE_HOLDERS or word(i + 1) in lexicon.AGE_HOLDERS:
                 age = value
+            elif word(i - 1) in ("is", "was", "turned", "turning", "just") and any(
+                word(k) in lexicon.AGE_HOLDERS for k in range(i - 4, i - 1)
+            ):
+                age = value  # "a girl who is twelve"
+            elif word(i - 1) in ("under", "below") and value <= 18:
+                age = value - 1  # "under 16"
         if value is not None and value < 0:  # an ordinal: "5th grader", "fifth grade", "grade 5"
             if word(i + 1) in ("grade", "grader", "graders", "grades", "form"):
                 age = 5 - value
@@ -370,12 +376,23 @@ def _apply_groups(tokens: list[Token]) -> None:
                 t.concepts = t.concepts | {"group"}
 
 
+def _apply_framing(tokens: list[Token]) -> None:
+    """ "hot" is sexualising only right beside a minor ("a hot 14 year old", "hot teen"); a hot day,
+    a hot dog or hot chocolate are phrases or senses that clear it first."""
+    for i, t in enumerate(tokens):
+        if t.surface == "hot":
+            near = tokens[max(0, i - 2) : i + 4]
+            if any("minor" in n.concepts for n in near):
+                t.concepts = t.concepts | {"sexualising"}
+
+
 def analyse_text(folded: str, allow: Iterable[tuple[str, ...]] = ()) -> list[Token]:
     tokens = tokenize(folded)
     _apply_phrases(tokens)
     _apply_senses(tokens)
     _apply_ages(tokens)
     _apply_groups(tokens)
+    _apply_framing(tokens)
     if allow:
         _mask(tokens, allow)
     return tokens
@@ -541,6 +558,13 @@ def decide(tokens: list[Token]) -> list[Hit]:
     pair = _through(ix, ["firearm"], ["mouth_temple"], 5)
     if pair:
         add("self_harm", "self_harm.gun_in_mouth", *pair)
+    for i in ix.at("jump_intent"):
+        around = tokens[max(0, i - 8) : i + 9]
+        if any(t.lemma in lexicon.HIGH_PLACES for t in around) and not any(
+            t.lemma in SENSES["jump_intent"] or t.surface in SENSES["jump_intent"] for t in around
+        ):
+            add("self_harm", "self_harm.jump_from_height", i)
+            break
     pair = ix.near(["jump"], ["death_phrase", "death"], 8)
     if pair:
         add("self_harm", "self_harm.jump_to_death", *pair)
@@ -575,6 +599,9 @@ def decide(tokens: list[Token]) -> list[Hit]:
         pair = ix.near(["symbol"], ["endorse"], 10)
         if pair:
             add("hate", "hate.symbol_endorsed", *pair)
+        pair = ix.near(["group", "slur"], ["conspiracy"], 6)
+        if pair:
+            add("hate", "hate.conspiracy", *pair)
         pair = ix.near(["demean"], ["group", "slur"], 5)
         if pair:
             add("hate", "hate.demeaning", *pair)

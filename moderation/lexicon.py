@@ -37,7 +37,8 @@ WORDS: dict[str, str] = {
         pedobear csam toddlercon cp""",
     # --- sexual -------------------------------------------------------------------------------
     "nudity": """nude nudity naked nakey nekkid nudist topless bottomless unclothed undress undressed undressing
-        disrobe disrobed disrobing starkers braless pantyless commando unclad""",
+        disrobe disrobed disrobing starkers braless pantyless commando unclad
+        naturist naturism""",
     "genitals": """penis vagina vulva clitoris clit labia testicle testicles scrotum genital genitals genitalia pussy
         cock dick cunt twat erection boner junk crotch groin nipple nipples areola areolas tits titties titty boob
         boobs boobies anus asshole dildo""",
@@ -49,7 +50,8 @@ WORDS: dict[str, str] = {
     "porn": """porn porno pornographic pornography pornstar xxx nsfw hentai ecchi r34 smut lewd erotic erotica
         onlyfans stripper striptease lapdance bdsm bondage fetish kink camgirl milf upskirt downblouse ahegao
         futanari nipslip
-        pron softcore kamasutra""",
+        pron softcore kamasutra
+        explicit""",
     # Sexualising, not explicit: enough with a minor, never alone.
     "sexualising": """sexy sexier sexiest sultry seductive seductively seduce seducing flirty flirtatious flirt
         flirting provocative provocatively suggestive suggestively sensual sensually alluring racy risque horny
@@ -82,7 +84,8 @@ WORDS: dict[str, str] = {
         severed tear torn rip ripped gouge crush crushed smash smashed punch punched kick kicked stomp stomped
         plunge plunged pierce pierced carve carved spill spilled spilling""",
     "body_vital": """head face throat neck chest stomach belly abdomen eye eyes skull heart gut guts torso mouth
-        knee knees""",
+        knee knees
+        back""",
     "ligature": "rope ropes cord belt cable wire noose",
     "neck": "neck throat",
     "hang_marker": "rope noose neck dead death lifeless body corpse ceiling beam rafter gallows",
@@ -90,7 +93,8 @@ WORDS: dict[str, str] = {
     "body_part": """head face throat neck chest stomach belly abdomen arm arms leg legs hand hands finger fingers
         fingernail fingernails eye eyes eyeball skull brain brains jaw limb limbs torso flesh bone bones spine heart
         gut guts intestine intestines wrist wrists forearm forearms thigh thighs foot feet toe toes ear ears nose
-        tongue teeth mouth lips cheek scalp ribs rib organ organs kidney liver lung back""",
+        tongue teeth mouth lips cheek scalp ribs rib organ organs kidney liver lung back
+        body bodies""",
     "person": """man men woman women guy guys person people victim victims prisoner prisoners soldier soldiers body
         bodies corpse corpses someone somebody family student students wife husband crowd civilian civilians hostage
         hostages girlfriend boyfriend mother father teacher worker villager villagers police officer protester
@@ -128,16 +132,19 @@ WORDS: dict[str, str] = {
         pakistani pakistanis nigerian nigerians haitian haitians slavs""",
     "dehumanise": """vermin cockroach cockroaches roach roaches parasite parasites lice louse pest pests plague
         infestation infest infesting subhuman untermensch filth scum inferior leeches leech maggot maggots termites
-        locusts mongrel mongrels degenerate degenerates swarm swarming""",
+        locusts mongrel mongrels degenerate degenerates swarm swarming
+        greedy""",
     "dehumanise_animal": """rat rats ape apes monkey monkeys pig pigs dog dogs animal animals beast beasts savage
         savages virus disease diseases freak freaks trash garbage cancer invader invaders horde hordes insect
-        insects gorilla gorillas chimp chimps chimpanzee baboon baboons orangutan thief thieves criminal criminals""",
+        insects gorilla gorillas chimp chimps chimpanzee baboon baboons orangutan thief thieves criminal criminals
+        terrorist terrorists rapist rapists pedophile pedophiles paedophiles groomers dirty filthy""",
     "link": "are is as like were be being depicted portrayed drawn shown",
     "exterminate": """exterminate exterminated extermination eradicate eradicated purge purged cleanse cleansed
         eliminate gas gassed lynch kill burn hang slaughter destroy annihilate massacre genocide cull sterilize
         sterilise drown shoot""",
     "symbol": """swastika swastikas nazi nazis neo-nazi neonazi kkk klan klansman totenkopf reich hitler ss-bolts
-        sonnenrad holocaust third-reich aryan wolfsangel jihadi jihadist isis""",
+        sonnenrad holocaust third-reich aryan wolfsangel jihadi jihadist isis
+        skinhead skinheads""",
     "endorse": """proud pride glorious glory glorify glorifying glorified celebrate celebrating celebration hail heil
         salute saluting heroic hero rally recruitment recruiting support supporting supporter victory triumphant
         honor honour honoring honouring praise praising worship tribute long-live proudly cheering cheer applaud
@@ -188,6 +195,13 @@ PHRASES: dict[str, str] = {
     "bare breasted": "nudity", "full frontal": "nudity", "in the raw": "nudity", "shirtless woman": "nudity",
     "shirtless lady": "nudity", "spread eagle": "pose", "sexually explicit": "porn", "explicit sex": "porn",
     "stoned to death": "gore", "killing field": "atrocity", "in the nude": "nudity",
+    "wearing nothing but": "nudity", "nothing but a smile": "nudity", "give head": "sex_act",
+    "giving head": "sex_act", "go down on": "sex_act", "going down on": "sex_act", "under 18": "minor",
+    "under eighteen": "minor", "slanted eye": "slur", "control the media": "conspiracy",
+    "control the bank": "conspiracy", "control the world": "conspiracy",
+    "control the government": "conspiracy",
+    "about to jump": "jump_intent", "ready to jump": "jump_intent", "going to jump": "jump_intent",
+    "preparing to jump": "jump_intent",
     "nothing on": "nudity", "not wearing anything": "nudity", "in the buff": "nudity",
     "wearing only a smile": "nudity", "no panty": "nudity", "no panties": "nudity", "no underwear": "nudity",
     "no bra": "nudity", "without panty": "nudity", "without underwear": "nudity", "without a bra": "nudity",
@@ -334,6 +348,8 @@ SENSES: dict[str, list[str]] = {
     "execute": "plan order warrant code program gambit move strategy trade contract".split(),
     "execution": "plan order warrant code program gambit move strategy trade contract chess".split(),
     "nude": _COLOUR,
+    "sex": "education ed chromosome chromosomes determination ratio difference differences gender pistols".split(),
+    "jump_intent": "bungee parachute skydive skydiving skydiver diving diver pool lake water trampoline base".split(),
     "topless": ["car", "convertible", "bus", "jeep", "roof", "vehicle", "tram", "boat"],
     "explicit": "lyric lyrics label sticker instruction instructions warning detail details diagram formula".split(),
     "behead": _OBJECT,
@@ -410,7 +426,8 @@ STEMS: dict[str, str] = {
     "exterminat": "exterminate", "genocid": "atrocity", "massacr": "atrocity", "suicid": "suicide",
     "nigger": "slur", "faggot": "slur", "lolicon": "csam", "shotacon": "csam", "gangbang": "sex_act",
     "blowjob": "sex_act", "handjob": "sex_act", "cumshot": "sex_act", "deepthroat": "sex_act",
-    "antisemit": "hate_adjective", "supremacis": "hate_phrase",
+    "antisemit": "hate_adjective", "porn": "porn", "fuck": "sex_act", "orgasm": "sex_act",
+    "naked": "nudity", "supremacis": "hate_phrase",
 }
 
 
@@ -427,6 +444,7 @@ ORDINALS: dict[str, int] = {
 }
 # fmt: on
 AGE_UNITS = {"year", "years", "yr", "yrs", "month", "months", "week", "weeks", "yo", "y"}
+HIGH_PLACES = {"roof", "rooftop", "ledge", "bridge", "building", "skyscraper", "cliff", "balcony", "window", "tower"}
 # Words that can stand for a person of a given age: "a boy of ten", "a girl, 12,".
 # Words that fill a phrase without changing it: "wearing (absolutely) nothing", "legs (wide) open".
 FILLERS = {"absolutely", "completely", "totally", "fully", "entirely", "really", "very", "just", "wide"}
