@@ -217,6 +217,9 @@ def analyse(raw: str) -> tuple[Token, ...]:
         found = _lookup(cand)
         if found is not None:
             return (Token(cand, found[0], found[1]),)
+    for cand in candidates[1:]:  # leetspeak undone into an ordinary word ("spr4ying"): read it so
+        if cand.isalpha() and simplemma.is_known(cand, lang="en"):
+            return (Token(cand, lemma(cand)),)
     for cand in candidates:
         if cand.isalpha() and not simplemma.is_known(cand, lang="en"):
             pieces = _segment(cand)
@@ -376,6 +379,23 @@ def _apply_groups(tokens: list[Token]) -> None:
                 t.concepts = t.concepts | {"group"}
 
 
+def _apply_negation(tokens: list[Token]) -> None:
+    for i, t in enumerate(tokens):
+        if (
+            t.concepts & lexicon.NEGATABLE
+            and i
+            and (
+                tokens[i - 1].surface in lexicon.NEGATIONS
+                or (
+                    i > 1
+                    and tokens[i - 1].surface in ("any", "the", "a")
+                    and tokens[i - 2].surface in lexicon.NEGATIONS
+                )
+            )
+        ):
+            t.concepts = t.concepts - lexicon.NEGATABLE
+
+
 def _apply_framing(tokens: list[Token]) -> None:
     """ "hot" is sexualising only right beside a minor ("a hot 14 year old", "hot teen"); a hot day,
     a hot dog or hot chocolate are phrases or senses that clear it first."""
@@ -392,6 +412,7 @@ def analyse_text(folded: str, allow: Iterable[tuple[str, ...]] = ()) -> list[Tok
     _apply_senses(tokens)
     _apply_ages(tokens)
     _apply_groups(tokens)
+    _apply_negation(tokens)
     _apply_framing(tokens)
     if allow:
         _mask(tokens, allow)
@@ -580,6 +601,10 @@ def decide(tokens: list[Token]) -> list[Hit]:
     for g in ix.at("group", "slur"):
         links = [k for k in ix.at("link") if g < k <= g + 4]
         animals = [a for a in ix.at("dehumanise_animal") if links and links[0] < a <= links[0] + 4]
+        before = [k for k in ix.at("link") if g - 3 <= k < g]  # "comparing asians to dogs", "depicting jews as rats"
+        if not animals and before:
+            animals = [a for a in ix.at("dehumanise_animal") if g < a <= g + 4]
+            links = before
         if animals:
             add("hate", "hate.dehumanising_comparison", g, links[0], animals[0])
             break
@@ -589,7 +614,7 @@ def decide(tokens: list[Token]) -> list[Hit]:
             add("hate", "hate.exterminate", *pair)
         else:
             for g in ix.at("group", "slur"):
-                ext = [e for e in ix.at("exterminate") if g < e <= g + 5]
+                ext = [e for e in ix.at("exterminate") if g < e <= g + 8]
                 modal = (
                     [k for k in range(g + 1, ext[0]) if tokens[k].surface in ("should", "must", "will")] if ext else []
                 )
@@ -599,6 +624,19 @@ def decide(tokens: list[Token]) -> list[Hit]:
         pair = ix.near(["symbol"], ["endorse"], 10)
         if pair:
             add("hate", "hate.symbol_endorsed", *pair)
+        for e in ix.at("exterminate"):
+            them = [k for k in range(e + 1, min(len(tokens), e + 4)) if tokens[k].surface in ("them", "they", "all")]
+            groups = [g for g in ix.at("group", "slur") if e - 10 <= g < e]
+            if them and groups:
+                add("hate", "hate.exterminate", groups[-1], e, them[0])  # "jews are the enemy, exterminate them"
+                break
+        for g in ix.at("group", "slur"):
+            after = tuple(t.surface for t in tokens[g + 1 : g + 3])
+            before = tokens[g - 1].surface if g else ""
+            out = after[:1] == ("out",) and (g + 2 >= len(tokens) or "slur" in tokens[g].concepts)  # "jews out"
+            if out or after in lexicon.EXCLUSIONS or (before == "no" and "allowed" in after):
+                add("hate", "hate.exclusion", g, g + 1)
+                break
         pair = ix.near(["group", "slur"], ["conspiracy"], 6)
         if pair:
             add("hate", "hate.conspiracy", *pair)

@@ -51,7 +51,8 @@ WORDS: dict[str, str] = {
         onlyfans stripper striptease lapdance bdsm bondage fetish kink camgirl milf upskirt downblouse ahegao
         futanari nipslip
         pron softcore kamasutra
-        explicit""",
+        explicit
+        prostitute prostitutes prostitution hooker hookers""",
     # Sexualising, not explicit: enough with a minor, never alone.
     "sexualising": """sexy sexier sexiest sultry seductive seductively seduce seducing flirty flirtatious flirt
         flirting provocative provocatively suggestive suggestively sensual sensually alluring racy risque horny
@@ -133,12 +134,13 @@ WORDS: dict[str, str] = {
     "dehumanise": """vermin cockroach cockroaches roach roaches parasite parasites lice louse pest pests plague
         infestation infest infesting subhuman untermensch filth scum inferior leeches leech maggot maggots termites
         locusts mongrel mongrels degenerate degenerates swarm swarming
-        greedy""",
+        greedy
+        abomination abominations""",
     "dehumanise_animal": """rat rats ape apes monkey monkeys pig pigs dog dogs animal animals beast beasts savage
         savages virus disease diseases freak freaks trash garbage cancer invader invaders horde hordes insect
         insects gorilla gorillas chimp chimps chimpanzee baboon baboons orangutan thief thieves criminal criminals
         terrorist terrorists rapist rapists pedophile pedophiles paedophiles groomers dirty filthy""",
-    "link": "are is as like were be being depicted portrayed drawn shown",
+    "link": "are is as like were be being depicted portrayed drawn shown compared comparing compare",
     "exterminate": """exterminate exterminated extermination eradicate eradicated purge purged cleanse cleansed
         eliminate gas gassed lynch kill burn hang slaughter destroy annihilate massacre genocide cull sterilize
         sterilise drown shoot""",
@@ -149,7 +151,8 @@ WORDS: dict[str, str] = {
         salute saluting heroic hero rally recruitment recruiting support supporting supporter victory triumphant
         honor honour honoring honouring praise praising worship tribute long-live proudly cheering cheer applaud
         applauding rallying superior propaganda march marching""",
-    "hate_adjective": "racist antisemitic anti-semitic islamophobic homophobic transphobic bigoted stereotypical",
+    "hate_adjective": """racist antisemitic anti-semitic islamophobic homophobic transphobic bigoted stereotypical
+        hateful""",
     "demean": "mock mocking mocked ridicule ridiculing demean demeaning degrading humiliating",
     "depiction": "caricature cartoon poster meme flyer propaganda graffiti sign drawing illustration banner",
     # --- context ------------------------------------------------------------------------------
@@ -202,6 +205,8 @@ PHRASES: dict[str, str] = {
     "control the government": "conspiracy",
     "about to jump": "jump_intent", "ready to jump": "jump_intent", "going to jump": "jump_intent",
     "preparing to jump": "jump_intent",
+    "stab wound": "gore", "gunshot wound": "gore", "bullet wound": "gore", "good thing": "endorse",
+    "was right": "endorse", "did nothing wrong": "endorse", "never happened": "endorse",
     "nothing on": "nudity", "not wearing anything": "nudity", "in the buff": "nudity",
     "wearing only a smile": "nudity", "no panty": "nudity", "no panties": "nudity", "no underwear": "nudity",
     "no bra": "nudity", "without panty": "nudity", "without underwear": "nudity", "without a bra": "nudity",
@@ -348,9 +353,10 @@ SENSES: dict[str, list[str]] = {
     "execute": "plan order warrant code program gambit move strategy trade contract".split(),
     "execution": "plan order warrant code program gambit move strategy trade contract chess".split(),
     "nude": _COLOUR,
+    "hooker": ["rugby", "scrum", "lineout"],
     "sex": "education ed chromosome chromosomes determination ratio difference differences gender pistols".split(),
     "jump_intent": "bungee parachute skydive skydiving skydiver diving diver pool lake water trampoline base".split(),
-    "topless": ["car", "convertible", "bus", "jeep", "roof", "vehicle", "tram", "boat"],
+    "topless": "car convertible bus jeep roof vehicle tram boat mountain peak hill tree tower".split(),
     "explicit": "lyric lyrics label sticker instruction instructions warning detail details diagram formula".split(),
     "behead": _OBJECT,
     "beheaded": _OBJECT,
@@ -444,6 +450,15 @@ ORDINALS: dict[str, int] = {
 }
 # fmt: on
 AGE_UNITS = {"year", "years", "yr", "yrs", "month", "months", "week", "weeks", "yo", "y"}
+# "no gore", "without blood", "not nude": these concepts are cleared after a negation (never a
+# minor, an age or a group: "no jews allowed" is not a negated group).
+NEGATIONS = {"no", "without", "not", "non", "zero"}
+NEGATABLE = frozenset(
+    {"gore", "wound", "nudity", "porn", "sexualising", "sexual_clothing", "atrocity", "weapon", "death", "sex_act"}
+)
+# After a group: "muslims go home", "jews out", "no gays allowed".
+EXCLUSIONS = {("out",), ("go", "home"), ("get", "out"), ("not", "welcome"), ("not", "allowed"), ("must", "go"),
+              ("must", "leave")}  # fmt: skip
 HIGH_PLACES = {"roof", "rooftop", "ledge", "bridge", "building", "skyscraper", "cliff", "balcony", "window", "tower"}
 # Words that can stand for a person of a given age: "a boy of ten", "a girl, 12,".
 # Words that fill a phrase without changing it: "wearing (absolutely) nothing", "legs (wide) open".
