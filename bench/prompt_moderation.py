@@ -10,7 +10,7 @@ on ``text_data``. Baseline: ``TermList.check`` of ``bench/terms_v1.json`` (the t
 the concept rules, matched by the same module's term matcher). Each run times every prompt once
 and takes the p50 and p95; the script prints the median of --runs runs of each, and their ratio.
 
-"cold" runs clear the per-word caches (lemmas, word analyses) before every prompt: the cost of a
+"cold" runs clear the per-word caches (lemmas, stems, word analyses) before every prompt: the cost of a
 prompt whose every word is new to the process. "warm" runs keep them, as a running web process
 does after its first requests. A last line times 2,000 characters of random letter strings
 (every word unknown, the worst case for the word splitter), cold.
@@ -63,6 +63,7 @@ def gibberish(n: int, seed: int = 11) -> list[str]:
 def clear_caches() -> None:
     concepts.analyse.cache_clear()
     concepts.lemma.cache_clear()
+    concepts.stem.cache_clear()
 
 
 def percentiles(check, prompts: list[str], cold: bool) -> tuple[float, float]:

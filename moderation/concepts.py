@@ -110,6 +110,7 @@ def _phrase_key(text: str) -> tuple[str, ...]:
     return tuple((_lookup(w) or (lemma(w), frozenset()))[0] for w in words)
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A crude stem, the third way a phrase is matched ("ending it all" -> "end it all")."""
     for suffix in ("ing", "ed", "es", "s"):
@@ -129,7 +130,7 @@ def _build_phrases() -> dict[str, dict[tuple[str, ...], frozenset[str]]]:
 
 
 PHRASES = _build_phrases()
-PHRASE_MAX = max(len(k) for group in PHRASES.values() for k in group)
+PHRASE_LENGTHS = {first: max(len(k) for k in group) for first, group in PHRASES.items()}
 SENSES = {
     word: frozenset(lemma(n) for n in neighbours) | frozenset(neighbours) for word, neighbours in lexicon.SENSES.items()
 }
@@ -274,33 +275,33 @@ def tokenize(folded: str) -> list[Token]:
 
 def _apply_phrases(all_tokens: list[Token]) -> None:
     tokens = [t for t in all_tokens if t.surface not in lexicon.FILLERS]  # "wearing (absolutely) nothing"
+    lemmas = [t.lemma for t in tokens]
+    surfaces = [t.surface for t in tokens]
+    stems = [stem(w) for w in surfaces]
+    n = len(tokens)
     i = 0
-    while i < len(tokens):
-        group = PHRASES.get(tokens[i].lemma) or PHRASES.get(tokens[i].surface) or PHRASES.get(stem(tokens[i].surface))
+    while i < n:
         matched = 0
-        if group:
-            for length in range(min(PHRASE_MAX, len(tokens) - i), 1, -1):
-                window = tokens[i : i + length]
-                keys = (
-                    tuple(t.lemma for t in window),
-                    tuple(t.surface for t in window),
-                    tuple(stem(t.surface) for t in window),
-                )
-                for key in keys:
-                    if key in group:
-                        concepts = group[key]
-                        for t in window:
-                            t.concepts = frozenset()
-                        tokens[i].concepts = concepts
-                        tokens[i].surface = " ".join(t.surface for t in window)
-                        for t in window[1:]:
-                            t.surface = ""
-                        matched = length
-                        break
-                if matched:
+        for words in (lemmas, surfaces, stems):
+            group = PHRASES.get(words[i])
+            if not group:
+                continue
+            for length in range(min(PHRASE_LENGTHS[words[i]], n - i), 1, -1):
+                key = tuple(words[i : i + length])
+                if key in group:
+                    window = tokens[i : i + length]
+                    for t in window:
+                        t.concepts = frozenset()
+                    tokens[i].concepts = group[key]
+                    tokens[i].surface = " ".join(surfaces[i : i + length])
+                    for t in window[1:]:
+                        t.surface = ""
+                    matched = length
                     break
-            if not matched and (tokens[i].lemma,) in group:
-                tokens[i].concepts = group[(tokens[i].lemma,)]
+            if matched:
+                break
+            if (words[i],) in group:
+                tokens[i].concepts = group[(words[i],)]
         i += matched or 1
 
 
