@@ -486,6 +486,14 @@ def _sexualising_derived(ix: _Index) -> None:
         ix.where.setdefault("revealing_clothing", []).append(pair[1])
 
 
+def _strong_exterminate(token: Token) -> bool:
+    return (
+        "exterminate_strong" in token.concepts
+        or token.lemma in lexicon.EXTERMINATE_STRONG_WORDS
+        or (token.surface.split(" ")[0] in lexicon.EXTERMINATE_STRONG_WORDS)
+    )
+
+
 def _through(ix: _Index, a: list[str], b: list[str], window: int) -> tuple[int, int] | None:
     """A weapon put into or against a body part: ``a`` then ``b`` within ``window`` words with a
     preposition such as "into", "through", "in", "to" between ("a sword through his chest"; not
@@ -599,6 +607,12 @@ def decide(tokens: list[Token]) -> list[Hit]:
     pair = ix.near(["group", "slur"], ["dehumanise"], 8)
     if pair:
         add("hate", "hate.dehumanising", *pair)
+    pair = ix.near(["group", "slur"], ["trope"], 8)
+    if pair and not history:
+        add("hate", "hate.trope", *pair)
+    pair = ix.near(["only_good"], ["group", "slur"], 3, order=True)
+    if pair:
+        add("hate", "hate.exterminate", *pair)  # "the only good muslim is a dead muslim"
     for g in ix.at("group", "slur"):
         links = [k for k in ix.at("link") if g < k <= g + 4]
         animals = [a for a in ix.at("dehumanise_animal") if links and links[0] < a <= links[0] + 4]
@@ -610,7 +624,11 @@ def decide(tokens: list[Token]) -> list[Hit]:
             add("hate", "hate.dehumanising_comparison", g, links[0], animals[0])
             break
     if not history:
+        strong = [i for i in ix.at("exterminate", "exterminate_strong") if _strong_exterminate(tokens[i])]
         pair = ix.near(["exterminate"], ["group", "slur"], 6, order=True)
+        if not pair and strong:
+            groups = [(e, g) for e in strong for g in ix.at("group", "slur") if abs(e - g) <= 6]
+            pair = groups[0] if groups else None
         if pair:
             add("hate", "hate.exterminate", *pair)
         else:
@@ -627,7 +645,7 @@ def decide(tokens: list[Token]) -> list[Hit]:
             add("hate", "hate.symbol_endorsed", *pair)
         for e in ix.at("exterminate"):
             them = [k for k in range(e + 1, min(len(tokens), e + 4)) if tokens[k].surface in ("them", "they", "all")]
-            groups = [g for g in ix.at("group", "slur") if e - 10 <= g < e]
+            groups = [g for g in ix.at("group", "slur") if abs(e - g) <= 10]
             if them and groups:
                 add("hate", "hate.exterminate", groups[-1], e, them[0])  # "jews are the enemy, exterminate them"
                 break
@@ -644,7 +662,7 @@ def decide(tokens: list[Token]) -> list[Hit]:
         pair = ix.near(["demean"], ["group", "slur"], 5)
         if pair:
             add("hate", "hate.demeaning", *pair)
-        pair = ix.near(["hate_adjective"], ["depiction"], 4)
+        pair = ix.near(["hate_adjective"], ["depiction", "group", "slur"], 10)
         if pair:
             add("hate", "hate.hateful_depiction", *pair)
     return hits

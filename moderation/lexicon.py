@@ -130,16 +130,19 @@ WORDS: dict[str, str] = {
         mexican mexicans arab arabs asian asians chinese indian indians roma gypsy gypsies christian christians
         catholic catholics hindu hindus sikh sikhs latino latinos hispanic hispanics disabled semite semites jewry
         palestinian palestinians israeli israelis somali somalis romani natives aboriginal aborigines indigenous
-        pakistani pakistanis nigerian nigerians haitian haitians slavs""",
+        pakistani pakistanis nigerian nigerians haitian haitians slavs
+        infidel infidels kafir kafirs""",
     "dehumanise": """vermin cockroach cockroaches roach roaches parasite parasites lice louse pest pests plague
         infestation infest infesting subhuman untermensch filth scum inferior leeches leech maggot maggots termites
         locusts mongrel mongrels degenerate degenerates swarm swarming
         greedy
-        abomination abominations""",
+        abomination abominations
+        invasion invaders""",
     "dehumanise_animal": """rat rats ape apes monkey monkeys pig pigs dog dogs animal animals beast beasts savage
         savages virus disease diseases freak freaks trash garbage cancer invader invaders horde hordes insect
         insects gorilla gorillas chimp chimps chimpanzee baboon baboons orangutan thief thieves criminal criminals
-        terrorist terrorists rapist rapists pedophile pedophiles paedophiles groomers dirty filthy""",
+        terrorist terrorists rapist rapists pedophile pedophiles paedophiles groomers dirty filthy
+        bug bugs stupid dumb primitive barbaric backward evil sick superior perverts perverted""",
     "link": "are is as like were be being depicted portrayed drawn shown compared comparing compare",
     "exterminate": """exterminate exterminated extermination eradicate eradicated purge purged cleanse cleansed
         eliminate gas gassed lynch kill burn hang slaughter destroy annihilate massacre genocide cull sterilize
@@ -207,6 +210,16 @@ PHRASES: dict[str, str] = {
     "preparing to jump": "jump_intent",
     "stab wound": "gore", "gunshot wound": "gore", "bullet wound": "gore", "good thing": "endorse",
     "was right": "endorse", "did nothing wrong": "endorse", "never happened": "endorse",
+    "lady killer": "benign", "killer smile": "benign", "killer heel": "benign", "killer app": "benign",
+    "killer bee": "benign", "sex symbol": "benign", "porn star mustache": "benign",
+    "hooked nose": "trope", "big nose": "trope", "money grubbing": "trope",
+    "less intelligent": "dehumanise_animal", "mentally ill": "dehumanise_animal", "to the oven": "exterminate_strong",
+    "into the oven": "exterminate_strong", "only good": "only_good", "ss flag": "symbol", "ss officer": "symbol",
+    "ss uniform": "symbol", "ss soldier": "symbol", "keep america white": "hate_phrase",
+    "keep europe white": "hate_phrase", "keep britain white": "hate_phrase", "whites only": "hate_phrase",
+    "white only": "hate_phrase", "did 9 11": "conspiracy", "spread the virus": "conspiracy",
+    "poison the well": "conspiracy", "steal child": "conspiracy", "steal children": "conspiracy",
+    "replace us": "conspiracy", "great replacement": "hate_phrase", "rule the world": "conspiracy",
     "nothing on": "nudity", "not wearing anything": "nudity", "in the buff": "nudity",
     "wearing only a smile": "nudity", "no panty": "nudity", "no panties": "nudity", "no underwear": "nudity",
     "no bra": "nudity", "without panty": "nudity", "without underwear": "nudity", "without a bra": "nudity",
@@ -353,6 +366,8 @@ SENSES: dict[str, list[str]] = {
     "execute": "plan order warrant code program gambit move strategy trade contract".split(),
     "execution": "plan order warrant code program gambit move strategy trade contract chess".split(),
     "nude": _COLOUR,
+    "pierce": "ear ears earring earrings piercing jewelry jewellery belly button nose tongue lip eyebrow".split(),
+    "pierced": "ear ears earring earrings piercing jewelry jewellery belly button nose tongue lip eyebrow".split(),
     "hooker": ["rugby", "scrum", "lineout"],
     "sex": "education ed chromosome chromosomes determination ratio difference differences gender pistols".split(),
     "jump_intent": "bungee parachute skydive skydiving skydiver diving diver pool lake water trampoline base".split(),
@@ -456,6 +471,9 @@ NEGATIONS = {"no", "without", "not", "non", "zero"}
 NEGATABLE = frozenset(
     {"gore", "wound", "nudity", "porn", "sexualising", "sexual_clothing", "atrocity", "weapon", "death", "sex_act"}
 )
+# Exterminating words that name their target whatever the order ("send the jews to the ovens").
+EXTERMINATE_STRONG_WORDS = {"exterminate", "exterminated", "extermination", "eradicate", "eradicated", "genocide",
+                            "annihilate", "wipe"}  # fmt: skip
 # After a group: "muslims go home", "jews out", "no gays allowed".
 EXCLUSIONS = {("out",), ("go", "home"), ("get", "out"), ("not", "welcome"), ("not", "allowed"), ("must", "go"),
               ("must", "leave")}  # fmt: skip
@@ -466,5 +484,32 @@ FILLERS = {"absolutely", "completely", "totally", "fully", "entirely", "really",
 # Prepositions that put a weapon into or against a body ("a sword through his chest").
 INTO = {"into", "through", "in", "to", "against", "across", "inside"}
 # Words after "black"/"white" etc. that make them a group of people ("a black family").
-PEOPLE_AFTER = {"family", "families", "community", "couple", "neighbour", "neighbor", "neighbours", "neighbors"}
+PEOPLE_AFTER = {
+    "family",
+    "families",
+    "community",
+    "couple",
+    "neighbour",
+    "neighbor",
+    "neighbours",
+    "neighbors",
+    "politician",
+    "president",
+    "athlete",
+    "player",
+    "players",
+    "student",
+    "students",
+    "kid",
+    "kids",
+    "child",
+    "children",
+    "boy",
+    "girl",
+    "baby",
+    "babies",
+    "youth",
+    "folk",
+    "folks",
+}
 AGE_HOLDERS = {"girl", "boy", "kid", "child", "daughter", "son", "gurl", "teen", "model", "niece", "nephew"}
