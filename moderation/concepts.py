@@ -107,7 +107,7 @@ PHRASE_WORDS: set[str] = set()
 
 def _phrase_key(text: str) -> tuple[str, ...]:
     words = [w for w in re.split(r"[\s\-]+", text.lower()) if w and w not in lexicon.FILLERS]
-    return tuple((_lookup(w) or (lemma(w), frozenset()))[0] for w in words)
+    return tuple(lemma(w) for w in words)
 
 
 @lru_cache(maxsize=65536)
@@ -217,7 +217,7 @@ def analyse(raw: str) -> tuple[Token, ...]:
     for cand in candidates:
         found = _lookup(cand)
         if found is not None:
-            return (Token(cand, found[0], found[1]),)
+            return (Token(cand, lemma(cand), found[1]),)
     for cand in candidates[1:]:  # leetspeak undone into an ordinary word ("spr4ying"): read it so
         if cand.isalpha() and simplemma.is_known(cand, lang="en"):
             return (Token(cand, lemma(cand)),)
@@ -312,8 +312,22 @@ def _apply_senses(tokens: list[Token]) -> None:
         if not neighbours or not t.concepts:
             continue
         lo, hi = max(0, i - window), min(len(tokens), i + window + 1)
+        if _own_body_part_after(tokens, i) and not any(tokens[j].surface in FIRST_AID for j in range(lo, hi)):
+            continue  # "slicing her arm in the kitchen": the body part outweighs the kitchen
         if any(j != i and (tokens[j].lemma in neighbours or tokens[j].surface in neighbours) for j in range(lo, hi)):
             t.concepts = frozenset()
+
+
+POSSESSIVES = {"her", "his", "their", "my", "your", "own", "its"}
+FIRST_AID = frozenset(lexicon._FIRST_AID + lexicon._FAKE)
+
+
+def _own_body_part_after(tokens: list[Token], i: int) -> bool:
+    """A possessive and a body part within three words after ``i`` ("cutting her arm")."""
+    for k in range(i + 1, min(len(tokens) - 1, i + 4)):
+        if tokens[k].surface in POSSESSIVES and tokens[k + 1].concepts & {"body_part", "harm_method_site"}:
+            return True
+    return False
 
 
 AGE_UNIT_YEARS = {"year", "years", "yr", "yrs", "yo", "y"}
@@ -552,6 +566,15 @@ def decide(tokens: list[Token]) -> list[Hit]:
     pair = ix.near(["wound"], ["person", "body_part", "minor", "minor_weak", "death"], 5)
     if pair:
         add("violence", "violence.wound_on_person", *pair)
+    for a in ix.at("act_weak", "act_strong"):  # "tearing people apart": the victim between act and "apart"
+        ends = [e for e in ix.at("apart") if a < e <= a + 4]
+        victims = [v for v in ix.at("person", "body_part", "minor", "minor_weak") if ends and a < v < ends[0]]
+        if victims:
+            add("violence", "violence.torn_apart", a, victims[0], ends[0])
+            break
+    pair = ix.near(["body_part"], ["tearing"], 4)  # "bodies torn apart", "his face torn apart"
+    if pair:
+        add("violence", "violence.torn_apart", *pair)
     pair = _through(ix, ["weapon"], ["body_vital"], 6)
     if pair:
         add("violence", "violence.weapon_in_body", *pair)
@@ -565,6 +588,15 @@ def decide(tokens: list[Token]) -> list[Hit]:
     pair = ix.near(["self_act", "sh_mark", "wound", "cutter"], ["harm_method_site"], 4)
     if pair and not prevention:
         add("self_harm", "self_harm.cut_site", *pair)
+    pair = ix.near(["overdose"], ["person", "minor", "minor_weak", "reflexive"], 6)
+    if pair and not prevention:
+        add("self_harm", "self_harm.overdose", *pair)
+    pair = ix.near(["ingest"], ["poison_substance"], 4)
+    if pair:
+        add("self_harm", "self_harm.poison", *pair)
+    pair = ix.near(["cutter"], ["wound"], 2)
+    if pair:
+        add("self_harm", "self_harm.bloody_blade", *pair)
     pair = ix.near(["pills"], ["excess"], 6)
     if pair:
         add("self_harm", "self_harm.pills_overdose", *pair)

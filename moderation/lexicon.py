@@ -83,10 +83,15 @@ WORDS: dict[str, str] = {
         stoning bayonet bayoneted bayoneting""",
     "act_weak": """cut cutting slice sliced slit slitting slash slashed slashing chop chopped hack hacked sever
         severed tear torn rip ripped gouge crush crushed smash smashed punch punched kick kicked stomp stomped
-        plunge plunged pierce pierced carve carved spill spilled spilling""",
+        plunge plunged pierce pierced carve carved spill spilled spilling
+        mangle mangled""",
     "body_vital": """head face throat neck chest stomach belly abdomen eye eyes skull heart gut guts torso mouth
         knee knees
         back""",
+    "overdose": "overdose overdosing overdosed",
+    "poison_substance": "antifreeze bleach poison cyanide arsenic",
+    "ingest": "drink drinking drank swallow swallowing swallowed eat eating ingest ingesting",
+    "apart": "apart",
     "ligature": "rope ropes cord belt cable wire noose",
     "neck": "neck throat",
     "hang_marker": "rope noose neck dead death lifeless body corpse ceiling beam rafter gallows",
@@ -220,7 +225,16 @@ PHRASES: dict[str, str] = {
     "white only": "hate_phrase", "did 9 11": "conspiracy", "spread the virus": "conspiracy",
     "poison the well": "conspiracy", "steal child": "conspiracy", "steal children": "conspiracy",
     "replace us": "conspiracy", "great replacement": "hate_phrase", "rule the world": "conspiracy",
-    "nothing on": "nudity", "not wearing anything": "nudity", "in the buff": "nudity",
+    "bitten off": "gore", "bite off": "gore", "open fire on": "act_strong", "opened fire on": "act_strong",
+    "acid attack": "gore", "acid burn": "wound", "burn scar": "wound", "human flesh": "gore",
+    "eating a human": "gore", "eat a human": "gore", "eating a corpse": "gore", "eat a corpse": "gore",
+    "eating human": "gore", "tear apart": "tearing", "tearing apart": "tearing", "rip apart": "tearing",
+    "blow apart": "tearing", "step in front of a train": "suicide", "stepping in front of a train": "suicide",
+    "walk in front of a train": "suicide", "lie on the track": "suicide", "lying on the track": "suicide",
+    "rat poison": "poison_substance", "drain cleaner": "poison_substance",
+    "flash her chest": "nudity", "flash his chest": "nudity", "flash her body": "nudity",
+    "wet t shirt": "sexualising", "wet tshirt": "sexualising", "nothing on": "nudity",
+    "not wearing anything": "nudity", "in the buff": "nudity",
     "wearing only a smile": "nudity", "no panty": "nudity", "no panties": "nudity", "no underwear": "nudity",
     "no bra": "nudity", "without panty": "nudity", "without underwear": "nudity", "without a bra": "nudity",
     "family jewel": "genitals", "private part": "genitals", "legs wide open": "pose", "birthday suit": "nudity",
@@ -257,7 +271,7 @@ PHRASES: dict[str, str] = {
     "drenched in blood": "gore", "blood soaked": "gore", "blood splatter": "gore", "blood spatter": "gore",
     "blood spray": "gore", "blood spraying": "gore", "brain matter": "gore", "blown off": "gore",
     "blow off": "gore", "intestines spill": "gore", "guts spill": "gore", "guts hanging out": "gore",
-    "blown to piece": "gore", "cut into piece": "gore", "torn apart": "gore",
+    "blown to piece": "gore", "cut into piece": "gore", "torn apart": "tearing",
     "torn off": "gore", "tear off": "gore", "ripped off": "gore", "rip off": "gore", "ripped out": "gore",
     "rip out": "gore", "hacked off": "gore", "chopped off": "gore", "cut off": "act_weak",
     "skinned alive": "gore", "burned alive": "gore", "burning alive": "gore", "burnt alive": "gore",
@@ -321,7 +335,7 @@ _FOOD = """cake cakes bread loaf pizza pie cookie cookies vegetable vegetables o
 _CRAFT = """paper snowflake snowflakes ribbon fabric cloth cardboard scissors craft crafts origami pattern coupon
     wood firewood log logs tree trees branch grass lawn hedge flower flowers stem stems diamond gem glass hair
     haircut bangs fringe beard tape film cutout cut-out stencil pumpkin price prices cost costs budget""".split()
-_FIRST_AID = "band-aid bandaid bandage plaster first aid nurse stitches medical".split()
+_FIRST_AID = "band-aid bandaid bandage plaster first aid nurse stitches stitch medical doctor".split()
 _PHOTO = """photo photograph photographer photography camera film movie video fashion wedding model portrait
     studio scene commercial""".split()
 _SPORT = """basketball hoop goal three pointer ball puck competition contest range target archery arrow skeet clay
@@ -335,6 +349,7 @@ _COLOUR = """lipstick lip lips palette color colour colors colours tone tones sh
     shoe shoes makeup make-up nail nails polish eyeshadow beige tan foundation hue blush""".split()
 _FAKE = "fake costume halloween prop props makeup special effects sfx boxer boxing ring".split()
 _OBJECT = "statue statues sculpture figurine doll dolls mannequin toy toys lego ruin ruins relic robot".split()
+_PRODUCT = "packaging package packet product shop store aisle laundry drawer folding washing shelf".split()
 _BIRD = "bird birds feeder branch nest blue great coal chick chicks".split()
 
 SENSE_WINDOW = 3
@@ -366,6 +381,9 @@ SENSES: dict[str, list[str]] = {
     "execute": "plan order warrant code program gambit move strategy trade contract".split(),
     "execution": "plan order warrant code program gambit move strategy trade contract chess".split(),
     "nude": _COLOUR,
+    "underwear": _PRODUCT,
+    "panties": _PRODUCT,
+    "bra": _PRODUCT,
     "pierce": "ear ears earring earrings piercing jewelry jewellery belly button nose tongue lip eyebrow".split(),
     "pierced": "ear ears earring earrings piercing jewelry jewellery belly button nose tongue lip eyebrow".split(),
     "hooker": ["rugby", "scrum", "lineout"],
