@@ -350,6 +350,8 @@ _COLOUR = """lipstick lip lips palette color colour colors colours tone tones sh
 _FAKE = "fake costume halloween prop props makeup special effects sfx boxer boxing ring".split()
 _OBJECT = "statue statues sculpture figurine doll dolls mannequin toy toys lego ruin ruins relic robot".split()
 _PRODUCT = "packaging package packet product shop store aisle laundry drawer folding washing shelf".split()
+_TOY = "water nerf toy toys squirt cap pretend foam dart darts laser lasertag pea peashooter".split()
+_CRITTER = "spider fly flies bug bugs mosquito insect insects cockroach ant ants pest pests weed weeds germ germs".split()
 _BIRD = "bird birds feeder branch nest blue great coal chick chicks".split()
 
 SENSE_WINDOW = 3
@@ -362,12 +364,12 @@ SENSES: dict[str, list[str]] = {
     "hack": "computer laptop code hacker keyboard".split() + _FOOD,
     "slash": "price prices sale".split(),
     "saw": _CRAFT + "carpenter workshop".split(),
-    "shoot": _PHOTO + _SPORT + "star bud sprout".split(),
-    "shot": _PHOTO + _SPORT + _FIRST_AID + (
+    "shoot": _PHOTO + _SPORT + _TOY + "star bud sprout".split(),
+    "shot": _PHOTO + _SPORT + _TOY + _FIRST_AID + (
         "doctor vaccination close closeup close-up wide long medium full angle aerial establishing low drone "
         "of headshot cinematic lens vaccine flu espresso tequila whiskey vodka booster injection"
     ).split(),
-    "shooting": _PHOTO + _SPORT + "star".split(),
+    "shooting": _PHOTO + _SPORT + _TOY + "star".split(),
     "hang": _DECOR + _FOOD + ["out", "glider", "gliding"],
     "hanging": _DECOR + _FOOD + ["out", "glider", "gliding"],
     "stockings": ["christmas", "fireplace", "mantel", "santa", "gift", "gifts", "xmas"],
@@ -375,8 +377,8 @@ SENSES: dict[str, list[str]] = {
     "blood": _FOOD + _FAKE + "orange moon red donor donation donate test sample pressure cell vessel sugar bank drive "
     "transfusion vial lab type brother line draw drawing".split(),
     "bloody": _FOOD + _FAKE + "mary good hell".split(),
-    "kill": "light lights switch time engine it".split(),
-    "killing": "light lights switch time engine it".split(),
+    "kill": "light lights switch time engine it".split() + _CRITTER,
+    "killing": "light lights switch time engine it".split() + _CRITTER,
     "beat": "drum drums egg eggs heat record game team traffic music rhythm".split(),
     "execute": "plan order warrant code program gambit move strategy trade contract".split(),
     "execution": "plan order warrant code program gambit move strategy trade contract chess".split(),

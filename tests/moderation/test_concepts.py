@@ -100,6 +100,8 @@ RULES = [
     ("a woman slicing her arm with a kitchen knife", "self_harm", "a woman slicing bread with a kitchen knife"),
     ("a 13-year-old girl flashing her chest", "minors", "a 13-year-old girl flashing a smile"),
     ("a sexy child in underwear", "minors", "children's underwear packaging design"),
+    ("a man shooting a child", "violence", "kids shooting water guns"),
+    ("a man killing a child", "violence", "a child killing a spider with a shoe"),
 ]
 
 
