@@ -351,7 +351,9 @@ _FAKE = "fake costume halloween prop props makeup special effects sfx boxer boxi
 _OBJECT = "statue statues sculpture figurine doll dolls mannequin toy toys lego ruin ruins relic robot".split()
 _PRODUCT = "packaging package packet product shop store aisle laundry drawer folding washing shelf".split()
 _TOY = "water nerf toy toys squirt cap pretend foam dart darts laser lasertag pea peashooter".split()
-_CRITTER = "spider fly flies bug bugs mosquito insect insects cockroach ant ants pest pests weed weeds germ germs".split()
+_CRITTER = (
+    "spider fly flies bug bugs mosquito insect insects cockroach ant ants pest pests weed weeds germ germs"
+).split()
 _BIRD = "bird birds feeder branch nest blue great coal chick chicks".split()
 
 SENSE_WINDOW = 3
