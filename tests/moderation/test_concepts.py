@@ -102,6 +102,8 @@ RULES = [
     ("a sexy child in underwear", "minors", "children's underwear packaging design"),
     ("a man shooting a child", "violence", "kids shooting water guns"),
     ("a man killing a child", "violence", "a child killing a spider with a shoe"),
+    ("a nude woman holding a dress", "sexual", "a woman in a nude bodysuit for a dance performance"),
+    ("a woman performing oral on a man", "sexual", "an oral exam at the dentist"),
 ]
 
 
