@@ -634,8 +634,10 @@ def decide(tokens: list[Token]) -> list[Hit]:
     # hate
     if ix.has("slur"):
         add("hate", "hate.slur", ix.at("slur")[0])
-    if ix.has("hate_phrase"):
-        add("hate", "hate.phrase", ix.at("hate_phrase")[0])
+    opposition = full.has("opposition")  # "anti-racism signs at a white supremacy rally"
+    phrases = [i for i in ix.at("hate_phrase") if not (opposition and tokens[i].surface in lexicon.DESCRIPTIVE_HATE)]
+    if phrases:
+        add("hate", "hate.phrase", phrases[0])
     pair = ix.near(["group", "slur"], ["dehumanise"], 8)
     if pair:
         add("hate", "hate.dehumanising", *pair)

@@ -72,10 +72,11 @@ WORDS: dict[str, str] = {
     # --- violence -----------------------------------------------------------------------------
     "gore": """gore gory gruesome decapitate decapitated decapitation behead beheaded beheading dismember dismembered
         dismemberment disembowel disemboweled disembowelled eviscerate eviscerated mutilate mutilated mutilation
-        entrails innards carnage bloodbath snuff cannibal cannibalism flay flayed impale impaled lynch lynched
-        lynching butchered gouged maim maimed scalped castrated electrocuted waterboarding waterboarded knifed
+        entrails innards carnage bloodbath snuff cannibal cannibalism flay flayed impale impaled butchered gouged
+        maim maimed scalped castrated electrocuted waterboarding waterboarded knifed
         shanked pistol-whipped""",
-    "atrocity": """massacre genocide execution torture tortured torturing slaughter slaughtered""",
+    "atrocity": """massacre genocide execution torture tortured torturing slaughter slaughtered
+        lynch lynched lynching""",
     "act_strong": """stab stabbed stabbing murder murdered murdering strangle strangled strangling slaughter behead
         execute executed kill killed killing bludgeon bludgeoned shoot shot shooting torture tortured rape raped
         assault beat beaten beating drown drowned suffocate suffocated smother smothered slay slain skinned gunned
@@ -237,6 +238,11 @@ PHRASES: dict[str, str] = {
     "nude tight": "benign", "nude bra": "benign", "nude stocking": "benign", "nude shoe": "benign",
     "nude pump": "benign", "nude sandal": "benign", "nude tone": "benign", "nude colored": "benign",
     "nude coloured": "benign",
+    "anti racism": "opposition", "anti racist": "opposition", "antiracist": "opposition",
+    "anti nazi": "opposition",
+    "anti fascist": "opposition", "antifascist": "opposition", "anti hate": "opposition", "counter protest": "opposition",
+    "counter protester": "opposition", "counter demonstrator": "opposition", "against racism": "opposition",
+    "stop racism": "opposition", "no to racism": "opposition",
     "flash her chest": "nudity", "flash his chest": "nudity", "flash her body": "nudity",
     "wet t shirt": "sexualising", "wet tshirt": "sexualising", "nothing on": "nudity",
     "not wearing anything": "nudity", "in the buff": "nudity",
@@ -504,6 +510,8 @@ EXTERMINATE_STRONG_WORDS = {"exterminate", "exterminated", "extermination", "era
 # After a group: "muslims go home", "jews out", "no gays allowed".
 EXCLUSIONS = {("out",), ("go", "home"), ("get", "out"), ("not", "welcome"), ("not", "allowed"), ("must", "go"),
               ("must", "leave")}  # fmt: skip
+# Hate phrases that name a movement rather than chant it: a prompt that opposes it passes.
+DESCRIPTIVE_HATE = {"white supremacy", "white supremacist", "holocaust denial", "race war", "ethnic cleansing"}
 HIGH_PLACES = {"roof", "rooftop", "ledge", "bridge", "building", "skyscraper", "cliff", "balcony", "window", "tower"}
 # Words that can stand for a person of a given age: "a boy of ten", "a girl, 12,".
 # Words that fill a phrase without changing it: "wearing (absolutely) nothing", "legs (wide) open".

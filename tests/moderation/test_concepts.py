@@ -104,6 +104,13 @@ RULES = [
     ("a man killing a child", "violence", "a child killing a spider with a shoe"),
     ("a nude woman holding a dress", "sexual", "a woman in a nude bodysuit for a dance performance"),
     ("a woman performing oral on a man", "sexual", "an oral exam at the dentist"),
+    ("the lynching of a man", "violence", "a lynching memorial in montgomery"),
+    (
+        "a white supremacist rally, proud",
+        "hate",
+        "counter-demonstrators with anti-racism signs at a white supremacy rally",
+    ),
+    ("heil hitler at an anti-racism protest", "hate", "an anti-nazi protest banner"),
 ]
 
 
