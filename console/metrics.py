@@ -173,6 +173,26 @@ def moderation_blocks(*, start: datetime) -> list[dict]:
     return sorted(out, key=lambda e: (-e["tasks"], e["stage"], e["category"]))
 
 
+def moderation_rules(*, start: datetime) -> list[dict]:
+    """Prompts blocked per concept rule (``moderation_report.prompt.rules``, e.g.
+    ``minors.minor_with_sexualising``), grouped in the database: which rules do the blocking."""
+    task_table = Task._meta.db_table
+    since = connection.ops.adapt_datetimefield_value(start)
+    sql = _json_array_rows(
+        table=f"{task_table} t",
+        column="t.moderation_report",
+        path=["prompt", "rules"],
+        where="t.error_code = %s AND t.created_at >= %s",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ["moderation_blocked_prompt", since])
+        rows = [
+            {"category": str(rule).split(".", 1)[0], "rule": str(rule), "tasks": tasks}
+            for rule, _count, tasks in cursor.fetchall()
+        ]
+    return sorted(rows, key=lambda e: (-e["tasks"], e["rule"]))
+
+
 class PercentileCont(Aggregate):
     """PostgreSQL's ordered-set aggregate: the continuous percentile of the non-null values."""
 
@@ -354,6 +374,7 @@ def dashboard(*, window: Window, now: datetime | None = None) -> dict:
         "daily": tasks_by_state(start=start, now=now, unit="day"),
         "summary": state_totals_and_failures(start=start),
         "moderation": moderation_blocks(start=start),
+        "moderation_rules": moderation_rules(start=start),
         "timings": stage_percentiles(start=start),
         "revenue": revenue_per_day(start=start, now=now),
         "tenants": top_tenants(start=start),

@@ -335,7 +335,9 @@ class TaskAdmin(ButtonsMixin, admin.ModelAdmin):
         if not prompt:
             return "-"
         matches = format_html_join(
-            "", "<li>{} in {}: “{}”</li>", ((m["category"], m["field"], m["term"]) for m in prompt.get("matches", []))
+            "",
+            "<li>{} in {}: “{}” <small>(rule {})</small></li>",
+            ((m["category"], m["field"], m["term"], m.get("rule", "terms")) for m in prompt.get("matches", [])),
         )
         return format_html("{}<ul>{}</ul>", prompt.get("decision"), matches)
 

@@ -1,4 +1,7 @@
-"""Text moderation with term lists: normalisation against obfuscation, then whole-word matching.
+"""Text moderation: the concept rules (``moderation.concepts``) plus term lists.
+
+The shipped ``terms.json`` turns the concept rules on and has no lists of its own; a deployment's
+own file (MODERATION_TERMS_FILE) and a project's policy add term lists, matched as below.
 
 The lists are data (``terms.json`` by default; a deployment points MODERATION_TERMS_FILE at its
 own and a project adds terms in its policy). A term is one or more words; a trailing ``*`` on its
@@ -22,6 +25,8 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
+from moderation.concepts import analyse_text, decide
+
 CATEGORIES = ("sexual", "minors", "violence", "hate", "self_harm")
 DEFAULT_TERMS_FILE = Path(__file__).with_name("terms.json")
 
@@ -44,6 +49,19 @@ HOMOGLYPHS = str.maketrans(
 )  # fmt: skip
 
 # Leetspeak, undone only inside words that also have letters ("p0rn", not "1990").
+# Small capitals and other letter-like forms that NFKC keeps ("ɴᴜᴅᴇ"), found by their Unicode name.
+HOMOGLYPHS.update(
+    {
+        code: ord(name.rsplit(" ", 1)[1].lower())
+        for code in range(0x0180, 0x2C80)
+        if (name := unicodedata.name(chr(code), "")).startswith(
+            ("LATIN LETTER SMALL CAPITAL ", "MODIFIER LETTER SMALL ")
+        )
+        and len(name.rsplit(" ", 1)[1]) == 1
+        and code not in HOMOGLYPHS
+    }
+)
+
 LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
         "@": "a", "$": "s", "!": "i", "|": "l", "+": "t", "€": "e", "£": "l"}  # fmt: skip
 LEET_ALTERNATIVES = {"1": "l", "|": "i", "!": "l"}  # a second reading for the ambiguous ones
@@ -132,14 +150,20 @@ def _parse_term(raw: str, category: str) -> Term:
 
 @dataclass(frozen=True)
 class Match:
+    """One reason to block: the category, the rule that fired ("terms" for a list term, else a
+    concept rule such as "minors.minor_with_sexualising"), the words that fired it and the field."""
+
     category: str
     term: str
     field: str
+    rule: str = "terms"
+    words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class TextVerdict:
     matches: tuple[Match, ...] = ()
+    classifier: dict | None = None  # the optional second opinion (moderation.classifier), recorded
 
     @property
     def blocked(self) -> bool:
@@ -153,13 +177,24 @@ class TextVerdict:
         return {
             "decision": "block" if self.blocked else "pass",
             "categories": self.categories,
-            "matches": [vars(m) for m in self.matches],
+            "rules": sorted({m.rule for m in self.matches}),
+            "matches": [{**vars(m), "words": list(m.words)} for m in self.matches],
+            **({"classifier": self.classifier} if self.classifier is not None else {}),
         }
+
+    def with_classifier(self, opinion: dict) -> TextVerdict:
+        """This verdict plus a classifier's opinion; its flagged categories block (rule "classifier")."""
+        extra = tuple(
+            Match(category, opinion["model"], "text", "classifier", ()) for category in opinion.get("flagged", ())
+        )
+        return TextVerdict(matches=self.matches + extra, classifier=opinion)
 
 
 @dataclass(eq=False)  # hashed by identity: compiled once, cached per project policy
 class TermList:
-    """Compiled term lists. ``minor_indicators`` found together with a sexual term add ``minors``;
+    """The prompt check of a deployment: the concept rules (``concepts``, on in the shipped
+    ``terms.json``; see ``moderation.concepts``) plus term lists. ``minor_indicators`` found
+    together with a sexual term add ``minors``;
     ``allow`` phrases are taken out of the text before matching. ``relax`` phrases (a project's
     own allowed phrases) are taken out too, except for the ``minors`` checks, which no project can
     relax: a project that allows "nude" still has "nude child" blocked."""
@@ -168,6 +203,7 @@ class TermList:
     minor_indicators: list[Term] = field(default_factory=list)
     allow: list[Term] = field(default_factory=list)
     relax: list[Term] = field(default_factory=list)
+    concepts: bool = False
 
     def __post_init__(self) -> None:
         self._terms = _Index(t for t in self.terms if t.category != "minors")
@@ -176,6 +212,8 @@ class TermList:
         self._minor_indicators = _Index(self.minor_indicators)
         self._allow = _Index(self.allow)
         self._relax = _Index(self.relax)
+        self._relax_words = tuple(t.words for t in self.relax)
+        self._has_terms = bool(self.terms)
 
     @classmethod
     def from_data(cls, data: Mapping) -> TermList:
@@ -186,6 +224,7 @@ class TermList:
             terms=[_parse_term(t, c) for c, terms in data.get("categories", {}).items() for t in terms],
             minor_indicators=[_parse_term(t, "minors") for t in data.get("minor_indicators", [])],
             allow=[_parse_term(t, "allow") for t in data.get("allow", [])],
+            concepts=bool(data.get("concepts", False)),
         )
 
     def extended(self, data: Mapping) -> TermList:
@@ -196,6 +235,7 @@ class TermList:
             minor_indicators=self.minor_indicators + extra.minor_indicators,
             allow=self.allow,
             relax=self.relax + extra.allow,
+            concepts=self.concepts,
         )
 
     def check(self, fields: Mapping[str, str]) -> TextVerdict:
@@ -204,14 +244,23 @@ class TermList:
         for name, text in fields.items():
             if not text:
                 continue
+            if self.concepts:
+                for hit in decide(analyse_text(fold(text), allow=self._relax_words)):
+                    found.setdefault(
+                        (hit.category, hit.rule), Match(hit.category, " ".join(hit.words), name, hit.rule, hit.words)
+                    )
+            if not self._has_terms:
+                continue
             for words in readings(text):
                 words = _mask(words, self._allow)
                 hits = list(self._terms.find(_mask(words, self._relax))) + list(self._minors.find(words))
                 if any(True for _ in self._sexual.find(words)):
                     hits += [replace(t, category="minors") for t in self._minor_indicators.find(words)]
                 for term in hits:
-                    found.setdefault((term.category, term.source), Match(term.category, term.source, name))
-        matches = sorted(found.values(), key=lambda m: (CATEGORIES.index(m.category), m.term))
+                    found.setdefault(
+                        (term.category, term.source), Match(term.category, term.source, name, "terms", term.words)
+                    )
+        matches = sorted(found.values(), key=lambda m: (CATEGORIES.index(m.category), m.rule, m.term))
         return TextVerdict(matches=tuple(matches))
 
 

@@ -303,6 +303,10 @@ MODERATION_IMAGE_THRESHOLDS = json.loads(
 )
 # Optional: a local directory with a CLIP model (CLIPModel weights + processor) for nsfw/gore/violence.
 MODERATION_CLIP_PATH = env.str("MODERATION_CLIP_PATH", default="")
+# Optional: a local text classifier (transformers sequence classification) as a second opinion on
+# prompts; its scores are recorded. With BLOCK_AT set, a category label scored at or above it blocks.
+MODERATION_TEXT_CLASSIFIER_PATH = env.str("MODERATION_TEXT_CLASSIFIER_PATH", default="")
+MODERATION_TEXT_CLASSIFIER_BLOCK_AT = env.float("MODERATION_TEXT_CLASSIFIER_BLOCK_AT", default=None)
 # Optional: another NudeNet ONNX file (the 320n model inside the nudenet package by default).
 MODERATION_NUDENET_PATH = env.str("MODERATION_NUDENET_PATH", default="")
 # Checked here, at start-up, so a bad list or threshold fails the deploy rather than a task.

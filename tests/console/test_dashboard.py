@@ -224,8 +224,9 @@ def bulk_tasks(n: int) -> None:
 
 
 # Session, user, then the page: state per hour, per day, totals by state and code, prompt and
-# image blocks, percentiles (one percentile_cont query on PostgreSQL), ledger per day, top tenants.
-DASHBOARD_QUERIES = 10
+# image blocks, prompt blocks per rule, percentiles (one percentile_cont query on PostgreSQL),
+# ledger per day, top tenants.
+DASHBOARD_QUERIES = 11
 FAILURES_QUERIES = 5
 
 

@@ -47,9 +47,11 @@ def test_blocked_prompt_fails_at_once_without_a_job_or_a_charge(api, settings):
     row = Task.unscoped_objects.get(pk=task["id"])
     assert row.started_at is None and row.attempts == 0 and row.images.count() == 0
     assert "moderation_prompt" in row.timings_ms
-    # The matched term is kept for audit, not shown to the client.
-    assert row.moderation_report["prompt"]["matches"][0]["term"] == "decapitat*"
-    assert "decapitat*" not in str(task)
+    # The rule and the words that fired it are kept for audit, not shown to the client.
+    match = row.moderation_report["prompt"]["matches"][0]
+    assert (match["rule"], match["words"], match["field"]) == ("violence.gore", ["decapitated"], "text_data")
+    assert row.moderation_report["prompt"]["rules"] == ["violence.gore"]
+    assert "violence.gore" not in str(task) and "matches" not in str(task["error"])
 
 
 def test_blocked_prompt_on_sync_is_a_422_problem_with_the_categories(api):
@@ -209,7 +211,7 @@ def test_the_admin_shows_each_images_scores_and_decision(api, project, run_worke
 
     blocked = submit(api, {"text_data": "gore everywhere"})
     page = staff.get(f"/admin/generation/task/{blocked['id']}/change/").content.decode()
-    assert "violence in text_data: “gore”" in page
+    assert "violence in text_data: “gore” <small>(rule violence.gore)</small>" in page
 
 
 def test_the_admin_refuses_an_invalid_policy(project, staff):
@@ -242,3 +244,21 @@ def test_sync_answers_422_with_the_score_and_the_worker_loads_its_detectors_once
     log = worker.log_path.read_text()
     assert log.count("loaded image moderation") == 1 and log.count("loaded model astro") == 1
     assert "image moderation: nudenet-" in log
+
+
+def test_the_dashboard_counts_prompt_blocks_per_rule(api, staff):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from console.metrics import moderation_rules
+
+    for prompt in ("a decapitated body", "gore, a decapitated soldier", "an 11-year-old in a thong", "a calm lake"):
+        submit(api, {"text_data": prompt})
+    rows = moderation_rules(start=timezone.now() - timedelta(hours=1))
+    assert rows == [
+        {"category": "violence", "rule": "violence.gore", "tasks": 2},
+        {"category": "minors", "rule": "minors.minor_with_sexualising", "tasks": 1},
+    ]
+    page = staff.get("/admin/console/").content.decode()
+    assert '<tr data-rule="violence.gore"><td>violence</td><td>violence.gore</td><td class="num">2</td>' in page

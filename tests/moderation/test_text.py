@@ -154,9 +154,10 @@ BENIGN = [
     "a teenager skateboarding",
     "grandmother knitting by the fire",
 ]
-# Known limits, on purpose: "a nude colour palette" and "a coon hound" are blocked (the lists cannot
-# tell those senses apart); a project that needs them adds them to its "allow" phrases.
-KNOWN_FALSE_POSITIVES = ["a nude colour palette for a living room", "a coon hound dog in the woods"]
+# Blocked by the term lists (which could not tell those senses apart) until a project allowed them;
+# the concept rules read the colour and the dog and let them pass. A project's "allow" phrases
+# still relax what the rules block (see the test below).
+FORMER_FALSE_POSITIVES = ["a nude colour palette for a living room", "a coon hound dog in the woods"]
 
 
 @pytest.fixture(scope="module")
@@ -182,10 +183,13 @@ def test_ordinary_prompts_pass(terms, prompt):
     assert not verdict.blocked, verdict.as_dict()
 
 
-@pytest.mark.parametrize("prompt", KNOWN_FALSE_POSITIVES)
-def test_known_false_positives_are_blocked_until_a_project_allows_them(terms, prompt):
-    assert terms.check({"text_data": prompt}).blocked
+@pytest.mark.parametrize("prompt", FORMER_FALSE_POSITIVES)
+def test_former_false_positives_pass_and_allow_still_relaxes(terms, prompt):
+    assert not terms.check({"text_data": prompt}).blocked
     assert not term_list(terms, {"allow": ["nude colour", "coon hound"]}).check({"text_data": prompt}).blocked
+    blocked = "a nude figure drawing, charcoal"
+    assert terms.check({"text_data": blocked}).blocked
+    assert not term_list(terms, {"allow": ["nude figure"]}).check({"text_data": blocked}).blocked
 
 
 def test_the_negative_prompt_is_checked_too(terms):

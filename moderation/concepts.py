@@ -1,0 +1,702 @@
+"""Concept-based prompt moderation: normalise, lemmatise, map words to concepts, decide on rules.
+
+1. Normalisation (``fold`` in ``moderation.text``: NFKC, look-alike letters, accents, zero-width
+   characters, case), then "15 y.o." -> "15yo", d.o.t.t.e.d and s p a c e d letters joined (spaced
+   runs only when the joined word means something), words split on inner hyphens ("8-year-old").
+2. Each word is analysed once (cached): as written, with leetspeak undone, with letter runs
+   collapsed ("nuuude"); its lemma comes from ``simplemma`` (offline, pure Python) or a light suffix
+   stripper; an unknown word that is two or three lexicon words joined ("nakedgirl") is split.
+3. Multi-word expressions are matched on lemmas; ambiguous words are neutralised by the
+   neighbours of their harmless sense (``lexicon.SENSES``); numbers with an age unit, "aged N",
+   "boy of ten", "12yo" and school grades become a ``minor`` concept when under 18.
+4. Rules over concept combinations within a window decide; each records its category, its name
+   and the words that fired it.
+
+No Django here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import simplemma
+
+from moderation import lexicon
+
+# --- lexicon compiled --------------------------------------------------------------------------
+
+FUNCTION_WORDS = frozenset({"a", "an", "the", "my", "his", "her", "in", "on", "of", "to", "all", "and", "with"})
+LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
+        "@": "a", "$": "s", "!": "i", "|": "l", "+": "t", "€": "e", "£": "l"}  # fmt: skip
+LEET_ALT = {**LEET, "1": "l", "|": "i", "!": "l"}
+LEET_CHARS = "".join(LEET)
+SEP = ".\\-_*~·•'"
+WORD = re.compile(rf"[a-z0-9{re.escape(LEET_CHARS)}]+(?:[{SEP}]+[a-z0-9{re.escape(LEET_CHARS)}]+)*")
+SPLIT_SEP = re.compile(rf"[{SEP}]+")
+NON_ALNUM = re.compile(r"[^a-z0-9]")
+CHAR = rf"[a-z0-9{re.escape(LEET_CHARS)}]"
+DOTTED = re.compile(rf"(?<![a-z0-9])(?:{CHAR}[{SEP}]){{2,}}{CHAR}(?![a-z0-9])")
+SPACED = re.compile(rf"(?<![a-z0-9])(?:{CHAR} ){{2,}}{CHAR}(?![a-z0-9])")
+YEARS_OLD = re.compile(r"(?<![a-z0-9])(\d{1,2})\s*y\s*[./]?\s*o(?![a-z])\.?")
+AGE_TOKEN = re.compile(r"^(\d{1,2})(?:yo|yr|yrs|yro|y)$")
+ORDINAL_TOKEN = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)$")
+RUNS = re.compile(r"(.)\1{2,}")
+LOOKS_NUMERIC = re.compile(r"^[0-9oil]{1,3}$")
+TO_DIGITS = str.maketrans({"o": "0", "i": "1", "l": "1"})
+
+SEXUALISING = frozenset(
+    {"nudity", "genitals", "sex_act", "porn", "sexual_violence", "sexualising", "sexual_clothing", "pose", "csam",
+     "exposed_breast", "revealing_clothing"}
+)  # fmt: skip
+EXPLICIT = frozenset({"nudity", "genitals", "sex_act", "porn", "exposed_breast"})
+CONTEXT_ONLY = frozenset({"history", "prevention", "benign"})
+
+
+@lru_cache(maxsize=65536)
+def lemma(word: str) -> str:
+    try:
+        return simplemma.lemmatize(word, lang="en").lower()
+    except ValueError:
+        return word
+
+
+def _build_words() -> dict[str, frozenset[str]]:
+    out: dict[str, set[str]] = {}
+    for concept, text in lexicon.WORDS.items():
+        for word in text.split():
+            out.setdefault(word, set()).add(concept)
+    return {w: frozenset(c) for w, c in out.items()}
+
+
+WORDMAP = _build_words()
+
+
+def _lookup(word: str) -> tuple[str, frozenset[str]] | None:
+    """(lemma, concepts) of one clean word, or None when the lexicon does not know it. The
+    concepts of the word as written, of its lemma and of its suffix-stripped forms are united
+    ("carving" is listed as a self-harm act, "carve" as a violent act: it is both)."""
+    base = lemma(word)
+    forms = [word, base]
+    for suffix in ("ing", "ed", "es", "s", "ly", "er"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            stem = word[: -len(suffix)]
+            forms += [stem, stem + "e"]
+            if len(stem) > 3 and stem[-1] == stem[-2]:
+                forms.append(stem[:-1])
+    concepts: set[str] = set()
+    head = ""
+    for form in forms:
+        if form in WORDMAP:
+            concepts |= WORDMAP[form]
+            head = head or (base if form == word else form)
+    if concepts:
+        return head, frozenset(concepts)
+    if m := STEM_PREFIX.match(word):
+        return base, frozenset({lexicon.STEMS[m.group(1)]})
+    return None
+
+
+STEM_PREFIX = re.compile("(" + "|".join(sorted(map(re.escape, lexicon.STEMS), key=len, reverse=True)) + ")")
+
+
+PHRASE_WORDS: set[str] = set()
+
+
+def _phrase_key(text: str) -> tuple[str, ...]:
+    words = [w for w in re.split(r"[\s\-]+", text.lower()) if w and w not in lexicon.FILLERS]
+    return tuple(lemma(w) for w in words)
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A crude stem, the third way a phrase is matched ("ending it all" -> "end it all")."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def _build_phrases() -> dict[str, dict[tuple[str, ...], frozenset[str]]]:
+    by_first: dict[str, dict[tuple[str, ...], frozenset[str]]] = {}
+    for text, concepts in lexicon.PHRASES.items():
+        key = _phrase_key(text)
+        PHRASE_WORDS.update(w for w in re.split(r"[\s\-]+", text.lower()) if len(w) >= 3)
+        for variant in {key, tuple(stem(w) for w in key)}:
+            by_first.setdefault(variant[0], {})[variant] = frozenset(concepts.split())
+    return by_first
+
+
+PHRASES = _build_phrases()
+PHRASE_LENGTHS = {first: max(len(k) for k in group) for first, group in PHRASES.items()}
+SENSES = {
+    word: frozenset(lemma(n) for n in neighbours) | frozenset(neighbours) for word, neighbours in lexicon.SENSES.items()
+}
+SEGMENT_VOCAB = frozenset(
+    {w for w in WORDMAP if len(w) >= 3} | {w + "s" for w in WORDMAP if len(w) >= 3} | PHRASE_WORDS | FUNCTION_WORDS
+)
+
+
+@dataclass
+class Token:
+    surface: str  # the normalised word as read
+    lemma: str
+    concepts: frozenset[str] = frozenset()
+    number: int | None = None
+    age: int | None = None
+    masked: bool = False  # inside a project's allowed phrase (no effect on the minors rules)
+
+
+def _unleet(word: str, table: dict[str, str]) -> str:
+    return "".join(table.get(ch, ch) for ch in word)
+
+
+def _segment(word: str) -> list[str] | None:
+    """``word`` as two or three lexicon words joined ("nakedgirl" -> naked, girl), or None. Every
+    piece must carry a concept or be a function word, or the pieces must form a known phrase, so
+    "middlesex" or "penistone" are not split."""
+    n = len(word)
+    if n < 5 or n > 30:
+        return None
+    best: list[str] | None = None
+
+    def search(start: int, pieces: list[str]) -> None:
+        nonlocal best
+        if best is not None and len(best) <= len(pieces):
+            return
+        if start == n:
+            if len(pieces) >= 2 and _segment_ok(pieces):
+                best = list(pieces)
+            return
+        if len(pieces) == 3:
+            return
+        for end in range(n, start, -1):
+            piece = word[start:end]
+            if piece in SEGMENT_VOCAB:
+                search(end, [*pieces, piece])
+
+    search(0, [])
+    return best
+
+
+def _segment_ok(pieces: list[str]) -> bool:
+    if tuple(lemma(p) for p in pieces) in PHRASES.get(lemma(pieces[0]), {}):
+        return True
+    meaningful = [p for p in pieces if p not in FUNCTION_WORDS]
+    return bool(meaningful) and all(_lookup(p) is not None for p in meaningful)
+
+
+@lru_cache(maxsize=65536)
+def analyse(raw: str) -> tuple[Token, ...]:
+    """The tokens one raw word (no spaces, no separators) stands for."""
+    if raw.isdigit():
+        return (Token(raw, raw, number=int(raw) if len(raw) <= 3 else None),)
+    if m := AGE_TOKEN.match(raw):
+        return (Token(raw, raw, age=int(m.group(1))),)
+    if m := ORDINAL_TOKEN.match(raw):
+        return (Token(raw, raw, number=-int(m.group(1))),)  # negative: an ordinal
+    if LOOKS_NUMERIC.match(raw) and any(ch.isdigit() for ch in raw):  # "1O" (a letter O for a zero)
+        digits = raw.translate(TO_DIGITS)
+        return (Token(digits, digits, number=int(digits)),)
+    if "*" in raw and any(ch.isalpha() for ch in raw):  # "n*ked": the star stands for a letter
+        for vowel in "aeiou":
+            found = analyse(raw.replace("*", vowel))
+            if any(t.concepts for t in found):
+                return found
+        raw = raw.replace("*", "")
+    candidates = [raw]
+    if any(ch in LEET for ch in raw) and any(ch.isalpha() for ch in raw):
+        candidates += [_unleet(raw, LEET), _unleet(raw, LEET_ALT)]
+    for cand in list(candidates):
+        if RUNS.search(cand):
+            candidates += [RUNS.sub(r"\1", cand), RUNS.sub(r"\1\1", cand)]
+    candidates = [NON_ALNUM.sub("", c) for c in candidates]
+    candidates = [c for i, c in enumerate(candidates) if c and c not in candidates[:i]]
+    for cand in candidates:
+        found = _lookup(cand)
+        if found is not None:
+            return (Token(cand, lemma(cand), found[1]),)
+    for cand in candidates[1:]:  # leetspeak undone into an ordinary word ("spr4ying"): read it so
+        if cand.isalpha() and simplemma.is_known(cand, lang="en"):
+            return (Token(cand, lemma(cand)),)
+    for cand in candidates:
+        if cand.isalpha() and not simplemma.is_known(cand, lang="en"):
+            pieces = _segment(cand)
+            if pieces:
+                return tuple(analyse(p)[0] for p in pieces)
+    word = candidates[0] if candidates else raw
+    if word in lexicon.NUMBER_WORDS:
+        return (Token(word, word, number=lexicon.NUMBER_WORDS[word]),)
+    if word in lexicon.ORDINALS:
+        return (Token(word, word, number=-lexicon.ORDINALS[word]),)
+    return (Token(word, lemma(word)),)
+
+
+def _join_letters(match: re.Match) -> str:
+    return SPLIT_SEP.sub("", match.group(0).replace(" ", ""))
+
+
+def _join_spaced(match: re.Match) -> str:
+    joined = match.group(0).replace(" ", "")
+    tokens = analyse(joined)
+    if any(t.concepts for t in tokens) or len(tokens) > 1:
+        return joined
+    # "a t e e n": an article in front of a spelled-out word
+    if len(joined) > 3 and joined[0] in "ai" and any(t.concepts for t in analyse(joined[1:])):
+        return joined[0] + " " + joined[1:]
+    return match.group(0)
+
+
+def tokenize(folded: str) -> list[Token]:
+    """Tokens of an already folded text (see ``moderation.text.fold``)."""
+    text = YEARS_OLD.sub(r"\1yo ", folded)
+    text = DOTTED.sub(_join_letters, text)
+    text = SPACED.sub(_join_spaced, text)
+    tokens: list[Token] = []
+    for raw in WORD.findall(text):
+        if raw in WORDMAP or raw.isalpha():
+            tokens.extend(analyse(raw))
+            continue
+        # a word with inner separators: "8-year-old", "self-harm"; as a whole first ("see-through")
+        if "*" in raw and re.fullmatch(r"[a-z*]+", raw):
+            tokens.extend(analyse(raw))
+            continue
+        whole = SPLIT_SEP.sub("", raw)
+        if whole != raw and whole in WORDMAP:
+            tokens.extend(analyse(whole))
+            continue
+        for part in SPLIT_SEP.split(raw):
+            if part:
+                tokens.extend(analyse(part))
+    return [Token(t.surface, t.lemma, t.concepts, t.number, t.age) for t in tokens]  # fresh, mutable copies
+
+
+def _apply_phrases(all_tokens: list[Token]) -> None:
+    tokens = [t for t in all_tokens if t.surface not in lexicon.FILLERS]  # "wearing (absolutely) nothing"
+    lemmas = [t.lemma for t in tokens]
+    surfaces = [t.surface for t in tokens]
+    stems = [stem(w) for w in surfaces]
+    n = len(tokens)
+    i = 0
+    while i < n:
+        matched = 0
+        for words in (lemmas, surfaces, stems):
+            group = PHRASES.get(words[i])
+            if not group:
+                continue
+            for length in range(min(PHRASE_LENGTHS[words[i]], n - i), 1, -1):
+                key = tuple(words[i : i + length])
+                if key in group:
+                    window = tokens[i : i + length]
+                    for t in window:
+                        t.concepts = frozenset()
+                    tokens[i].concepts = group[key]
+                    tokens[i].surface = " ".join(surfaces[i : i + length])
+                    for t in window[1:]:
+                        t.surface = ""
+                    matched = length
+                    break
+            if matched:
+                break
+            if (words[i],) in group:
+                tokens[i].concepts = group[(words[i],)]
+        i += matched or 1
+
+
+def _apply_senses(tokens: list[Token]) -> None:
+    window = lexicon.SENSE_WINDOW + 2
+    for i, t in enumerate(tokens):
+        neighbours = SENSES.get(t.surface) or SENSES.get(t.lemma)
+        if not neighbours or not t.concepts:
+            continue
+        lo, hi = max(0, i - window), min(len(tokens), i + window + 1)
+        if _own_body_part_after(tokens, i) and not any(tokens[j].surface in FIRST_AID for j in range(lo, hi)):
+            continue  # "slicing her arm in the kitchen": the body part outweighs the kitchen
+        if any(j != i and (tokens[j].lemma in neighbours or tokens[j].surface in neighbours) for j in range(lo, hi)):
+            t.concepts = frozenset()
+
+
+POSSESSIVES = {"her", "his", "their", "my", "your", "own", "its"}
+FIRST_AID = frozenset(lexicon._FIRST_AID + lexicon._FAKE)
+
+
+def _own_body_part_after(tokens: list[Token], i: int) -> bool:
+    """A possessive and a body part within three words after ``i`` ("cutting her arm")."""
+    for k in range(i + 1, min(len(tokens) - 1, i + 4)):
+        if tokens[k].surface in POSSESSIVES and tokens[k + 1].concepts & {"body_part", "harm_method_site"}:
+            return True
+    return False
+
+
+AGE_UNIT_YEARS = {"year", "years", "yr", "yrs", "yo", "y"}
+AGE_UNIT_YOUNG = {"month", "months", "week", "weeks", "day", "days"}
+
+
+def _apply_ages(tokens: list[Token]) -> None:
+    """A number that is an age under 18, or a school grade, makes its token a ``minor``."""
+    n = len(tokens)
+
+    def word(j: int) -> str:
+        return tokens[j].surface if 0 <= j < n else ""
+
+    for i, t in enumerate(tokens):
+        age: int | None = t.age
+        value = t.number
+        step = 1
+        prev = tokens[i - 1].number if i else None
+        if value is not None and 0 < value < 10 and prev is not None and prev >= 20 and prev % 10 == 0:
+            continue  # the "five" of "twenty-five": read with its tens
+        if value is not None and value >= 20 and value % 10 == 0 and tokens[i + 1 : i + 2]:
+            nxt = tokens[i + 1].number
+            if nxt is not None and 0 < nxt < 10:
+                value += nxt
+                step = 2
+        if age is None and value is not None and value >= 0:
+            after = word(i + step)
+            if after in AGE_UNIT_YOUNG:
+                age = 0
+            elif after in AGE_UNIT_YEARS and word(i + step + 1) != "ago":
+                age = value
+            elif word(i - 1) in ("aged", "age", "ages") or word(i - 2) in ("aged", "age"):
+                age = value
+            elif word(i - 1) == "of" and word(i - 2) in lexicon.AGE_HOLDERS:
+                age = value
+            elif word(i - 1) in lexicon.AGE_HOLDERS or word(i + 1) in lexicon.AGE_HOLDERS:
+                age = value
+            elif word(i - 1) in ("is", "was", "turned", "turning", "just") and any(
+                word(k) in lexicon.AGE_HOLDERS for k in range(i - 4, i - 1)
+            ):
+                age = value  # "a girl who is twelve"
+            elif word(i - 1) in ("under", "below") and value <= 18:
+                age = value - 1  # "under 16"
+        if value is not None and value < 0:  # an ordinal: "5th grader", "fifth grade", "grade 5"
+            if word(i + 1) in ("grade", "grader", "graders", "grades", "form"):
+                age = 5 - value
+        if value is not None and 0 < value <= 12 and word(i - 1) in ("grade", "year") and i >= 1:
+            if word(i - 2) not in ("the",) and value <= 12 and word(i - 1) == "grade":
+                age = 5 + value
+        if age is not None and age < 18:
+            t.concepts = t.concepts | {"minor"}
+            t.age = age
+
+
+COLOUR_GROUPS = {"black", "white", "brown"}
+
+
+def _apply_groups(tokens: list[Token]) -> None:
+    """ "black" or "white" before a word for people is a group ("a black family"), not a colour."""
+    for i, t in enumerate(tokens[:-1]):
+        if t.surface in COLOUR_GROUPS:
+            nxt = tokens[i + 1]
+            if nxt.concepts & {"person", "minor", "minor_weak"} or nxt.surface in lexicon.PEOPLE_AFTER:
+                t.concepts = t.concepts | {"group"}
+
+
+def _apply_negation(tokens: list[Token]) -> None:
+    for i, t in enumerate(tokens):
+        if (
+            t.concepts & lexicon.NEGATABLE
+            and i
+            and (
+                tokens[i - 1].surface in lexicon.NEGATIONS
+                or (
+                    i > 1
+                    and tokens[i - 1].surface in ("any", "the", "a")
+                    and tokens[i - 2].surface in lexicon.NEGATIONS
+                )
+            )
+        ):
+            t.concepts = t.concepts - lexicon.NEGATABLE
+
+
+def _apply_framing(tokens: list[Token]) -> None:
+    """ "hot" is sexualising only right beside a minor ("a hot 14 year old", "hot teen"); a hot day,
+    a hot dog or hot chocolate are phrases or senses that clear it first."""
+    for i, t in enumerate(tokens):
+        if t.surface == "hot":
+            near = tokens[max(0, i - 2) : i + 4]
+            if any("minor" in n.concepts for n in near):
+                t.concepts = t.concepts | {"sexualising"}
+
+
+def analyse_text(folded: str, allow: Iterable[tuple[str, ...]] = ()) -> list[Token]:
+    tokens = tokenize(folded)
+    _apply_phrases(tokens)
+    _apply_senses(tokens)
+    _apply_ages(tokens)
+    _apply_groups(tokens)
+    _apply_negation(tokens)
+    _apply_framing(tokens)
+    if allow:
+        _mask(tokens, allow)
+    return tokens
+
+
+def _mask(tokens: list[Token], allow: Iterable[tuple[str, ...]]) -> None:
+    surfaces = [t.surface for t in tokens]
+    lemmas = [t.lemma for t in tokens]
+    for words in allow:
+        size = len(words)
+        for i in range(len(tokens) - size + 1):
+            if tuple(surfaces[i : i + size]) == words or tuple(lemmas[i : i + size]) == words:
+                for t in tokens[i : i + size]:
+                    t.masked = True
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hit:
+    category: str
+    rule: str
+    words: tuple[str, ...]
+
+
+@dataclass
+class _Index:
+    tokens: list[Token]
+    minors_view: bool = False
+    where: dict[str, list[int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for i, t in enumerate(self.tokens):
+            if t.masked and not self.minors_view:
+                continue
+            for c in t.concepts:
+                self.where.setdefault(c, []).append(i)
+
+    def at(self, *concepts: str) -> list[int]:
+        out: list[int] = []
+        for c in concepts:
+            out.extend(self.where.get(c, ()))
+        return sorted(out)
+
+    def has(self, *concepts: str) -> bool:
+        return any(c in self.where for c in concepts)
+
+    def near(self, a: Iterable[str], b: Iterable[str], window: int, order: bool = False) -> tuple[int, int] | None:
+        """The first (i, j) with i among ``a``, j among ``b``, |i - j| <= window (j after i when ``order``)."""
+        left, right = self.at(*a), self.at(*b)
+        for i in left:
+            for j in right:
+                if i != j and abs(i - j) <= window and (not order or j > i):
+                    return i, j
+        return None
+
+    def word(self, *positions: int) -> tuple[str, ...]:
+        return tuple(self.tokens[p].surface for p in positions)
+
+
+def _sexualising_derived(ix: _Index) -> None:
+    """Concepts made of two words: an exposed breast, revealing clothing."""
+    pair = ix.near(["exposing"], ["breast"], 3)
+    if pair:
+        ix.where.setdefault("exposed_breast", []).append(pair[1])
+    pair = ix.near(["revealing"], ["swimwear", "sexual_clothing"], 2, order=True)
+    if pair:
+        ix.where.setdefault("revealing_clothing", []).append(pair[1])
+
+
+def _strong_exterminate(token: Token) -> bool:
+    return (
+        "exterminate_strong" in token.concepts
+        or token.lemma in lexicon.EXTERMINATE_STRONG_WORDS
+        or (token.surface.split(" ")[0] in lexicon.EXTERMINATE_STRONG_WORDS)
+    )
+
+
+def _through(ix: _Index, a: list[str], b: list[str], window: int) -> tuple[int, int] | None:
+    """A weapon put into or against a body part: ``a`` then ``b`` within ``window`` words with a
+    preposition such as "into", "through", "in", "to" between ("a sword through his chest"; not
+    "a sword raised above his head")."""
+    for i in ix.at(*a):
+        for j in ix.at(*b):
+            if 0 < j - i <= window and any(ix.tokens[k].surface in lexicon.INTO for k in range(i + 1, j)):
+                return i, j
+    return None
+
+
+def decide(tokens: list[Token]) -> list[Hit]:
+    hits: list[Hit] = []
+    full = _Index(tokens, minors_view=True)
+    ix = _Index(tokens)
+    _sexualising_derived(full)
+    _sexualising_derived(ix)
+    history = full.has("history")
+    prevention = full.has("prevention")
+
+    def add(category: str, rule: str, *positions: int, view: _Index = ix) -> None:
+        hits.append(Hit(category, rule, tuple(w for w in view.word(*positions) if w)))
+
+    # minors: never relaxed by a project's allowed phrases, so on the full view
+    if full.has("csam"):
+        add("minors", "minors.csam_term", full.at("csam")[0], view=full)
+    minor_at = full.at("minor")
+    sexual_at = full.at(*SEXUALISING)
+    if minor_at and sexual_at:
+        add("minors", "minors.minor_with_sexualising", minor_at[0], sexual_at[0], view=full)
+    pair = full.near(["minor_weak"], sorted(EXPLICIT), 6)
+    if pair and not (minor_at and sexual_at):
+        add("minors", "minors.child_word_with_explicit", *pair, view=full)
+
+    # sexual
+    explicit = ix.at("nudity", "genitals", "sex_act", "porn", "exposed_breast")
+    if explicit:
+        add("sexual", "sexual.explicit", *explicit[:3])
+
+    # violence
+    if ix.has("gore"):
+        add("violence", "violence.gore", *ix.at("gore")[:3])
+    if ix.has("sexual_violence"):
+        add("violence", "violence.sexual_violence", ix.at("sexual_violence")[0])
+    if ix.has("atrocity") and not history:
+        add("violence", "violence.atrocity", ix.at("atrocity")[0])
+    pair = ix.near(["act_strong", "act_weak"], ["body_part"], 6)
+    if pair:
+        add("violence", "violence.act_on_body", *pair)
+    pair = ix.near(["act_strong"], ["person", "minor", "minor_weak", "group"], 5)
+    if pair:
+        add("violence", "violence.act_on_person", *pair)
+    pair = ix.near(["act_strong", "act_weak"], ["death_phrase"], 3)
+    if pair:
+        add("violence", "violence.act_to_death", *pair)
+    pair = ix.near(["wound"], ["person", "body_part", "minor", "minor_weak", "death"], 5)
+    if pair:
+        add("violence", "violence.wound_on_person", *pair)
+    for a in ix.at("act_weak", "act_strong"):  # "tearing people apart": the victim between act and "apart"
+        ends = [e for e in ix.at("apart") if a < e <= a + 4]
+        victims = [v for v in ix.at("person", "body_part", "minor", "minor_weak") if ends and a < v < ends[0]]
+        if victims:
+            add("violence", "violence.torn_apart", a, victims[0], ends[0])
+            break
+    pair = ix.near(["body_part"], ["tearing"], 4)  # "bodies torn apart", "his face torn apart"
+    if pair:
+        add("violence", "violence.torn_apart", *pair)
+    pair = _through(ix, ["weapon"], ["body_vital"], 6)
+    if pair:
+        add("violence", "violence.weapon_in_body", *pair)
+
+    # self-harm
+    if ix.has("suicide") and not prevention:
+        add("self_harm", "self_harm.suicide", ix.at("suicide")[0])
+    pair = ix.near(["self_act"], ["reflexive"], 4)
+    if pair:
+        add("self_harm", "self_harm.act_on_self", *pair)
+    pair = ix.near(["self_act", "sh_mark", "wound", "cutter"], ["harm_method_site"], 4)
+    if pair and not prevention:
+        add("self_harm", "self_harm.cut_site", *pair)
+    pair = ix.near(["overdose"], ["person", "minor", "minor_weak", "reflexive"], 6)
+    if pair and not prevention:
+        add("self_harm", "self_harm.overdose", *pair)
+    pair = ix.near(["ingest"], ["poison_substance"], 4)
+    if pair:
+        add("self_harm", "self_harm.poison", *pair)
+    pair = ix.near(["cutter"], ["wound"], 2)
+    if pair:
+        add("self_harm", "self_harm.bloody_blade", *pair)
+    pair = ix.near(["pills"], ["excess"], 6)
+    if pair:
+        add("self_harm", "self_harm.pills_overdose", *pair)
+    for i in ix.at("ligature"):
+        necks = [j for j in ix.at("neck") if 0 < j - i <= 5]
+        if necks and any(tokens[k].surface == "around" for k in range(i + 1, necks[0])):
+            add("self_harm", "self_harm.ligature_around_neck", i, necks[0])
+            break
+    pair = ix.near(["noose"], ["hang_marker", "person", "reflexive", "self_act", "suicide", "minor", "minor_weak"], 8)
+    if pair:
+        add("self_harm", "self_harm.noose", *pair)
+    hang = [i for i in ix.at("act_weak", "self_act") if tokens[i].lemma in ("hang", "hanging", "hanged")]
+    for i in hang:
+        marks = [j for j in ix.at("hang_marker") if abs(j - i) <= 6 and j != i]
+        if marks:
+            add("self_harm", "self_harm.hanging", i, marks[0])
+            break
+    pair = ix.near(["weapon"], ["reflexive"], 5)
+    if pair:
+        add("self_harm", "self_harm.weapon_on_self", *pair)
+    pair = _through(ix, ["firearm"], ["mouth_temple"], 5)
+    if pair:
+        add("self_harm", "self_harm.gun_in_mouth", *pair)
+    for i in ix.at("jump_intent"):
+        around = tokens[max(0, i - 8) : i + 9]
+        if any(t.lemma in lexicon.HIGH_PLACES for t in around) and not any(
+            t.lemma in SENSES["jump_intent"] or t.surface in SENSES["jump_intent"] for t in around
+        ):
+            add("self_harm", "self_harm.jump_from_height", i)
+            break
+    pair = ix.near(["jump"], ["death_phrase", "death"], 8)
+    if pair:
+        add("self_harm", "self_harm.jump_to_death", *pair)
+
+    # hate
+    if ix.has("slur"):
+        add("hate", "hate.slur", ix.at("slur")[0])
+    opposition = full.has("opposition")  # "anti-racism signs at a white supremacy rally"
+    phrases = [i for i in ix.at("hate_phrase") if not (opposition and tokens[i].surface in lexicon.DESCRIPTIVE_HATE)]
+    if phrases:
+        add("hate", "hate.phrase", phrases[0])
+    pair = ix.near(["group", "slur"], ["dehumanise"], 8)
+    if pair:
+        add("hate", "hate.dehumanising", *pair)
+    pair = ix.near(["group", "slur"], ["trope"], 8)
+    if pair and not history:
+        add("hate", "hate.trope", *pair)
+    pair = ix.near(["only_good"], ["group", "slur"], 3, order=True)
+    if pair:
+        add("hate", "hate.exterminate", *pair)  # "the only good muslim is a dead muslim"
+    for g in ix.at("group", "slur"):
+        links = [k for k in ix.at("link") if g < k <= g + 4]
+        animals = [a for a in ix.at("dehumanise_animal") if links and links[0] < a <= links[0] + 4]
+        before = [k for k in ix.at("link") if g - 3 <= k < g]  # "comparing asians to dogs", "depicting jews as rats"
+        if not animals and before:
+            animals = [a for a in ix.at("dehumanise_animal") if g < a <= g + 4]
+            links = before
+        if animals:
+            add("hate", "hate.dehumanising_comparison", g, links[0], animals[0])
+            break
+    if not history:
+        strong = [i for i in ix.at("exterminate", "exterminate_strong") if _strong_exterminate(tokens[i])]
+        pair = ix.near(["exterminate"], ["group", "slur"], 6, order=True)
+        if not pair and strong:
+            groups = [(e, g) for e in strong for g in ix.at("group", "slur") if abs(e - g) <= 6]
+            pair = groups[0] if groups else None
+        if pair:
+            add("hate", "hate.exterminate", *pair)
+        else:
+            for g in ix.at("group", "slur"):
+                ext = [e for e in ix.at("exterminate") if g < e <= g + 8]
+                modal = (
+                    [k for k in range(g + 1, ext[0]) if tokens[k].surface in ("should", "must", "will")] if ext else []
+                )
+                if modal:
+                    add("hate", "hate.exterminate", g, ext[0])
+                    break
+        pair = ix.near(["symbol"], ["endorse"], 10)
+        if pair:
+            add("hate", "hate.symbol_endorsed", *pair)
+        for e in ix.at("exterminate"):
+            them = [k for k in range(e + 1, min(len(tokens), e + 4)) if tokens[k].surface in ("them", "they", "all")]
+            groups = [g for g in ix.at("group", "slur") if abs(e - g) <= 10]
+            if them and groups:
+                add("hate", "hate.exterminate", groups[-1], e, them[0])  # "jews are the enemy, exterminate them"
+                break
+        for g in ix.at("group", "slur"):
+            after = tuple(t.surface for t in tokens[g + 1 : g + 3])
+            before = tokens[g - 1].surface if g else ""
+            out = after[:1] == ("out",) and (g + 2 >= len(tokens) or "slur" in tokens[g].concepts)  # "jews out"
+            if out or after in lexicon.EXCLUSIONS or (before == "no" and "allowed" in after):
+                add("hate", "hate.exclusion", g, g + 1)
+                break
+        pair = ix.near(["group", "slur"], ["conspiracy"], 6)
+        if pair:
+            add("hate", "hate.conspiracy", *pair)
+        pair = ix.near(["demean"], ["group", "slur"], 5)
+        if pair:
+            add("hate", "hate.demeaning", *pair)
+        pair = ix.near(["hate_adjective"], ["depiction", "group", "slur"], 10)
+        if pair:
+            add("hate", "hate.hateful_depiction", *pair)
+    return hits

@@ -1,0 +1,551 @@
+"""The concept lexicon of prompt moderation: words and multi-word expressions -> concepts.
+
+Entries are lemmas (what ``simplemma`` gives, or the base form); inflected forms are found through
+the lemmatiser and a light suffix stripper, so "stabbed", "stabbing" and "stabs" all reach "stab".
+A word may carry several concepts. Multi-word expressions (``PHRASES``) are matched on lemmas and
+replace the concepts of the words they cover ("blood orange" is food, not blood).
+
+``SENSES`` lists, per ambiguous word, the neighbours that select its harmless sense ("cut" near
+"cake", "paper" or "hair"; "shoot" near "photo" or "basketball"); a neutralised word keeps no
+concept. ``STEMS`` are prefixes that carry a concept in any form ("decapitat" -> gore).
+
+No Django here: the engine (``moderation.concepts``) and this data are plain Python.
+"""
+
+from __future__ import annotations
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in text.split() if w]
+
+
+# fmt: off
+# concept -> words (lemmas or surface forms). Phrases go in PHRASES.
+WORDS: dict[str, str] = {
+    # --- minors -------------------------------------------------------------------------------
+    # An unmistakable child word: with any sexualising concept, the prompt is blocked as minors.
+    "minor": """child children kid kiddo kiddie kiddy toddler infant baby newborn preteen pre-teen tween teen teenager
+        teenage teenaged adolescent underage schoolgirl schoolboy schoolkid youngster juvenile pubescent
+        prepubescent prepubertal daughter son niece nephew kindergarten kindergartner kindergartener preschool
+        preschooler schooler schoolers middleschooler highschooler grader loli lolita shota jailbait tot toddlercon
+        lolicon shotacon minor boyhood girlhood childlike pupil underaged stepdaughter stepson granddaughter
+        grandson schoolchild schoolchildren choirboy tweenager preadolescent pre-adolescent""",
+    # A word that is often, not always, a child: with explicit nudity or sex, minors is added.
+    "minor_weak": "girl boy gurl lass lad youth cub",
+    # Sexual material that is about children whatever else the prompt says.
+    "csam": """loli lolicon shota shotacon jailbait pedo pedos pedophile pedophilia paedo paedophile paedophilia
+        pedobear csam toddlercon cp""",
+    # --- sexual -------------------------------------------------------------------------------
+    "nudity": """nude nudity naked nakey nekkid nudist topless bottomless unclothed undress undressed undressing
+        disrobe disrobed disrobing starkers braless pantyless commando unclad
+        naturist naturism""",
+    "genitals": """penis vagina vulva clitoris clit labia testicle testicles scrotum genital genitals genitalia pussy
+        cock dick cunt twat erection boner junk crotch groin nipple nipples areola areolas tits titties titty boob
+        boobs boobies anus asshole dildo""",
+    "sex_act": """sex intercourse coitus fuck fucking fucked orgasm orgy blowjob handjob fellatio cunnilingus
+        masturbate masturbation masturbating cum cumshot creampie bukkake gangbang threesome rimjob deepthroat
+        sodomy sodomize ejaculate ejaculation penetrate penetration sexting hump humping grope groping fondle
+        fondling bestiality incest copulate copulating copulation cumming jizz semen orgasmic phallus dong schlong
+        nookie""",
+    "porn": """porn porno pornographic pornography pornstar xxx nsfw hentai ecchi r34 smut lewd erotic erotica
+        onlyfans stripper striptease lapdance bdsm bondage fetish kink camgirl milf upskirt downblouse ahegao
+        futanari nipslip
+        pron softcore kamasutra
+        explicit
+        prostitute prostitutes prostitution hooker hookers""",
+    # Sexualising, not explicit: enough with a minor, never alone.
+    "sexualising": """sexy sexier sexiest sultry seductive seductively seduce seducing flirty flirtatious flirt
+        flirting provocative provocatively suggestive suggestively sensual sensually alluring racy risque horny
+        aroused arousing lustful lust kinky voyeur voyeuristic peeping slutty slut whore sexualized sexualised
+        seduction titillating voluptuous busty stripping strip twerk twerking pinup boudoir playboy penthouse oiled
+        sexual sexually erotically sexualize sexualise
+        explicit""",
+    "sexual_violence": "rape raped raping rapist molest molested molesting molestation molester",
+    "sexual_clothing": """lingerie thong g-string gstring panties panty knickers underwear bra bralette negligee
+        nightie corset garter garters fishnet fishnets stockings bodysuit babydoll bustier chemise camisole
+        jockstrap""",
+    "revealing": "revealing skimpy seethrough sheer micro itsy transparent",
+    "swimwear": """bikini swimsuit swimwear bathing trunks leotard top skirt dress outfit shorts nightgown nightdress
+        shirt t-shirt tshirt clothes clothing leggings tights pants pajamas pyjamas blouse robe gown""",
+    "exposing": "exposed exposing bare bared showing show flashing flash uncovered visible out",
+    "breast": "breast breasts",
+    # --- violence -----------------------------------------------------------------------------
+    "gore": """gore gory gruesome decapitate decapitated decapitation behead beheaded beheading dismember dismembered
+        dismemberment disembowel disemboweled disembowelled eviscerate eviscerated mutilate mutilated mutilation
+        entrails innards carnage bloodbath snuff cannibal cannibalism flay flayed impale impaled butchered gouged
+        maim maimed scalped castrated electrocuted waterboarding waterboarded knifed
+        shanked pistol-whipped""",
+    "atrocity": """massacre genocide execution torture tortured torturing slaughter slaughtered
+        lynch lynched lynching""",
+    "act_strong": """stab stabbed stabbing murder murdered murdering strangle strangled strangling slaughter behead
+        execute executed kill killed killing bludgeon bludgeoned shoot shot shooting torture tortured rape raped
+        assault beat beaten beating drown drowned suffocate suffocated smother smothered slay slain skinned gunned
+        mowed
+        stoning bayonet bayoneted bayoneting""",
+    "act_weak": """cut cutting slice sliced slit slitting slash slashed slashing chop chopped hack hacked sever
+        severed tear torn rip ripped gouge crush crushed smash smashed punch punched kick kicked stomp stomped
+        plunge plunged pierce pierced carve carved spill spilled spilling
+        mangle mangled""",
+    "body_vital": """head face throat neck chest stomach belly abdomen eye eyes skull heart gut guts torso mouth
+        knee knees
+        back""",
+    "overdose": "overdose overdosing overdosed",
+    "poison_substance": "antifreeze bleach poison cyanide arsenic",
+    "ingest": "drink drinking drank swallow swallowing swallowed eat eating ingest ingesting",
+    "apart": "apart",
+    "ligature": "rope ropes cord belt cable wire noose",
+    "neck": "neck throat",
+    "hang_marker": "rope noose neck dead death lifeless body corpse ceiling beam rafter gallows",
+    "sh_mark": "scar scars cuts",
+    "body_part": """head face throat neck chest stomach belly abdomen arm arms leg legs hand hands finger fingers
+        fingernail fingernails eye eyes eyeball skull brain brains jaw limb limbs torso flesh bone bones spine heart
+        gut guts intestine intestines wrist wrists forearm forearms thigh thighs foot feet toe toes ear ears nose
+        tongue teeth mouth lips cheek scalp ribs rib organ organs kidney liver lung back
+        body bodies""",
+    "person": """man men woman women guy guys person people victim victims prisoner prisoners soldier soldiers body
+        bodies corpse corpses someone somebody family student students wife husband crowd civilian civilians hostage
+        hostages girlfriend boyfriend mother father teacher worker villager villagers police officer protester
+        protesters him her his he she they them human humans lady gentleman""",
+    "wound": """wound wounds wounded gash gashes laceration lacerations bleed bleeding bled bloody bloodied blood
+        gunshot stab-wound blister blistering charred bruised bruises gushing""",
+    "death": "dead death die dying corpse corpses cadaver carcass lifeless slain murdered",
+    "weapon": """knife knives gun guns pistol rifle machete axe sword cleaver chainsaw bullet bullets razor blade
+        blades shotgun revolver dagger hatchet pliers hammer crowbar spear crossbow scythe handgun""",
+    "firearm": "gun guns pistol revolver rifle shotgun handgun",
+    "mouth_temple": "mouth temple chin",
+    # --- self-harm ----------------------------------------------------------------------------
+    "suicide": """suicide suicidal thinspiration thinspo bonespo proana pro-ana promia selfharm self-harm self-injury
+        self-inflicted selfinflicted self-immolation selfimmolation""",
+    "reflexive": "myself herself himself themselves yourself yourselves oneself themself own",
+    "noose": "noose nooses",
+    "pills": "pill pills tablet tablets painkiller painkillers sleeping-pills medication meds barbiturates opioids",
+    "excess": "swallow swallowing swallowed handful fistful overdose overdosing overdosed whole entire lethal",
+    "harm_method_site": "wrist wrists forearm forearms thigh thighs arm arms",
+    "cutter": "razor razors blade blades scalpel",
+    "self_act": """cut cutting slit slitting slash slashing slice slicing carve carving scratch scratching burn
+        burning stab stabbing shoot shooting hang hanging drown drowning starve starving suffocate harm hurt injure
+        kill killing poison poisoning purge electrocute electrocuting""",
+    "jump": "jump jumping jumped leap",
+    # --- hate ---------------------------------------------------------------------------------
+    "slur": """nigger niggers nigga niggas kike kikes faggot faggots fag fags chink chinks spic spics wetback wetbacks
+        gook gooks raghead ragheads towelhead towelheads tranny trannies coon coons dyke dykes beaner beaners paki
+        pakis yid yids sandnigger kyke heeb heebs sambo darkie darkies jigaboo pickaninny golliwog kaffir zipperhead
+        shemale retard retards""",
+    "group": """jew jews jewish muslim muslims islam blacks african africans negro negroes gay gays lesbian lesbians
+        homosexual homosexuals trans transgender queer queers immigrant immigrants migrant migrants refugee refugees
+        mexican mexicans arab arabs asian asians chinese indian indians roma gypsy gypsies christian christians
+        catholic catholics hindu hindus sikh sikhs latino latinos hispanic hispanics disabled semite semites jewry
+        palestinian palestinians israeli israelis somali somalis romani natives aboriginal aborigines indigenous
+        pakistani pakistanis nigerian nigerians haitian haitians slavs
+        infidel infidels kafir kafirs""",
+    "dehumanise": """vermin cockroach cockroaches roach roaches parasite parasites lice louse pest pests plague
+        infestation infest infesting subhuman untermensch filth scum inferior leeches leech maggot maggots termites
+        locusts mongrel mongrels degenerate degenerates swarm swarming
+        greedy
+        abomination abominations
+        invasion invaders""",
+    "dehumanise_animal": """rat rats ape apes monkey monkeys pig pigs dog dogs animal animals beast beasts savage
+        savages virus disease diseases freak freaks trash garbage cancer invader invaders horde hordes insect
+        insects gorilla gorillas chimp chimps chimpanzee baboon baboons orangutan thief thieves criminal criminals
+        terrorist terrorists rapist rapists pedophile pedophiles paedophiles groomers dirty filthy
+        bug bugs stupid dumb primitive barbaric backward evil sick superior perverts perverted""",
+    "link": "are is as like were be being depicted portrayed drawn shown compared comparing compare",
+    "exterminate": """exterminate exterminated extermination eradicate eradicated purge purged cleanse cleansed
+        eliminate gas gassed lynch kill burn hang slaughter destroy annihilate massacre genocide cull sterilize
+        sterilise drown shoot""",
+    "symbol": """swastika swastikas nazi nazis neo-nazi neonazi kkk klan klansman totenkopf reich hitler ss-bolts
+        sonnenrad holocaust third-reich aryan wolfsangel jihadi jihadist isis
+        skinhead skinheads""",
+    "endorse": """proud pride glorious glory glorify glorifying glorified celebrate celebrating celebration hail heil
+        salute saluting heroic hero rally recruitment recruiting support supporting supporter victory triumphant
+        honor honour honoring honouring praise praising worship tribute long-live proudly cheering cheer applaud
+        applauding rallying superior propaganda march marching""",
+    "hate_adjective": """racist antisemitic anti-semitic islamophobic homophobic transphobic bigoted stereotypical
+        hateful""",
+    "demean": "mock mocking mocked ridicule ridiculing demean demeaning degrading humiliating",
+    "depiction": "caricature cartoon poster meme flyer propaganda graffiti sign drawing illustration banner",
+    # --- context ------------------------------------------------------------------------------
+    "history": """memorial museum history historical historic documentary monument remembrance commemoration
+        commemorate commemorating cemetery plaque textbook exhibit exhibition archive archival memorialize
+        renaissance reenactment re-enactment wwi wwii ww2 ww1 1940s""",
+    "prevention": "prevention prevent awareness hotline helpline crisis support recovery survivor",
+}
+
+# Multi-word expressions (on lemmas, hyphens and spaces alike): phrase -> concepts.
+PHRASES: dict[str, str] = {
+    # benign senses that share a word with harm
+    "blood orange": "benign", "blood moon": "benign", "blood test": "benign", "blood pressure": "benign",
+    "blood donation": "benign", "blood drive": "benign", "blood bank": "benign", "blood type": "benign",
+    "blood red": "benign", "bloody mary": "benign", "killer whale": "benign", "photo shoot": "benign",
+    "photoshoot": "benign", "shooting star": "benign", "shooting range": "benign", "chicken breast": "benign",
+    "turkey breast": "benign", "duck breast": "benign", "breast cancer": "benign", "breast stroke": "benign",
+    "naked eye": "benign", "naked mole": "benign", "naked flame": "benign", "naked cake": "benign",
+    "naked truth": "benign", "cum laude": "benign", "sex pistol": "benign", "rape seed": "benign",
+    "oilseed rape": "benign", "torture test": "benign", "kill switch": "benign", "beating heart": "benign",
+    "assault rifle": "weapon",
+    "suicide door": "benign", "suicide squad": "benign", "suicide prevention": "benign", "al gore": "benign",
+    "gore tex": "benign", "corpse flower": "benign", "corpse paint": "benign", "corpse bride": "benign",
+    "pussy willow": "benign", "pussy cat": "benign", "spic and span": "benign", "coon hound": "benign",
+    "coon dog": "benign", "blue tit": "benign", "great tit": "benign", "coal tit": "benign",
+    "chink in": "benign", "moby dick": "benign", "dick whittington": "benign", "dick tracy": "benign",
+    "minor chord": "benign", "minor key": "benign", "minor injury": "benign", "black cat": "benign",
+    "hang out": "benign", "hang glider": "benign", "hang gliding": "benign", "strip mall": "benign",
+    "comic strip": "benign", "film strip": "benign", "led strip": "benign", "bacon strip": "benign",
+    "strip of": "benign", "shot glass": "benign", "flu shot": "benign", "vaccine shot": "benign",
+    "hot dog": "benign", "hot day": "benign", "hot chocolate": "benign", "hot air": "benign",
+    "hot spring": "benign", "hot sauce": "benign", "hot pepper": "benign", "hot tub": "benign",
+    "baby blue": "benign", "baby shower": "benign", "baby grand": "benign",
+    "dead end": "benign", "dead tree": "benign", "dead leaf": "benign", "the dead sea": "benign",
+    "bare foot": "benign", "bare feet": "benign", "bare tree": "benign", "bare hand": "benign",
+    "bare bone": "benign", "bare shoulder": "benign", "bare arm": "benign", "bare wall": "benign",
+    "show off": "benign", "top hat": "benign", "chest of": "benign", "treasure chest": "benign",
+    # sexual
+    "expose himself": "nudity", "expose herself": "nudity", "expose themselves": "nudity",
+    "flash himself": "nudity", "flash herself": "nudity", "indecent exposure": "nudity", "adult film": "porn",
+    "adult video": "porn", "adult movie": "porn", "adult content": "porn", "adult entertainment": "porn",
+    "adult site": "porn", "sexual position": "sex_act", "sex position": "sex_act", "kama sutra": "porn",
+    "bare breasted": "nudity", "full frontal": "nudity", "in the raw": "nudity", "shirtless woman": "nudity",
+    "shirtless lady": "nudity", "spread eagle": "pose", "sexually explicit": "porn", "explicit sex": "porn",
+    "stoned to death": "gore", "killing field": "atrocity", "in the nude": "nudity",
+    "wearing nothing but": "nudity", "nothing but a smile": "nudity", "give head": "sex_act",
+    "giving head": "sex_act", "go down on": "sex_act", "going down on": "sex_act", "under 18": "minor",
+    "under eighteen": "minor", "slanted eye": "slur", "control the media": "conspiracy",
+    "control the bank": "conspiracy", "control the world": "conspiracy",
+    "control the government": "conspiracy",
+    "about to jump": "jump_intent", "ready to jump": "jump_intent", "going to jump": "jump_intent",
+    "preparing to jump": "jump_intent",
+    "stab wound": "gore", "gunshot wound": "gore", "bullet wound": "gore", "good thing": "endorse",
+    "was right": "endorse", "did nothing wrong": "endorse", "never happened": "endorse",
+    "lady killer": "benign", "killer smile": "benign", "killer heel": "benign", "killer app": "benign",
+    "killer bee": "benign", "sex symbol": "benign", "porn star mustache": "benign",
+    "hooked nose": "trope", "big nose": "trope", "money grubbing": "trope",
+    "less intelligent": "dehumanise_animal", "mentally ill": "dehumanise_animal", "to the oven": "exterminate_strong",
+    "into the oven": "exterminate_strong", "only good": "only_good", "ss flag": "symbol", "ss officer": "symbol",
+    "ss uniform": "symbol", "ss soldier": "symbol", "keep america white": "hate_phrase",
+    "keep europe white": "hate_phrase", "keep britain white": "hate_phrase", "whites only": "hate_phrase",
+    "white only": "hate_phrase", "did 9 11": "conspiracy", "spread the virus": "conspiracy",
+    "poison the well": "conspiracy", "steal child": "conspiracy", "steal children": "conspiracy",
+    "replace us": "conspiracy", "great replacement": "hate_phrase", "rule the world": "conspiracy",
+    "bitten off": "gore", "bite off": "gore", "open fire on": "act_strong", "opened fire on": "act_strong",
+    "acid attack": "gore", "acid burn": "wound", "burn scar": "wound", "human flesh": "gore",
+    "eating a human": "gore", "eat a human": "gore", "eating a corpse": "gore", "eat a corpse": "gore",
+    "eating human": "gore", "tear apart": "tearing", "tearing apart": "tearing", "rip apart": "tearing",
+    "blow apart": "tearing", "step in front of a train": "suicide", "stepping in front of a train": "suicide",
+    "walk in front of a train": "suicide", "lie on the track": "suicide", "lying on the track": "suicide",
+    "rat poison": "poison_substance", "drain cleaner": "poison_substance",
+    "pubic hair": "genitals", "pubic": "genitals", "perform oral": "sex_act", "performing oral": "sex_act",
+    "oral on": "sex_act", "nude bodysuit": "benign", "nude dress": "benign", "nude leotard": "benign",
+    "nude tight": "benign", "nude bra": "benign", "nude stocking": "benign", "nude shoe": "benign",
+    "nude pump": "benign", "nude sandal": "benign", "nude tone": "benign", "nude colored": "benign",
+    "nude coloured": "benign",
+    "anti racism": "opposition", "anti racist": "opposition", "antiracist": "opposition",
+    "anti nazi": "opposition",
+    "anti fascist": "opposition", "antifascist": "opposition", "anti hate": "opposition",
+    "counter protest": "opposition",
+    "counter protester": "opposition", "counter demonstrator": "opposition", "against racism": "opposition",
+    "stop racism": "opposition", "no to racism": "opposition",
+    "flash her chest": "nudity", "flash his chest": "nudity", "flash her body": "nudity",
+    "wet t shirt": "sexualising", "wet tshirt": "sexualising", "nothing on": "nudity",
+    "not wearing anything": "nudity", "in the buff": "nudity",
+    "wearing only a smile": "nudity", "no panty": "nudity", "no panties": "nudity", "no underwear": "nudity",
+    "no bra": "nudity", "without panty": "nudity", "without underwear": "nudity", "without a bra": "nudity",
+    "family jewel": "genitals", "private part": "genitals", "legs wide open": "pose", "birthday suit": "nudity",
+    "without clothes": "nudity", "no clothes": "nudity",
+    "no clothing": "nudity", "wearing nothing": "nudity", "skinny dipping": "nudity", "butt naked": "nudity",
+    "bare ass": "nudity", "bare assed": "nudity", "au naturel": "nudity", "nip slip": "nudity",
+    "oral sex": "sex_act", "anal sex": "sex_act", "anal": "sex_act", "make love": "sex_act", "making love": "sex_act",
+    "blow job": "sex_act", "hand job": "sex_act", "jerk off": "sex_act", "jerking off": "sex_act",
+    "touching herself": "sex_act", "touching himself": "sex_act", "touch herself": "sex_act",
+    "touch himself": "sex_act", "play with herself": "sex_act", "doggy style": "sex_act", "doggystyle": "sex_act",
+    "69 position": "sex_act", "sexual assault": "sexual_violence", "sex act": "sex_act", "sex tape": "sex_act porn",
+    "rule 34": "porn", "x rated": "porn", "sex toy": "porn", "lap dance": "porn", "strip club": "porn",
+    "pole dance": "sexualising", "pole dancing": "sexualising", "spread leg": "pose", "legs spread": "pose",
+    "leg spread": "pose", "spread her leg": "pose", "spreading her leg": "pose", "spread his leg": "pose",
+    "legs apart": "pose", "leg apart": "pose", "legs open": "pose", "leg open": "pose", "bedroom eye": "sexualising",
+    "tiny bikini": "sexualising", "tiny swimsuit": "sexualising", "tiny thong": "sexualising",
+    "tiny short": "sexualising", "tiny skirt": "sexualising", "tiny top": "sexualising", "hot pink": "benign",
+    "come hither": "sexualising", "licking lip": "sexualising", "bra and panties": "sexual_clothing",
+    "crop top": "swimwear",
+    "school uniform": "minor", "school girl": "minor", "school boy": "minor", "little girl": "minor",
+    "little boy": "minor", "little kid": "minor", "little one": "minor", "young girl": "minor",
+    "young boy": "minor", "young teen": "minor", "small girl": "minor", "small boy": "minor", "yung girl": "minor",
+    "yung gurl": "minor", "girl scout": "minor", "boy scout": "minor", "elementary school": "minor",
+    "primary school": "minor", "middle school": "minor", "junior high": "minor", "high school": "minor",
+    "grade school": "minor", "grade schooler": "minor", "nursery school": "minor", "under age": "minor",
+    "barely legal": "minor_weak", "child porn": "csam", "kiddie porn": "csam", "child pornography": "csam",
+    "underage sex": "csam", "cp video": "csam", "child bride": "csam", "preteen model": "csam",
+    "lil girl": "minor", "lil boy": "minor", "little sister": "minor", "little brother": "minor",
+    "younger sister": "minor", "kid sister": "minor", "cub scout": "minor", "altar boy": "minor",
+    "stark naked": "nudity", "bare naked": "nudity", "wardrobe malfunction": "nudity", "camel toe": "genitals",
+    "butt plug": "porn", "strap on": "porn", "sex doll": "porn", "sex scene": "sex_act",
+    # violence
+    "to death": "death_phrase", "pool of blood": "gore", "covered in blood": "gore", "soaked in blood": "gore",
+    "drenched in blood": "gore", "blood soaked": "gore", "blood splatter": "gore", "blood spatter": "gore",
+    "blood spray": "gore", "blood spraying": "gore", "brain matter": "gore", "blown off": "gore",
+    "blow off": "gore", "intestines spill": "gore", "guts spill": "gore", "guts hanging out": "gore",
+    "blown to piece": "gore", "cut into piece": "gore", "torn apart": "tearing",
+    "torn off": "gore", "tear off": "gore", "ripped off": "gore", "rip off": "gore", "ripped out": "gore",
+    "rip out": "gore", "hacked off": "gore", "chopped off": "gore", "cut off": "act_weak",
+    "skinned alive": "gore", "burned alive": "gore", "burning alive": "gore", "burnt alive": "gore",
+    "buried alive": "gore", "set on fire": "act_strong", "burned at the stake": "gore", "burn at the stake": "gore",
+    "cave in": "act_strong", "curb stomp": "gore", "drawn and quartered": "gore", "boiled alive": "gore",
+    "exit wound": "gore", "bullet hole in": "wound", "gunned down": "act_strong", "mowed down": "act_strong",
+    "point blank": "act_strong", "caved in": "act_strong", "bash in": "act_strong", "bashed in": "act_strong",
+    "slit throat": "gore", "throat slit": "gore",
+    "bone sticking out": "gore", "compound fracture": "gore", "open wound": "wound", "bloody pulp": "gore",
+    "firing squad": "atrocity", "mass shooting": "atrocity", "school shooting": "atrocity",
+    "school shooter": "atrocity", "mass shooter": "atrocity", "terrorist attack": "atrocity",
+    "suicide bomb": "atrocity", "suicide bomber": "atrocity", "suicide bombing": "atrocity",
+    "car bomb": "atrocity", "ethnic cleansing": "atrocity hate_phrase", "war crime": "atrocity",
+    "serial killer": "atrocity", "shot in the head": "gore", "beat up": "act_strong",
+    "eye gouged": "gore", "gouged out": "gore",
+    # self-harm
+    "self harm": "suicide", "self harming": "suicide", "self injury": "suicide", "self inflicted": "suicide",
+    "self mutilation": "suicide", "pro ana": "suicide", "pro mia": "suicide", "kill myself": "suicide",
+    "kill yourself": "suicide", "kill herself": "suicide", "kill himself": "suicide", "kys": "suicide",
+    "end my life": "suicide", "end his life": "suicide", "end her life": "suicide", "end their life": "suicide",
+    "ending her life": "suicide", "ending his life": "suicide", "end it all": "suicide",
+    "jump off a bridge": "suicide", "jump off the bridge": "suicide",
+    "jump off a roof": "suicide", "jump off the roof": "suicide", "jump in front of a train": "suicide",
+    "set herself on fire": "suicide", "set himself on fire": "suicide", "hesitation mark": "sh_mark",
+    "suicidal thought": "suicide", "ending it all": "suicide",
+    "take her own life": "suicide", "take his own life": "suicide", "taking her own life": "suicide",
+    "taking his own life": "suicide", "take my own life": "suicide", "own life": "suicide",
+    "want to die": "suicide", "wants to die": "suicide", "to his death": "death_phrase",
+    "to her death": "death_phrase", "to their death": "death_phrase", "sleeping pill": "pills",
+    "bottle of pill": "pills excess", "goodbye note": "farewell", "suicide note": "suicide",
+    "farewell note": "farewell", "plastic bag over": "suffocation", "bag over his head": "suffocation",
+    "bag over her head": "suffocation", "engine running": "exhaust", "train track": "tracks",
+    "one by one": "excess", "until they bleed": "wound", "skin and bone": "ed_marker",
+    "starve yourself": "suicide", "starving herself": "suicide", "starving himself": "suicide",
+    "purge after eating": "suicide", "anorexia tip": "suicide",
+    # hate
+    "heil hitler": "hate_phrase", "sieg heil": "hate_phrase", "white power": "hate_phrase",
+    "white pride": "hate_phrase", "white supremacy": "hate_phrase", "white supremacist": "hate_phrase",
+    "master race": "hate_phrase", "final solution": "hate_phrase",
+    "race war": "hate_phrase", "14 word": "hate_phrase", "1488": "hate_phrase", "holocaust denial": "hate_phrase",
+    "holocaust was fake": "hate_phrase", "blackface": "hate_phrase", "useless eater": "dehumanise",
+    "not human": "dehumanise", "less than human": "dehumanise", "gas chamber": "exterminate",
+    "wipe out": "exterminate", "get rid of": "exterminate", "death to": "exterminate", "kill all": "exterminate",
+    "must die": "exterminate", "should die": "exterminate",
+    "burn in hell": "exterminate", "ku klux klan": "symbol", "hitler youth": "symbol", "nazi flag": "symbol",
+    "ss bolt": "symbol", "black sun": "symbol", "join us": "endorse", "long live": "endorse",
+    "black people": "group", "black man": "group", "black men": "group", "black woman": "group",
+    "black women": "group", "white people": "group", "people of color": "group", "jewish race": "group",
+    "porch monkey": "slur", "sand monkey": "slur", "camel jockey": "slur", "slant eye": "slur",
+    "breed like rabbit": "dehumanise", "waffen ss": "symbol", "isis flag": "symbol", "aryan brotherhood": "hate_phrase",
+    "aryan race": "hate_phrase", "aryan nation": "hate_phrase", "nazi propaganda": "symbol endorse",
+    "jungle bunny": "slur", "sand nigger": "slur",
+}
+
+# Ambiguous words and the neighbours (lemmas, within ``SENSE_WINDOW`` words) that select their
+# harmless sense. A neutralised word carries no concept at all.
+_FOOD = """cake cakes bread loaf pizza pie cookie cookies vegetable vegetables onion onions carrot carrots tomato
+    fruit apple orange lemon melon watermelon meat steak beef pork ham bacon sausage sausages chicken fish salmon
+    cheese sandwich turkey lamb roast carpaccio rare chef kitchen cook cooking recipe dinner lunch breakfast
+    restaurant food plate salad sushi butcher deli herb herbs board""".split()
+_CRAFT = """paper snowflake snowflakes ribbon fabric cloth cardboard scissors craft crafts origami pattern coupon
+    wood firewood log logs tree trees branch grass lawn hedge flower flowers stem stems diamond gem glass hair
+    haircut bangs fringe beard tape film cutout cut-out stencil pumpkin price prices cost costs budget""".split()
+_FIRST_AID = "band-aid bandaid bandage plaster first aid nurse stitches stitch medical doctor".split()
+_PHOTO = """photo photograph photographer photography camera film movie video fashion wedding model portrait
+    studio scene commercial""".split()
+_SPORT = """basketball hoop goal three pointer ball puck competition contest range target archery arrow skeet clay
+    pigeon trap paintball sport sports club gallery olympic olympics tournament championship match game player
+    team hockey soccer football golf pool billiards""".split()
+_DECOR = """lantern lanterns light lights lamp lamps basket baskets plant plants picture pictures painting paintings
+    frame wall clothes laundry coat decoration decorations ornament ornaments garland flag flags wreath curtain
+    curtains hammock sign chandelier poster tapestry tarot card cards bat bats sloth upside bar bars swing
+    washing line tinsel fairy mobile""".split()
+_COLOUR = """lipstick lip lips palette color colour colors colours tone tones shade shades heel heels pump pumps
+    shoe shoes makeup make-up nail nails polish eyeshadow beige tan foundation hue blush""".split()
+_FAKE = "fake costume halloween prop props makeup special effects sfx boxer boxing ring".split()
+_OBJECT = "statue statues sculpture figurine doll dolls mannequin toy toys lego ruin ruins relic robot".split()
+_PRODUCT = "packaging package packet product shop store aisle laundry drawer folding washing shelf".split()
+_TOY = "water nerf toy toys squirt cap pretend foam dart darts laser lasertag pea peashooter".split()
+_CRITTER = (
+    "spider fly flies bug bugs mosquito insect insects cockroach ant ants pest pests weed weeds germ germs"
+).split()
+_BIRD = "bird birds feeder branch nest blue great coal chick chicks".split()
+
+SENSE_WINDOW = 3
+SENSES: dict[str, list[str]] = {
+    "cut": _FOOD + _CRAFT + _FIRST_AID,
+    "cutting": _FOOD + _CRAFT + _FIRST_AID,
+    "slice": _FOOD + _CRAFT,
+    "chop": _FOOD + _CRAFT,
+    "carve": _FOOD + _CRAFT + "statue sculpture stone marble ice".split(),
+    "hack": "computer laptop code hacker keyboard".split() + _FOOD,
+    "slash": "price prices sale".split(),
+    "saw": _CRAFT + "carpenter workshop".split(),
+    "shoot": _PHOTO + _SPORT + _TOY + "star bud sprout".split(),
+    "shot": _PHOTO + _SPORT + _TOY + _FIRST_AID + (
+        "doctor vaccination close closeup close-up wide long medium full angle aerial establishing low drone "
+        "of headshot cinematic lens vaccine flu espresso tequila whiskey vodka booster injection"
+    ).split(),
+    "shooting": _PHOTO + _SPORT + _TOY + "star".split(),
+    "hang": _DECOR + _FOOD + ["out", "glider", "gliding"],
+    "hanging": _DECOR + _FOOD + ["out", "glider", "gliding"],
+    "stockings": ["christmas", "fireplace", "mantel", "santa", "gift", "gifts", "xmas"],
+    "garter": ["snake"],
+    "blood": _FOOD + _FAKE + "orange moon red donor donation donate test sample pressure cell vessel sugar bank drive "
+    "transfusion vial lab type brother line draw drawing".split(),
+    "bloody": _FOOD + _FAKE + "mary good hell".split(),
+    "kill": "light lights switch time engine it".split() + _CRITTER,
+    "killing": "light lights switch time engine it".split() + _CRITTER,
+    "beat": "drum drums egg eggs heat record game team traffic music rhythm".split(),
+    "execute": "plan order warrant code program gambit move strategy trade contract".split(),
+    "execution": "plan order warrant code program gambit move strategy trade contract chess".split(),
+    "nude": _COLOUR,
+    "underwear": _PRODUCT,
+    "panties": _PRODUCT,
+    "bra": _PRODUCT,
+    "pierce": "ear ears earring earrings piercing jewelry jewellery belly button nose tongue lip eyebrow".split(),
+    "pierced": "ear ears earring earrings piercing jewelry jewellery belly button nose tongue lip eyebrow".split(),
+    "hooker": ["rugby", "scrum", "lineout"],
+    "sex": "education ed chromosome chromosomes determination ratio difference differences gender pistols".split(),
+    "jump_intent": "bungee parachute skydive skydiving skydiver diving diver pool lake water trampoline base".split(),
+    "topless": "car convertible bus jeep roof vehicle tram boat mountain peak hill tree tower".split(),
+    "explicit": "lyric lyrics label sticker instruction instructions warning detail details diagram formula".split(),
+    "behead": _OBJECT,
+    "beheaded": _OBJECT,
+    "decapitate": _OBJECT,
+    "decapitated": _OBJECT,
+    "dismember": _OBJECT,
+    "dismembered": _OBJECT,
+    "mutilated": _OBJECT,
+    "junk": "food yard mail drawer shop car cars pile store heap art sculpture".split(),
+    "splatter": ["paint", "paintball", "ink", "art", "abstract"],
+    "swarm": ["bee", "bees", "locust", "insect", "fish", "drone", "drones"],
+    "march": ["month", "spring", "band", "parade"],
+    "crotch": "jeans pants trousers seam rocket".split(),
+    "groin": ["injury", "strain", "pull", "vault"],
+    "naked": ["eye", "flame", "mole", "truth", "bulb", "cake", "wire"],
+    "strip": "film mall comic bacon land paint wallpaper wire bark led las vegas".split(),
+    "stripping": "paint wallpaper wire bark furniture".split(),
+    "pussy": ["willow", "cat", "kitten"],
+    "cock": "crow crowing farm rooster hen hens chicken fight weather robin sparrow sunrise barn".split(),
+    "dick": "whittington moby tracy pantomime novel detective book van dyke".split(),
+    "tit": _BIRD,
+    "tits": _BIRD,
+    "coon": ["hound", "dog", "raccoon", "skin", "cap"],
+    "chink": ["armor", "armour", "light", "curtain", "wall"],
+    "fag": ["cigarette", "smoke", "packet", "lighter"],
+    "faggot": _FOOD + ["peas", "gravy", "meatball", "firewood", "sticks", "bundle"],
+    "rape": ["seed", "field", "yellow", "canola", "oil", "oilseed"],
+    "torture": ["test", "device", "rack"] + "museum medieval".split(),
+    "gore": ["al", "tex", "vice"],
+    "suicide": "prevention awareness hotline helpline crisis squad door doors support king watch".split(),
+    "overdose": "prevention awareness naloxone narcan".split(),
+    "execute_": [],
+    "corpse": ["flower", "paint", "bride", "reviver"],
+    "gas": "station stove cooker pump bill mask car oven".split(),
+    "burn": "calorie calories fire wood candle cd dvd bridge incense".split(),
+    "hot": _FOOD + "weather summer day sun desert coffee tea spring tub air pepper sauce chocolate".split(),
+    "blow": "bubble bubbles candle candles kiss balloon glass dryer horn nose".split(),
+    "blown": "glass bubble bubbles away wind".split(),
+    "wet": "rain paint dog sand street road weather".split(),
+    "top": [],
+    "sheer": "cliff cliffs drop size scale".split(),
+    "monkey": ["bars", "bar", "wrench", "business"],
+    "pig": ["farm", "piggy", "bank", "roast"],
+    "dog": ["walking", "walk", "leash", "puppy", "walks"],
+    "animal": ["farm", "zoo", "pet", "pets", "wild", "stuffed"],
+    "trash": ["can", "bin", "bag", "collection", "pickup"],
+    "disease": ["cure", "research", "doctor", "hospital", "awareness", "prevention"],
+    "cancer": ["research", "awareness", "ribbon", "breast", "survivor", "cure"],
+    "pest": ["control", "exterminator"],
+    "exterminate": ["pest", "termite", "termites", "bug", "bugs", "dalek", "daleks"],
+    "exterminator": [],
+    "strangle": ["vine", "fig"],
+    "choke": ["hold", "cherry", "artichoke"],
+    "razor": ["shave", "shaving", "shaver", "beard", "shaved"],
+    "blade": ["grass", "shoulder", "fan", "ice", "skate", "wind", "turbine", "runner"],
+    "skin": "care cream lotion skincare glowing healthy banana tomato fruit".split(),
+    "whip": "cream whipped".split(),
+    "drown": ["sorrows", "sorrow", "noise"],
+    "crush": ["school", "grape", "grapes", "ice", "can", "candy", "secret", "girl", "boy"],
+    "smash": ["tennis", "hit", "record", "burger", "avocado"],
+    "punch": ["card", "fruit", "bowl", "hole", "bag", "line"],
+    "kick": ["ball", "football", "soccer", "karate", "scooter", "start", "drum"],
+    "explode": ["color", "colour", "flavor", "flavour", "firework", "fireworks", "star", "supernova"],
+    "scratch": ["cat", "record", "card", "lottery", "dj", "itch", "mosquito", "scratch-off"],
+    "bleed": ["print", "edge", "colour", "color", "ink"],
+}
+SENSES.pop("execute_")
+
+# Prefixes that carry a concept whatever follows ("decapitation", "dismemberment", "masturbatory").
+STEMS: dict[str, str] = {
+    "decapitat": "gore", "dismember": "gore", "disembowel": "gore", "eviscerat": "gore", "mutilat": "gore",
+    "behead": "gore", "masturbat": "sex_act", "pedophil": "csam", "paedophil": "csam", "pornograph": "porn",
+    "exterminat": "exterminate", "genocid": "atrocity", "massacr": "atrocity", "suicid": "suicide",
+    "nigger": "slur", "faggot": "slur", "lolicon": "csam", "shotacon": "csam", "gangbang": "sex_act",
+    "blowjob": "sex_act", "handjob": "sex_act", "cumshot": "sex_act", "deepthroat": "sex_act",
+    "antisemit": "hate_adjective", "porn": "porn", "fuck": "sex_act", "orgasm": "sex_act",
+    "naked": "nudity", "supremacis": "hate_phrase",
+}
+
+
+# Number words for the age parser (anything from 18 up only needs to be "adult").
+NUMBER_WORDS: dict[str, int] = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100,
+}
+ORDINALS: dict[str, int] = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+    "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12,
+}
+# fmt: on
+AGE_UNITS = {"year", "years", "yr", "yrs", "month", "months", "week", "weeks", "yo", "y"}
+# "no gore", "without blood", "not nude": these concepts are cleared after a negation (never a
+# minor, an age or a group: "no jews allowed" is not a negated group).
+NEGATIONS = {"no", "without", "not", "non", "zero"}
+NEGATABLE = frozenset(
+    {"gore", "wound", "nudity", "porn", "sexualising", "sexual_clothing", "atrocity", "weapon", "death", "sex_act"}
+)
+# Exterminating words that name their target whatever the order ("send the jews to the ovens").
+EXTERMINATE_STRONG_WORDS = {"exterminate", "exterminated", "extermination", "eradicate", "eradicated", "genocide",
+                            "annihilate", "wipe"}  # fmt: skip
+# After a group: "muslims go home", "jews out", "no gays allowed".
+EXCLUSIONS = {("out",), ("go", "home"), ("get", "out"), ("not", "welcome"), ("not", "allowed"), ("must", "go"),
+              ("must", "leave")}  # fmt: skip
+# Hate phrases that name a movement rather than chant it: a prompt that opposes it passes.
+DESCRIPTIVE_HATE = {"white supremacy", "white supremacist", "holocaust denial", "race war", "ethnic cleansing"}
+HIGH_PLACES = {"roof", "rooftop", "ledge", "bridge", "building", "skyscraper", "cliff", "balcony", "window", "tower"}
+# Words that can stand for a person of a given age: "a boy of ten", "a girl, 12,".
+# Words that fill a phrase without changing it: "wearing (absolutely) nothing", "legs (wide) open".
+FILLERS = {"absolutely", "completely", "totally", "fully", "entirely", "really", "very", "just", "wide"}
+# Prepositions that put a weapon into or against a body ("a sword through his chest").
+INTO = {"into", "through", "in", "to", "against", "across", "inside"}
+# Words after "black"/"white" etc. that make them a group of people ("a black family").
+PEOPLE_AFTER = {
+    "family",
+    "families",
+    "community",
+    "couple",
+    "neighbour",
+    "neighbor",
+    "neighbours",
+    "neighbors",
+    "politician",
+    "president",
+    "athlete",
+    "player",
+    "players",
+    "student",
+    "students",
+    "kid",
+    "kids",
+    "child",
+    "children",
+    "boy",
+    "girl",
+    "baby",
+    "babies",
+    "youth",
+    "folk",
+    "folks",
+}
+AGE_HOLDERS = {"girl", "boy", "kid", "child", "daughter", "son", "gurl", "teen", "model", "niece", "nephew"}
