@@ -78,7 +78,8 @@ MIDDLEWARE = [
     "imgplatform.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "imgplatform.middleware.SecurityHeadersMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # WhiteNoise, async-capable (under ASGI a request that is not for a static file stays on the loop).
+    "imgplatform.middleware.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -209,6 +210,18 @@ REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 GENERATION_JOB_TIMEOUT = env.int("GENERATION_JOB_TIMEOUT", default=600)
 # Longest a /sync request waits for its task before answering 202 with the task to poll.
 SYNC_WAIT_SECONDS = env.float("SYNC_WAIT_SECONDS", default=60.0)
+# /sync waits one web process holds at once (each costs a coroutine, not a thread); beyond this, or
+# beyond the tenant's TENANT_MAX_SYNC_WAITS, /sync answers 202 with the task at once.
+SYNC_MAX_WAITS_PER_PROCESS = env.int("SYNC_MAX_WAITS_PER_PROCESS", default=2000)
+# Threads per web process that run synchronous code (ORM, DRF) for the async views
+# (imgplatform/offloop.py); each holds at most one database connection while it runs.
+WEB_SYNC_THREADS = env.int("WEB_SYNC_THREADS", default=16)
+# An event stream (/task/<id>/events) sends a comment line this often so proxies keep it open.
+EVENTS_KEEPALIVE_SECONDS = env.float("EVENTS_KEEPALIVE_SECONDS", default=15.0)
+if SYNC_MAX_WAITS_PER_PROCESS < 0 or WEB_SYNC_THREADS < 1 or EVENTS_KEEPALIVE_SECONDS <= 0:
+    raise environ.ImproperlyConfigured(
+        "SYNC_MAX_WAITS_PER_PROCESS must be >= 0, WEB_SYNC_THREADS >= 1, EVENTS_KEEPALIVE_SECONDS > 0"
+    )
 # A worker counts as live for /readyz when its rq heartbeat is younger than this.
 WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=900)
 # Redis clients of the web and of job code (imgplatform/redisconn.py): pooled, and failing fast
