@@ -14,7 +14,7 @@ from django.conf import settings
 from django.http import FileResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from imgplatform.offloop import rendered, run_sync
+from imgplatform.offloop import release_request_thread, rendered, run_sync
 from imgplatform.problems import PROBLEM_CONTENT_TYPE, Problem
 from redis.exceptions import RedisError
 from rest_framework import serializers
@@ -146,11 +146,11 @@ def _drf_async(view_class):
     sync_view = view_class.as_view()
 
     def decorate(handler):
-        async def view(request, *args, **kwargs):
+        async def view(request, *args, handler_kwargs=None, **kwargs):
             response = await run_sync(sync_view, request, *args, **kwargs)
             if getattr(response, "pending", None) is None:
                 return await run_sync(rendered, response)
-            return await handler(request, response.renderer_context["view"], response.pending)
+            return await handler(request, response.renderer_context["view"], response.pending, **(handler_kwargs or {}))
 
         view.cls = view_class
         view.initkwargs = {}
@@ -162,17 +162,33 @@ def _drf_async(view_class):
     return decorate
 
 
-@_drf_async(TaskSyncView)
-async def task_sync(request, view: TaskSyncView, pending):
+async def task_sync(request):
     """Waits for the task on the event loop: no thread and no database connection is held while it
     waits (generation/waiters.py wakes it). Within the process's and the tenant's limits it waits
-    up to SYNC_WAIT_SECONDS; beyond either it answers at once (202 with the task)."""
+    up to SYNC_WAIT_SECONDS; beyond either it answers at once (202 with the task).
+
+    The wait is counted from the request's arrival, so time spent queued for the sync pool under
+    load comes out of the wait instead of adding to it: a client has its answer within
+    SYNC_WAIT_SECONDS (plus one read of the row)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.SYNC_WAIT_SECONDS
+    return await _task_sync(request, handler_kwargs={"deadline": deadline})
+
+
+@_drf_async(TaskSyncView)
+async def _task_sync(request, view: TaskSyncView, pending, *, deadline: float):
     task_id, replayed = pending
     tenant = view.tenant
+    loop = asyncio.get_running_loop()
     async with limits.async_sync_wait_slot(tenant=tenant, seconds=settings.SYNC_WAIT_SECONDS) as wait:
         if wait > 0:
-            await waiters.wait_for_end(task_id, wait, is_final=partial(run_sync, _is_final, tenant, task_id))
+            await release_request_thread()  # the wait holds no thread
+        if wait > 0 and (remaining := deadline - loop.time()) > 0:
+            await waiters.wait_for_end(task_id, remaining, is_final=partial(run_sync, _is_final, tenant, task_id))
     return await run_sync(view.finished_answer, task_id, replayed=replayed)
+
+
+task_sync.cls, task_sync.initkwargs, task_sync.csrf_exempt = TaskSyncView, {}, True  # as _drf_async's views
 
 
 class EventStreamRenderer(JSONRenderer):
@@ -261,6 +277,7 @@ async def _event_stream(view: TaskEventsView, task_id) -> AsyncIterator[bytes]:
     ident = str(task_id)
     keepalive = settings.EVENTS_KEEPALIVE_SECONDS
     try:
+        await release_request_thread()  # the stream holds no thread
         async with waiters.hub().listen(task_id) as listener:  # subscribed before the row is read
             snap = await run_sync(view.snapshot, task_id)
             running_sent = False

@@ -115,6 +115,18 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
+# PostgreSQL connection pool (psycopg_pool, Django's OPTIONS["pool"]) for the web process: its async
+# views run ORM code on WEB_SYNC_THREADS threads and close the connection after each call, which
+# with the pool hands it back instead of ending a PostgreSQL backend. imgplatform/asgi.py turns it on
+# (DB_POOL_MAX_SIZE, default 20 per web process); rq workers fork, so they keep plain connections.
+DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=0)
+if DB_POOL_MAX_SIZE > 0 and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections with a pool
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(2, DB_POOL_MAX_SIZE),
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": env.float("DB_POOL_TIMEOUT", default=30.0),  # a thread waits this long for one
+    }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Web server and worker share the file: wait for the other's write lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
