@@ -7,7 +7,7 @@ import asyncio
 import json
 import logging
 import mimetypes
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from functools import partial
 
 from django.conf import settings
@@ -244,17 +244,20 @@ class TaskEventsView(TenantAPIView):
         return pending
 
     def snapshot(self, task_id) -> dict:
-        """The task now: ``state``, the whole task object when final, its queue position when queued."""
-        task = selectors.access_task_by_id(tenant=self.tenant, task_id=task_id)
-        snap = {"state": task.state}
-        if task.is_final:
-            snap["task"] = task_object(task, base_url=base_url(self.request))
-        elif task.state == Task.State.QUEUED:
-            try:
-                snap["queue_position"] = queues.job_position(task)
-            except RedisError:
-                snap["queue_position"] = None
-        return snap
+        return task_snapshot(selectors.access_task_by_id(tenant=self.tenant, task_id=task_id), self.request)
+
+
+def task_snapshot(task: Task, request) -> dict:
+    """The task now: ``state``, the whole task object when final, its queue position when queued."""
+    snap = {"state": task.state}
+    if task.is_final:
+        snap["task"] = task_object(task, base_url=base_url(request))
+    elif task.state == Task.State.QUEUED:
+        try:
+            snap["queue_position"] = queues.job_position(task)
+        except RedisError:
+            snap["queue_position"] = None
+    return snap
 
 
 def sse(event: str, data: dict) -> bytes:
@@ -264,22 +267,30 @@ def sse(event: str, data: dict) -> bytes:
 @_drf_async(TaskEventsView)
 async def task_events(request, view: TaskEventsView, task_id):
     """Streams the task's events; the stream holds no thread and no database connection while idle."""
-    response = StreamingHttpResponse(_event_stream(view, task_id), content_type="text/event-stream")
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"  # nginx: pass events on as they come
+    response = event_stream_response(task_id, partial(view.snapshot, task_id))
     if view.rate_decision is not None:
         for name, value in view.rate_decision.headers().items():
             response.headers.setdefault(name, value)
     return response
 
 
-async def _event_stream(view: TaskEventsView, task_id) -> AsyncIterator[bytes]:
+def event_stream_response(task_id, snapshot: Callable[[], dict]) -> StreamingHttpResponse:
+    """The ``text/event-stream`` response of ``task_id``; ``snapshot()`` (sync, run on the sync pool)
+    reads the task: ``{"state", "task" (when final), "queue_position" (when queued)}``. Shared by
+    the API and the admin's task page."""
+    response = StreamingHttpResponse(_event_stream(task_id, snapshot), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass events on as they come
+    return response
+
+
+async def _event_stream(task_id, snapshot: Callable[[], dict]) -> AsyncIterator[bytes]:
     ident = str(task_id)
     keepalive = settings.EVENTS_KEEPALIVE_SECONDS
     try:
         await release_request_thread()  # the stream holds no thread
         async with waiters.hub().listen(task_id) as listener:  # subscribed before the row is read
-            snap = await run_sync(view.snapshot, task_id)
+            snap = await run_sync(snapshot)
             running_sent = False
             while True:
                 if "task" in snap:
@@ -296,7 +307,7 @@ async def _event_stream(view: TaskEventsView, task_id) -> AsyncIterator[bytes]:
                     if message is None:
                         yield b": keep-alive\n\n"
                         if not listener.available:  # Redis away: read the row at each keep-alive
-                            snap = await run_sync(view.snapshot, task_id)
+                            snap = await run_sync(snapshot)
                         continue
                     event = message.get("event")
                     if event == "progress":
@@ -309,7 +320,7 @@ async def _event_stream(view: TaskEventsView, task_id) -> AsyncIterator[bytes]:
                         running_sent = True
                         yield sse("running", {"id": ident, "state": "running"})
                     elif event in ("done", "resync"):
-                        snap = await run_sync(view.snapshot, task_id)
+                        snap = await run_sync(snapshot)
     except asyncio.CancelledError:
         raise  # the client went away
     except Exception:
