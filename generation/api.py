@@ -146,11 +146,11 @@ def _drf_async(view_class):
     sync_view = view_class.as_view()
 
     def decorate(handler):
-        async def view(request, *args, handler_kwargs=None, **kwargs):
+        async def view(request, *args, **kwargs):
             response = await run_sync(sync_view, request, *args, **kwargs)
             if getattr(response, "pending", None) is None:
                 return await run_sync(rendered, response)
-            return await handler(request, response.renderer_context["view"], response.pending, **(handler_kwargs or {}))
+            return await handler(request, response.renderer_context["view"], response.pending)
 
         view.cls = view_class
         view.initkwargs = {}
@@ -162,33 +162,25 @@ def _drf_async(view_class):
     return decorate
 
 
-async def task_sync(request):
+@_drf_async(TaskSyncView)
+async def task_sync(request, view: TaskSyncView, pending):
     """Waits for the task on the event loop: no thread and no database connection is held while it
     waits (generation/waiters.py wakes it). Within the process's and the tenant's limits it waits
     up to SYNC_WAIT_SECONDS; beyond either it answers at once (202 with the task).
 
-    The wait is counted from the request's arrival, so time spent queued for the sync pool under
-    load comes out of the wait instead of adding to it: a client has its answer within
-    SYNC_WAIT_SECONDS (plus one read of the row)."""
+    The wait is counted from the moment the task exists, so time spent queued for the sync pool
+    after that (the slot's Redis call, the first read of the row) comes out of the wait instead of
+    adding to it, and the answers of a burst of waits fall due as spread out as their submits were."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.SYNC_WAIT_SECONDS
-    return await _task_sync(request, handler_kwargs={"deadline": deadline})
-
-
-@_drf_async(TaskSyncView)
-async def _task_sync(request, view: TaskSyncView, pending, *, deadline: float):
     task_id, replayed = pending
     tenant = view.tenant
-    loop = asyncio.get_running_loop()
     async with limits.async_sync_wait_slot(tenant=tenant, seconds=settings.SYNC_WAIT_SECONDS) as wait:
         if wait > 0:
             await release_request_thread()  # the wait holds no thread
         if wait > 0 and (remaining := deadline - loop.time()) > 0:
             await waiters.wait_for_end(task_id, remaining, is_final=partial(run_sync, _is_final, tenant, task_id))
     return await run_sync(view.finished_answer, task_id, replayed=replayed)
-
-
-task_sync.cls, task_sync.initkwargs, task_sync.csrf_exempt = TaskSyncView, {}, True  # as _drf_async's views
 
 
 class EventStreamRenderer(JSONRenderer):
