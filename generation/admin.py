@@ -6,14 +6,19 @@ Actions need the change permission on tasks, so a view-only (support) user canno
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import timedelta
+from functools import partial
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import DurationField, ExpressionWrapper, F
-from django.urls import reverse
+from django.http import Http404
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from imgplatform.offloop import run_sync
 from imgplatform.problems import Problem
 
 from billing.models import CreditEntry, UsageRecord
@@ -22,6 +27,7 @@ from callbacks.admin import CallbackDeliveryInline
 from callbacks.models import CallbackAttempt, CallbackDelivery
 from console.admin_buttons import ButtonsMixin
 from generation import services, storage
+from generation.api import event_stream_response, task_snapshot
 from generation.models import Image, Task
 
 THUMBNAIL_PX = 128
@@ -174,7 +180,8 @@ class TaskAdmin(ButtonsMixin, admin.ModelAdmin):
             "Outcome",
             {
                 "fields": (
-                    "state", "error_code", "error_detail", "images_delivered", "charge", "hold_amount", "attempts",
+                    "state", "live_progress", "error_code", "error_detail", "images_delivered", "charge", "hold_amount",
+                    "attempts",
                     "worker_name", "job_id",
                 )
             },
@@ -186,8 +193,52 @@ class TaskAdmin(ButtonsMixin, admin.ModelAdmin):
         ("Callback attempts", {"fields": ("callback_attempts",)}),
     )  # fmt: skip
 
+    class Media:
+        js = ("generation/task_live.js",)  # a file, not inline: the admin's CSP allows no inline script
+
     def get_readonly_fields(self, request, obj=None):
         return [name for _, options in self.fieldsets for name in options["fields"]]
+
+    # --- live progress: a staff-only event stream of the task (the API's, without an API key) ----
+    def get_urls(self):
+        return [
+            path("<path:object_id>/events/", self.events_view, name="generation_task_events"),
+            *super().get_urls(),
+        ]
+
+    def _events_access(self, request, object_id) -> Task:
+        """Session authentication (staff) and the view permission, as the admin's own pages."""
+        if not (request.user.is_active and request.user.is_staff):
+            raise PermissionDenied
+        try:
+            task = Task.unscoped_objects.filter(pk=uuid.UUID(str(object_id))).first()
+        except ValueError:
+            task = None
+        if task is None:
+            raise Http404("No task with this id.")
+        if not self.has_view_permission(request, task):
+            raise PermissionDenied
+        return task
+
+    def _events_snapshot(self, request, task_id) -> dict:
+        task = Task.unscoped_objects.prefetch_related("images").get(pk=task_id)
+        return task_snapshot(task, request)
+
+    async def events_view(self, request, object_id):
+        """``text/event-stream`` of one task for its admin page; holds no thread while idle."""
+        task = await run_sync(self._events_access, request, object_id)
+        return event_stream_response(task.pk, partial(self._events_snapshot, request, task.pk))
+
+    @admin.display(description="live")
+    def live_progress(self, task):
+        url = reverse("admin:generation_task_events", args=[task.pk])
+        return format_html(
+            '<div id="task-live" data-events-url="{}" data-final="{}"><span class="task-live-text">{}</span> '
+            '<progress class="task-live-bar" max="1" value="0" hidden></progress></div>',
+            url,
+            "true" if task.is_final else "false",
+            task.state,
+        )
 
     def get_queryset(self, request):
         return (

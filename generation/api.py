@@ -3,24 +3,32 @@ writes in services, reads in selectors."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 import mimetypes
+from collections.abc import AsyncIterator, Callable
+from functools import partial
 
 from django.conf import settings
-from django.http import FileResponse
+from django.http import FileResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from imgplatform.offloop import release_request_thread, rendered, run_sync
 from imgplatform.problems import PROBLEM_CONTENT_TYPE, Problem
 from redis.exceptions import RedisError
 from rest_framework import serializers
 from rest_framework.pagination import CursorPagination
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import TenantAPIView
-from generation import limits, queues, schema, selectors, services, storage
+from generation import limits, queues, schema, selectors, services, storage, waiters
 from generation.models import Task
 from generation.serializers import TaskSubmitSerializer, task_object
 
+log = logging.getLogger(__name__)
 PROBLEM = OpenApiResponse(schema.ProblemSerializer, description="application/problem+json")
 ERRORS = {code: PROBLEM for code in (400, 401, 403, 404, 413, 503)}
 SUBMIT_ERRORS = {**ERRORS, 402: PROBLEM, 409: PROBLEM}
@@ -96,26 +104,219 @@ class TaskAsyncView(_SubmitView):
     )
 )
 class TaskSyncView(_SubmitView):
+    """The DRF half of ``POST /task/sync`` (authentication, rate limit, parsing, validation, submit,
+    problem+json), run on the sync pool by :func:`task_sync`, which does the waiting on the event
+    loop. A task that needs a wait comes back as a response carrying ``pending`` (never sent)."""
+
     sync = True
 
     def post(self, request):
         task = self._submit(request)
-        replay = self._replay_headers(task)
-        if not task.is_final:  # a blocked prompt has ended already
-            # At most the tenant's limit of /sync requests wait at once; the others answer at once.
-            with limits.sync_wait_slot(tenant=self.tenant, seconds=settings.SYNC_WAIT_SECONDS) as wait:
-                try:
-                    queues.wait_finished(task.id, wait)
-                except RedisError:
-                    pass  # answer with what the database says; the client can poll
-        task = selectors.access_task_by_id(tenant=self.tenant, task_id=task.id)
-        body = task_object(task, base_url=base_url(request))
+        replayed = getattr(task, "replayed", False)
+        if task.is_final:  # a blocked prompt has ended already
+            return self.answer(task.id, replayed=replayed)
+        pending = Response(status=202)
+        pending.pending = (task.id, replayed)
+        return pending
+
+    def answer(self, task_id, *, replayed: bool) -> Response:
+        """The task as it is now: 200 finished, its problem when failed, 202 with ``Location``."""
+        replay = {"Idempotent-Replayed": "true"} if replayed else {}
+        task = selectors.access_task_by_id(tenant=self.tenant, task_id=task_id)
+        body = task_object(task, base_url=base_url(self.request))
         if task.state == Task.State.FAILED:
             problem = {**body["error"], "task": body}
             return Response(problem, status=problem["status"], content_type=PROBLEM_CONTENT_TYPE, headers=replay)
         if not task.is_final:
             return Response(body, status=202, headers={"Location": f"/api/v2/task/{task.id}", **replay})
         return Response(body, headers=replay)
+
+    def finished_answer(self, task_id, *, replayed: bool):
+        return rendered(self.finalize_response(self.request, self.answer(task_id, replayed=replayed)))
+
+
+def _is_final(tenant, task_id) -> bool:
+    return Task.objects.for_tenant(tenant).filter(pk=task_id, state__in=Task.FINAL_STATES).exists()
+
+
+def _drf_async(view_class):
+    """An async Django view that runs ``view_class`` (a DRF view) on the sync pool and, when it
+    hands back a ``pending`` response, awaits on the loop. The function carries ``cls`` and
+    ``initkwargs`` as DRF's ``as_view()`` does, so drf-spectacular documents ``view_class``."""
+    sync_view = view_class.as_view()
+
+    def decorate(handler):
+        async def view(request, *args, **kwargs):
+            response = await run_sync(sync_view, request, *args, **kwargs)
+            if getattr(response, "pending", None) is None:
+                return await run_sync(rendered, response)
+            return await handler(request, response.renderer_context["view"], response.pending)
+
+        view.cls = view_class
+        view.initkwargs = {}
+        view.csrf_exempt = True  # API keys, no cookies: as DRF's as_view()
+        view.__name__ = view.__qualname__ = handler.__name__
+        view.__doc__ = handler.__doc__
+        return view
+
+    return decorate
+
+
+@_drf_async(TaskSyncView)
+async def task_sync(request, view: TaskSyncView, pending):
+    """Waits for the task on the event loop: no thread and no database connection is held while it
+    waits (generation/waiters.py wakes it). Within the process's and the tenant's limits it waits
+    up to SYNC_WAIT_SECONDS; beyond either it answers at once (202 with the task).
+
+    The wait is counted from the moment the task exists, so time spent queued for the sync pool
+    after that (the slot's Redis call, the first read of the row) comes out of the wait instead of
+    adding to it, and the answers of a burst of waits fall due as spread out as their submits were."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.SYNC_WAIT_SECONDS
+    task_id, replayed = pending
+    tenant = view.tenant
+    async with limits.async_sync_wait_slot(tenant=tenant, seconds=settings.SYNC_WAIT_SECONDS) as wait:
+        if wait > 0:
+            await release_request_thread()  # the wait holds no thread
+        if wait > 0 and (remaining := deadline - loop.time()) > 0:
+            await waiters.wait_for_end(task_id, remaining, is_final=partial(run_sync, _is_final, tenant, task_id))
+    return await run_sync(view.finished_answer, task_id, replayed=replayed)
+
+
+class EventStreamRenderer(JSONRenderer):
+    """``text/event-stream`` for content negotiation and the schema; the stream itself is written by
+    :func:`task_events`, and errors before it starts are problem+json (JSON)."""
+
+    media_type = "text/event-stream"
+    format = "event-stream"
+
+
+EVENTS_DESCRIPTION = """Server-sent events about one task, then the stream closes:
+
+```
+event: queued
+data: {"id": "...", "state": "queued", "queue_position": 3}
+
+event: running
+data: {"id": "...", "state": "running"}
+
+event: progress
+data: {"id": "...", "state": "running", "step": 7, "steps": 30}
+
+event: done
+data: <the whole task object, as GET /api/v2/task/{task_id} returns it>
+```
+
+`queued` comes first while the task waits (`queue_position`: 1 is the next job to start; null
+while its start is deferred), `progress` as the pipeline runs (at most a few a second), `done`
+always last. A finished task sends only `done` (so reconnecting after `done` gets `done` again). A
+comment line (`: keep-alive`) every EVENTS_KEEPALIVE_SECONDS (15 s) keeps proxies from closing an
+idle stream. Same authentication and 404 rules as `GET /api/v2/task/{task_id}`."""
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="task_events",
+        summary="Follow a task as server-sent events",
+        description=EVENTS_DESCRIPTION,
+        parameters=[OpenApiParameter("format", exclude=True)],  # DRF's ?format= has no use here
+        responses={(200, "text/event-stream"): OpenApiTypes.STR, **ERRORS},
+    )
+)
+class TaskEventsView(TenantAPIView):
+    """The DRF half of ``GET /task/<id>/events``: authentication, rate limit and the 404 of another
+    tenant's task; :func:`task_events` streams."""
+
+    renderer_classes = [JSONRenderer, EventStreamRenderer]
+
+    def get(self, request, task_id: str):
+        task = selectors.access_task_by_id(tenant=self.tenant, task_id=task_id)
+        pending = Response(status=200)
+        pending.pending = task.id
+        return pending
+
+    def snapshot(self, task_id) -> dict:
+        return task_snapshot(selectors.access_task_by_id(tenant=self.tenant, task_id=task_id), self.request)
+
+
+def task_snapshot(task: Task, request) -> dict:
+    """The task now: ``state``, the whole task object when final, its queue position when queued."""
+    snap = {"state": task.state}
+    if task.is_final:
+        snap["task"] = task_object(task, base_url=base_url(request))
+    elif task.state == Task.State.QUEUED:
+        try:
+            snap["queue_position"] = queues.job_position(task)
+        except RedisError:
+            snap["queue_position"] = None
+    return snap
+
+
+def sse(event: str, data: dict) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+@_drf_async(TaskEventsView)
+async def task_events(request, view: TaskEventsView, task_id):
+    """Streams the task's events; the stream holds no thread and no database connection while idle."""
+    response = event_stream_response(task_id, partial(view.snapshot, task_id))
+    if view.rate_decision is not None:
+        for name, value in view.rate_decision.headers().items():
+            response.headers.setdefault(name, value)
+    return response
+
+
+def event_stream_response(task_id, snapshot: Callable[[], dict]) -> StreamingHttpResponse:
+    """The ``text/event-stream`` response of ``task_id``; ``snapshot()`` (sync, run on the sync pool)
+    reads the task: ``{"state", "task" (when final), "queue_position" (when queued)}``. Shared by
+    the API and the admin's task page."""
+    response = StreamingHttpResponse(_event_stream(task_id, snapshot), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass events on as they come
+    return response
+
+
+async def _event_stream(task_id, snapshot: Callable[[], dict]) -> AsyncIterator[bytes]:
+    ident = str(task_id)
+    keepalive = settings.EVENTS_KEEPALIVE_SECONDS
+    try:
+        await release_request_thread()  # the stream holds no thread
+        async with waiters.hub().listen(task_id) as listener:  # subscribed before the row is read
+            snap = await run_sync(snapshot)
+            running_sent = False
+            while True:
+                if "task" in snap:
+                    yield sse("done", snap["task"])
+                    return
+                if snap["state"] == Task.State.QUEUED and not running_sent:
+                    yield sse("queued", {"id": ident, "state": "queued", "queue_position": snap.get("queue_position")})
+                elif snap["state"] == Task.State.RUNNING and not running_sent:
+                    running_sent = True
+                    yield sse("running", {"id": ident, "state": "running"})
+                snap = None
+                while snap is None:
+                    message = await listener.get(keepalive)
+                    if message is None:
+                        yield b": keep-alive\n\n"
+                        if not listener.available:  # Redis away: read the row at each keep-alive
+                            snap = await run_sync(snapshot)
+                        continue
+                    event = message.get("event")
+                    if event == "progress":
+                        if not running_sent:
+                            running_sent = True
+                            yield sse("running", {"id": ident, "state": "running"})
+                        step = {k: message[k] for k in ("step", "steps") if isinstance(message.get(k), int)}
+                        yield sse("progress", {"id": ident, "state": "running", **step})
+                    elif event == "running" and not running_sent:
+                        running_sent = True
+                        yield sse("running", {"id": ident, "state": "running"})
+                    elif event in ("done", "resync"):
+                        snap = await run_sync(snapshot)
+    except asyncio.CancelledError:
+        raise  # the client went away
+    except Exception:
+        log.exception("event stream of task %s ended early", ident)
 
 
 @extend_schema_view(

@@ -16,18 +16,19 @@ default (settings). The request rate per API key is in :mod:`accounts.ratelimit`
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
-import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
 import django_rq
 from django.conf import settings
 from django.db import transaction
+from imgplatform.offloop import run_sync
 from imgplatform.problems import Problem
 from redis.exceptions import RedisError
 
@@ -129,35 +130,70 @@ return 1
 """
 
 
-@contextmanager
-def sync_wait_slot(*, tenant: Tenant, seconds: float) -> Iterator[float]:
-    """``with sync_wait_slot(tenant=t, seconds=s) as wait: queues.wait_finished(task_id, wait)``
-
-    ``wait`` is ``seconds`` when the tenant has fewer than its limit of /sync requests waiting,
-    else 0 (answer at once). Redis away: ``seconds`` (waiting on Redis fails at once anyway)."""
+def sync_wait_acquire(*, tenant: Tenant, seconds: float) -> tuple[float, str | None]:
+    """``(wait, member)``: ``wait`` is ``seconds`` when the tenant has fewer than its limit of /sync
+    requests waiting (``member`` is its entry, to release), else 0 (answer at once). Redis away:
+    ``(seconds, None)`` (waiting on Redis ends at once anyway)."""
     if seconds <= 0:
-        yield 0
-        return
+        return 0, None
     key = SYNC_WAITS_KEY.format(tenant_id=tenant.pk)
     member = uuid.uuid4().hex
     ttl_ms = int((seconds + SYNC_WAIT_MARGIN_SECONDS) * 1000)
     try:
-        conn = queues.connection()
-        acquired = bool(
-            conn.register_script(SYNC_ACQUIRE)(keys=[key], args=[member, limits_for(tenant).sync_waits, ttl_ms])
-        )
+        script = queues.connection().register_script(SYNC_ACQUIRE)
+        acquired = bool(script(keys=[key], args=[member, limits_for(tenant).sync_waits, ttl_ms]))
     except RedisError as exc:
         log.warning("sync wait limiter unavailable: %s", type(exc).__name__)
-        yield seconds
+        return seconds, None
+    return (seconds, member) if acquired else (0, None)
+
+
+def sync_wait_release(*, tenant: Tenant, member: str | None) -> None:
+    if member is None:
         return
-    if not acquired:
+    try:
+        queues.connection().zrem(SYNC_WAITS_KEY.format(tenant_id=tenant.pk), member)
+    except RedisError:  # the entry expires at its deadline
+        log.warning("could not release a sync wait slot of tenant %s", tenant.pk)
+
+
+@contextmanager
+def sync_wait_slot(*, tenant: Tenant, seconds: float) -> Iterator[float]:
+    """``with sync_wait_slot(tenant=t, seconds=s) as wait: ...`` (sync code; the /sync view uses
+    :func:`async_sync_wait_slot`)."""
+    wait, member = sync_wait_acquire(tenant=tenant, seconds=seconds)
+    try:
+        yield wait
+    finally:
+        sync_wait_release(tenant=tenant, member=member)
+
+
+# /sync waits held by this web process (the async view's coroutines); SYNC_MAX_WAITS_PER_PROCESS.
+_process_waits = 0
+
+
+def process_sync_waits() -> int:
+    return _process_waits
+
+
+@asynccontextmanager
+async def async_sync_wait_slot(*, tenant: Tenant, seconds: float) -> AsyncIterator[float]:
+    """``async with async_sync_wait_slot(tenant=t, seconds=s) as wait:`` in the /sync view: ``wait``
+    is ``seconds`` when both this process (SYNC_MAX_WAITS_PER_PROCESS) and the tenant
+    (TENANT_MAX_SYNC_WAITS, Redis, run on the sync pool) have room, else 0: answer at once. The
+    slots are released when the block ends, also when the client disconnects (the view's task is
+    cancelled, and this block's exit still runs)."""
+    global _process_waits
+    if seconds <= 0 or _process_waits >= settings.SYNC_MAX_WAITS_PER_PROCESS:
         yield 0
         return
-    started = time.monotonic()
+    _process_waits += 1  # taken before the first await: the per-process count cannot overshoot
+    member = None
     try:
-        yield seconds
+        wait, member = await run_sync(sync_wait_acquire, tenant=tenant, seconds=seconds)
+        yield wait
     finally:
-        try:
-            conn.zrem(key, member)
-        except RedisError:  # the entry expires at its deadline
-            log.warning("could not release a sync wait slot after %.1f s", time.monotonic() - started)
+        _process_waits -= 1
+        if member is not None:
+            # Shielded: a cancelled view (client gone) still gives its tenant slot back at once.
+            await asyncio.shield(run_sync(sync_wait_release, tenant=tenant, member=member))

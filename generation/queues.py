@@ -1,4 +1,4 @@
-"""Redis side of generation: enqueueing jobs and telling /sync waiters that a task finished.
+"""Redis side of generation: enqueueing jobs (task events are in :mod:`generation.events`).
 
 Redis only carries work; the Task row is the truth. Every function here raises
 :class:`redis.exceptions.RedisError` subclasses when Redis is away (within the timeouts of
@@ -12,9 +12,6 @@ import django_rq
 from django.conf import settings
 from imgplatform import redisconn
 from rq.job import Job, JobStatus
-
-FINISHED_KEY = "imagegen:task-finished:{task_id}"
-FINISHED_TTL = 300
 
 
 def model_spec(name: str):
@@ -75,18 +72,10 @@ def live_generation_jobs(tasks) -> set[str]:
     return live
 
 
-def notify_finished(task_id, state: str) -> None:
-    key = FINISHED_KEY.format(task_id=task_id)
-    pipe = connection().pipeline()
-    pipe.rpush(key, state)
-    pipe.expire(key, FINISHED_TTL)
-    pipe.execute()
-
-
-def wait_finished(task_id, timeout: float) -> bool:
-    """Block (no polling) until the worker says the task finished, or ``timeout`` runs out. The
-    client's read timeout allows for the wait (redis-py 8 gives every connection one)."""
-    if timeout <= 0:
-        return False
-    key = FINISHED_KEY.format(task_id=task_id)
-    return redisconn.blocking_connection(timeout).blpop([key], timeout=timeout) is not None
+def job_position(task) -> int | None:
+    """Where the task's job waits in its rq queue, 1 being the next to start; None when it is not
+    in the queue (started, scheduled for later, or gone)."""
+    if not task.job_id:
+        return None
+    position = generation_queue(task.model).get_job_position(task.job_id)
+    return None if position is None else position + 1

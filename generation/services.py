@@ -28,7 +28,7 @@ from redis.exceptions import RedisError
 from accounts.authentication import ApiClient
 from billing import services as billing
 from callbacks.services import callback_schedule
-from generation import limits, progress, queues
+from generation import events, limits, progress, queues
 from generation.models import Image, Task
 from moderation import checks as moderation
 
@@ -170,7 +170,7 @@ def task_start(*, task: Task, worker_name: str, run_info: dict[str, Any]) -> boo
     """Claim a queued task for this run: count the attempt and take the lease. Afterwards
     ``task.attempts`` is this run's attempt number, which fences everything it writes."""
     now = timezone.now()
-    return _transition(
+    started = _transition(
         task,
         from_states=[State.QUEUED],
         attempt=task.attempts,
@@ -182,6 +182,9 @@ def task_start(*, task: Task, worker_name: str, run_info: dict[str, Any]) -> boo
         model_version=run_info.get("model_version", ""),
         run_info=run_info,
     )
+    if started:  # event streams say "running" (after the commit, so a reader of the row agrees)
+        transaction.on_commit(partial(_announce, task.id, "running", state=State.RUNNING))
+    return started
 
 
 def task_lease_renew(*, task_id, attempt: int) -> bool:
@@ -353,20 +356,21 @@ def _stop_work(task: Task) -> bool:
 
 
 def _notify(task: Task, *, redis_available: bool = True) -> None:
-    """After commit (the callback worker and a /sync waiter must see the final state): schedule the
-    callback and wake the waiter. Without Redis the delivery row is still written, and the callback
-    worker's sweep enqueues it."""
+    """After commit (the callback worker and every waiter must see the final state): schedule the
+    callback and publish ``done`` for every waiter of the task in every web process (/sync waits,
+    event streams; generation/waiters.py). Without Redis the delivery row is still written, and the
+    callback worker's sweep enqueues it; waiters answer from the row."""
     if task.callback_url:
         transaction.on_commit(partial(callback_schedule, task_id=task.pk, enqueue=redis_available), robust=True)
-    if task.sync and redis_available:
-        transaction.on_commit(partial(_wake_waiters, task.id, task.state))
+    if redis_available:
+        transaction.on_commit(partial(_announce, task.id, "done", state=task.state))
 
 
-def _wake_waiters(task_id, state: str) -> None:
+def _announce(task_id, event: str, **data: Any) -> None:
     try:
-        queues.notify_finished(task_id, state)
-    except RedisError as exc:  # the waiter times out and answers 202; the row is the truth
-        log.warning("could not notify waiters of task %s: %s", task_id, exc)
+        events.publish(task_id, event, **data)
+    except RedisError as exc:  # a waiter reads the row at its deadline; the row is the truth
+        log.warning("could not publish %s of task %s: %s", event, task_id, exc)
 
 
 # Prompts and images that moderation refused: a retry would only produce (or try to) the same thing.

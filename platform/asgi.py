@@ -1,6 +1,29 @@
+"""The web process's entry point (gunicorn with uvicorn's worker: see scripts/run.sh)."""
+
 import os
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imgplatform.settings")
+# The web process pools its PostgreSQL connections (platform/settings.py, DB_POOL_MAX_SIZE); 0 turns
+# the pool off.
+os.environ.setdefault("DB_POOL_MAX_SIZE", "20")
 application = get_asgi_application()
+
+
+def _no_thread_at_request_start() -> None:
+    """Django sends ``request_started`` to its sync receivers (``close_old_connections``,
+    ``reset_queries``) through the request's thread-sensitive context, which starts a thread for the
+    request and keeps it until the response is sent: a /sync wait or an event stream would hold an
+    (idle) thread for as long as it lasts. Under ASGI both receivers have nothing to do at that
+    point: the context's thread is new and has no connection or query log yet. Connections are still
+    closed where they are opened: at ``request_finished`` in that thread (sync views), and after each
+    call on the sync pool (imgplatform.offloop)."""
+    from django.core.signals import request_started
+    from django.db import close_old_connections, reset_queries
+
+    request_started.disconnect(close_old_connections)
+    request_started.disconnect(reset_queries)
+
+
+_no_thread_at_request_start()

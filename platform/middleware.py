@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import io
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
 from django.http import JsonResponse
+from imgplatform.offloop import run_sync
 from imgplatform.problems import CODES, PROBLEM_CONTENT_TYPE, problem_body
+from whitenoise.middleware import WhiteNoiseMiddleware
 
 
 def _problem(code: str, detail: str) -> JsonResponse:
@@ -16,19 +19,51 @@ def _problem(code: str, detail: str) -> JsonResponse:
     return response
 
 
-class RequestBodyLimitMiddleware:
-    """Refuses a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (MAX_REQUEST_BYTES) with 413
-    ``payload_too_large`` before anything reads it, on every route. A body sent with
-    ``Transfer-Encoding: chunked`` (no Content-Length; Django alone would see it as empty) is read
-    up to the limit and handed on as if it had had a length, or refused with 413 when longer."""
+class _SyncAndAsync:
+    """A middleware that runs in the handler's own mode: under ASGI (async) it is awaited on the
+    event loop instead of being run in a thread for every request, as Django does for sync-only
+    middleware. Subclasses implement ``process_request`` (answer early) and ``process_response``;
+    neither may block."""
+
+    sync_capable = True
+    async_capable = True
 
     def __init__(self, get_response):
         self.get_response = get_response
+        self._async = iscoroutinefunction(get_response)
+        if self._async:
+            markcoroutinefunction(self)
 
     def __call__(self, request):
+        if self._async:
+            return self.__acall__(request)
+        return self.process_response(request, self.process_request(request) or self.get_response(request))
+
+    async def __acall__(self, request):
+        response = self.process_request(request)
+        if response is None:
+            response = await self.get_response(request)
+        return self.process_response(request, response)
+
+    def process_request(self, request):
+        return None
+
+    def process_response(self, request, response):
+        return response
+
+
+class RequestBodyLimitMiddleware(_SyncAndAsync):
+    """Refuses a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (MAX_REQUEST_BYTES) with 413
+    ``payload_too_large`` before anything reads it, on every route. A body sent with
+    ``Transfer-Encoding: chunked`` (no Content-Length; Django alone would see it as empty under
+    WSGI, and read it whole under ASGI) is read up to the limit and handed on as if it had had a
+    length, or refused with 413 when longer. Under ASGI the server has already received the body
+    (Django spools it to a temporary file); reading that file here does not wait on the client."""
+
+    def process_request(self, request):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         if limit is None:
-            return self.get_response(request)
+            return None
         too_large = f"The body must be at most {limit} bytes."
         raw_length = request.META.get("CONTENT_LENGTH") or ""
         try:
@@ -40,28 +75,54 @@ class RequestBodyLimitMiddleware:
         if length > limit:
             return _problem("payload_too_large", too_large)
         chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
-        stream = request.META.get("wsgi.input")
+        # WSGI: the socket's stream; ASGI: the spooled body (ASGIRequest reads from it directly).
+        stream = request.META.get("wsgi.input") or getattr(request, "_stream", None)
         if chunked and not length and stream is not None:
             body = stream.read(limit + 1)
             if len(body) > limit:
                 return _problem("payload_too_large", too_large)
             request.META["CONTENT_LENGTH"] = str(len(body))
             request._stream = LimitedStream(io.BytesIO(body), len(body))
-        return self.get_response(request)
+        return None
 
 
-class SecurityHeadersMiddleware:
+class SecurityHeadersMiddleware(_SyncAndAsync):
     """Content-Security-Policy on every response (Django's SecurityMiddleware and
     XFrameOptionsMiddleware add nosniff, Referrer-Policy, COOP, HSTS and X-Frame-Options)."""
 
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        response = self.get_response(request)
+    def process_response(self, request, response):
         if settings.CONTENT_SECURITY_POLICY:
             response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
         return response
+
+
+class StaticFilesMiddleware(WhiteNoiseMiddleware):
+    """WhiteNoise, able to run async: WhiteNoise's middleware is sync-only, so under ASGI Django
+    would run it (and so every request) through a thread of its own first. Here a request that is
+    not for a static file goes on without leaving the event loop; a static file is served by
+    WhiteNoise on the sync pool (it opens the file)."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response=None, **kwargs):
+        super().__init__(get_response, **kwargs)
+        self._async = iscoroutinefunction(get_response)
+        if self._async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request):
+        if self._async:
+            return self.__acall__(request)
+        return super().__call__(request)
+
+    async def __acall__(self, request):
+        if self.autorefresh:  # development: looks on disk
+            return await run_sync(super().__call__, request)
+        static_file = self.files.get(request.path_info)
+        if static_file is not None:
+            return await run_sync(self.serve, static_file, request)
+        return await self.get_response(request)
 
 
 def client_ip(request) -> str | None:

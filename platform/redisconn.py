@@ -9,7 +9,6 @@ blocking dequeue (and would change a shared pool's settings for everyone)."""
 
 from __future__ import annotations
 
-import math
 import threading
 
 import redis
@@ -50,13 +49,6 @@ def queue_url(name: str = "default") -> str:
 def connection(name: str = "default") -> redis.Redis:
     """A client for the Redis behind rq queue ``name``, from a pool shared by this process."""
     return redis.Redis(connection_pool=_pool(queue_url(name), read_timeout=settings.REDIS_SOCKET_TIMEOUT))
-
-
-def blocking_connection(wait: float, name: str = "default") -> redis.Redis:
-    """A client for a blocking command (BLPOP) that waits up to ``wait`` seconds on the server: its
-    read timeout is the wait plus REDIS_SOCKET_TIMEOUT, so a hung Redis still ends the wait."""
-    read_timeout = math.ceil(wait) + settings.REDIS_SOCKET_TIMEOUT
-    return redis.Redis(connection_pool=_pool(queue_url(name), read_timeout=read_timeout))
 
 
 def unshared_connection(name: str = "default") -> redis.Redis:

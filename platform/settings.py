@@ -78,7 +78,8 @@ MIDDLEWARE = [
     "imgplatform.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "imgplatform.middleware.SecurityHeadersMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # WhiteNoise, async-capable (under ASGI a request that is not for a static file stays on the loop).
+    "imgplatform.middleware.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -114,6 +115,18 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
+# PostgreSQL connection pool (psycopg_pool, Django's OPTIONS["pool"]) for the web process: its async
+# views run ORM code on WEB_SYNC_THREADS threads and close the connection after each call, which
+# with the pool hands it back instead of ending a PostgreSQL backend. imgplatform/asgi.py turns it on
+# (DB_POOL_MAX_SIZE, default 20 per web process); rq workers fork, so they keep plain connections.
+DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=0)
+if DB_POOL_MAX_SIZE > 0 and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections with a pool
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(2, DB_POOL_MAX_SIZE),
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": env.float("DB_POOL_TIMEOUT", default=30.0),  # a thread waits this long for one
+    }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Web server and worker share the file: wait for the other's write lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
@@ -209,6 +222,18 @@ REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 GENERATION_JOB_TIMEOUT = env.int("GENERATION_JOB_TIMEOUT", default=600)
 # Longest a /sync request waits for its task before answering 202 with the task to poll.
 SYNC_WAIT_SECONDS = env.float("SYNC_WAIT_SECONDS", default=60.0)
+# /sync waits one web process holds at once (each costs a coroutine, not a thread); beyond this, or
+# beyond the tenant's TENANT_MAX_SYNC_WAITS, /sync answers 202 with the task at once.
+SYNC_MAX_WAITS_PER_PROCESS = env.int("SYNC_MAX_WAITS_PER_PROCESS", default=2000)
+# Threads per web process that run synchronous code (ORM, DRF) for the async views
+# (imgplatform/offloop.py); each holds at most one database connection while it runs.
+WEB_SYNC_THREADS = env.int("WEB_SYNC_THREADS", default=16)
+# An event stream (/task/<id>/events) sends a comment line this often so proxies keep it open.
+EVENTS_KEEPALIVE_SECONDS = env.float("EVENTS_KEEPALIVE_SECONDS", default=15.0)
+if SYNC_MAX_WAITS_PER_PROCESS < 0 or WEB_SYNC_THREADS < 1 or EVENTS_KEEPALIVE_SECONDS <= 0:
+    raise environ.ImproperlyConfigured(
+        "SYNC_MAX_WAITS_PER_PROCESS must be >= 0, WEB_SYNC_THREADS >= 1, EVENTS_KEEPALIVE_SECONDS > 0"
+    )
 # A worker counts as live for /readyz when its rq heartbeat is younger than this.
 WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=900)
 # Redis clients of the web and of job code (imgplatform/redisconn.py): pooled, and failing fast

@@ -53,8 +53,10 @@ pids+=($!)
 pids+=($!)
 "$PY" manage.py run_scheduler &
 pids+=($!)
-"$PY" -m gunicorn imgplatform.wsgi:application -c scripts/gunicorn.conf.py --bind "127.0.0.1:$PORT" \
-  --worker-class gthread --threads 8 \
+# ASGI: each web process is one event loop (uvicorn's worker under gunicorn); a waiting client
+# (/task/sync, an event stream) costs a coroutine, not a thread. See README, "Serving".
+"$PY" -m gunicorn imgplatform.asgi:application -c scripts/gunicorn.conf.py --bind "127.0.0.1:$PORT" \
+  --worker-class uvicorn_worker.UvicornWorker \
   --workers "${WEB_CONCURRENCY:-2}" --access-logfile - --graceful-timeout 10 &
 pids+=($!)
 

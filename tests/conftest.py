@@ -252,10 +252,26 @@ def at_once(calls, timeout: float = 60) -> list:
     return results
 
 
+def server_args(*, wsgi: bool = False, threads: int = 4) -> list[str]:
+    """gunicorn's application and worker class: ASGI (uvicorn worker) unless ``wsgi``."""
+    if wsgi:
+        return [
+            "imgplatform.wsgi:application",
+            "-c",
+            "scripts/gunicorn.conf.py",
+            "-k",
+            "gthread",
+            "--threads",
+            str(threads),
+        ]
+    return ["imgplatform.asgi:application", "-c", "scripts/gunicorn.conf.py", "-k", "uvicorn_worker.UvicornWorker"]
+
+
 @contextlib.contextmanager
-def gunicorn(log_path: Path, *, threads: int = 4, args: tuple[str, ...] = (), **env: str):
-    """gunicorn (gthread, one worker, `make run`'s config file) on a free loopback port, sharing
-    this test session's database, Redis and media. Yields ``base`` (its URL), ``proc`` and
+def gunicorn(log_path: Path, *, threads: int = 4, args: tuple[str, ...] = (), wsgi: bool = False, **env: str):
+    """gunicorn (one uvicorn worker serving ``imgplatform.asgi`` as `make run` does, or with
+    ``wsgi=True`` the former gthread worker with ``threads``; `make run`'s config file) on a free
+    loopback port, sharing this test session's database, Redis and media. Yields ``base`` (its URL), ``proc`` and
     ``log_path`` once /healthz answers; the process is stopped on the way out."""
     import urllib.error
     import urllib.request
@@ -264,9 +280,8 @@ def gunicorn(log_path: Path, *, threads: int = 4, args: tuple[str, ...] = (), **
     base = f"http://127.0.0.1:{port}"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "imgplatform.wsgi:application", "-c", "scripts/gunicorn.conf.py"]
-            + ["--bind", f"127.0.0.1:{port}", "--worker-class", "gthread", "--threads", str(threads)]
-            + ["--workers", "1", *args],
+            [sys.executable, "-m", "gunicorn", *server_args(wsgi=wsgi, threads=threads)]
+            + ["--bind", f"127.0.0.1:{port}", "--workers", "1", *args],
             cwd=ROOT,
             env=subprocess_env(PUBLIC_BASE_URL=base, **env),
             stdout=log,

@@ -44,7 +44,10 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running in this thread
+# while it is open, and a later test module that calls an async view (/task/sync, event streams)
+# through Django's sync test client must not find one there.
+@pytest.fixture(scope="module")
 def browser():
     path = chromium_path()
     if path is None:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from PIL import Image as PILImage
 from playwright.sync_api import expect
 
-from generation import storage
+from generation import services, storage
 from generation.models import Image, Task
 from tests.factories import ProjectFactory, make_key
 
@@ -122,3 +122,16 @@ def test_suspend_a_tenant_and_its_key_is_refused(admin_page, live_server):
     admin_page.get_by_role("button", name="Reactivate").click()
     expect(admin_page.locator(".messagelist")).to_contain_text("their keys work again")
     assert api_get(live_server, raw)[0] == 200
+
+
+def test_task_page_shows_live_progress_until_the_task_ends(admin_page):
+    """The page follows the task's staff-only event stream (a static script: the admin's CSP allows
+    no inline one) and shows its end without a reload."""
+    task = make_task(ProjectFactory(), state="queued")
+    admin_page.goto(f"/admin/generation/task/{task.pk}/change/")
+    live = admin_page.locator("#task-live .task-live-text")
+    expect(live).to_have_text("queued")
+    services.task_cancel(task=task)
+    # publishes `done` after its commit
+    expect(live).to_have_text("cancelled (reload the page for the outcome)")
+    expect(admin_page.locator("#task-live")).to_have_attribute("data-final", "true")

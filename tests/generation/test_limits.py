@@ -35,7 +35,7 @@ def api_client(tenant) -> ApiClient:
 
 
 # --- Queued ------------------------------------------------------------------------------------
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # /sync's DRF half runs on another thread: committed rows
 def test_submits_over_the_queued_limit_are_429_and_write_nothing():
     tenant = TenantFactory(max_queued_tasks=2)
     api, other = client_for(tenant), client_for(TenantFactory())
@@ -172,7 +172,7 @@ def test_a_dead_waiters_slot_expires(monkeypatch):
         assert wait == 0.3
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_sync_over_the_tenants_waits_answers_202_at_once(settings):
     settings.SYNC_WAIT_SECONDS = 30
     tenant = TenantFactory(max_sync_waits=1)

@@ -1,6 +1,8 @@
-"""/task/sync against a real worker process: it waits (blocking on Redis, not polling the
-database) and answers with the finished task, or 202 when the bounded wait runs out."""
+"""/task/sync against a real worker process: it waits (woken through the process's Redis
+subscription, generation/waiters.py, not polling the database) and answers with the finished task,
+or 202 when the bounded wait runs out."""
 
+import asyncio
 import threading
 import time
 import uuid
@@ -11,9 +13,9 @@ from django.test.utils import CaptureQueriesContext
 
 from billing.defaults import ensure_default_plan
 from billing.models import Plan, PriceTier
-from generation import queues
+from generation import events, waiters
 from generation.models import Task
-from tests.conftest import SEED_REQUEST, problem
+from tests.conftest import SEED_REQUEST, free_port, problem, queues_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -56,14 +58,87 @@ def test_sync_failure_answers_the_problem_with_the_task(api, start_worker, setti
     assert "Traceback" not in response.content.decode()
 
 
-def test_a_wait_longer_than_the_redis_read_timeout_still_gets_the_answer(settings, redis_conn):
-    """A sync wait is longer than Redis clients' read timeout; the wait's client allows for it."""
+async def _not_final() -> bool:
+    return False
+
+
+def in_loop(coroutine_function):
+    """Run ``coroutine_function()`` in a fresh event loop, closing that loop's hub after it."""
+
+    async def run():
+        try:
+            return await coroutine_function()
+        finally:
+            await waiters.hub().aclose()
+
+    return asyncio.run(run())
+
+
+def test_a_wait_is_woken_by_done_on_the_channel_and_otherwise_ends_at_its_timeout(settings):
+    """Longer than Redis clients' read timeout: the subscription has no read timeout to outlast."""
     settings.REDIS_SOCKET_TIMEOUT = 0.4
     task_id = uuid.uuid4()
-    threading.Timer(1.0, queues.notify_finished, args=(task_id, "succeeded")).start()
-    started = time.monotonic()
-    assert queues.wait_finished(task_id, timeout=5)
-    assert 0.9 < time.monotonic() - started < 2
-    started = time.monotonic()
-    assert not queues.wait_finished(uuid.uuid4(), timeout=1.0)
-    assert 0.9 < time.monotonic() - started < 1.5
+
+    async def woken():
+        loop = asyncio.get_running_loop()
+        loop.call_later(1.0, lambda: threading.Thread(target=events.publish, args=(task_id, "done")).start())
+        started = time.monotonic()
+        await waiters.wait_for_end(task_id, 5, is_final=_not_final)
+        return time.monotonic() - started
+
+    assert 0.9 < in_loop(woken) < 2
+
+    async def not_woken():
+        started = time.monotonic()
+        events.publish(uuid.uuid4(), "done")  # another task's end
+        await waiters.wait_for_end(task_id, 1.0, is_final=_not_final)
+        return time.monotonic() - started
+
+    assert 0.9 < in_loop(not_woken) < 1.5
+
+
+def test_a_task_that_ended_before_the_waiter_subscribed_is_seen_in_the_row():
+    calls = []
+
+    async def final() -> bool:
+        calls.append(waiters.hub().waiting)  # read while subscribed
+        return True
+
+    async def wait():
+        started = time.monotonic()
+        await waiters.wait_for_end(uuid.uuid4(), 5, is_final=final)
+        return time.monotonic() - started
+
+    assert in_loop(wait) < 1 and calls == [1]
+
+
+def test_with_redis_away_a_wait_answers_from_the_row_at_once(settings):
+    settings.RQ_QUEUES = queues_for(f"redis://127.0.0.1:{free_port()}/0")
+    settings.REDIS_CONNECT_TIMEOUT = 0.3
+
+    async def wait():
+        started = time.monotonic()
+        await waiters.wait_for_end(uuid.uuid4(), 10, is_final=_not_final)
+        return time.monotonic() - started
+
+    assert in_loop(wait) < 1
+
+
+def test_the_subscription_comes_back_after_redis_drops_it_and_waiters_reread_the_row(redis_conn):
+    task_id = uuid.uuid4()
+
+    async def scenario():
+        hub = waiters.hub()
+        async with hub.listen(task_id) as listener:
+            assert listener.available and hub.connects == 1
+            db = redis_conn.connection_pool.connection_kwargs["db"]  # this test's only: Redis is shared
+            for client in redis_conn.client_list(_type="pubsub"):
+                if client["name"] == waiters.CLIENT_NAME and int(client["db"]) == db:
+                    redis_conn.client_kill_filter(_id=client["id"])  # what a Redis restart does to it
+            assert (await listener.get(5))["event"] == "unavailable"
+            assert (await listener.get(5))["event"] == "resync"  # back: read the row again
+            assert listener.available and hub.connects == 2
+            await asyncio.to_thread(events.publish, task_id, "done", state="succeeded")
+            return await listener.get(5)
+
+    assert in_loop(scenario) == {"id": str(task_id), "event": "done", "state": "succeeded"}

@@ -4,6 +4,7 @@ tasks are queued again or fail with worker_lost, and queued tasks whose jobs Red
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import timedelta
 from functools import partial
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from billing.models import CreditEntry, UsageRecord
 from callbacks.models import CallbackDelivery
-from generation import limits, queues, services
+from generation import events, limits, queues, services
 from generation.lease import LeaseKeeper
 from generation.models import Task
 from generation.reconcile import reconcile
@@ -126,6 +127,8 @@ def test_out_of_attempts_the_task_fails_with_worker_lost_once(prepaid_api, setti
     settings.GENERATION_MAX_ATTEMPTS = 2
     task = task_of(submit(prepaid_api, BODY))
     Task.unscoped_objects.filter(pk=task.pk).update(sync=True)  # a /sync client waits on it
+    listener = redis_conn.pubsub(ignore_subscribe_messages=True)
+    listener.subscribe(events.CHANNEL)  # as each web process does (generation/waiters.py)
     for run in (1, 2):
         task = Task.unscoped_objects.get(pk=task.pk)
         assert services.task_start(task=task, worker_name=f"host:{run}", run_info={})
@@ -139,7 +142,14 @@ def test_out_of_attempts_the_task_fails_with_worker_lost_once(prepaid_api, setti
     kinds = sorted(CreditEntry.unscoped_objects.filter(task_id=task.pk).values_list("kind", flat=True))
     assert kinds == ["hold", "release"]  # the hold kept across runs, released at the end
     assert CallbackDelivery.unscoped_objects.get(task_id=task.pk).event_type == "task.failed"
-    assert redis_conn.lrange(queues.FINISHED_KEY.format(task_id=task.pk), 0, -1) == [b"failed"]  # waiter woken
+    messages = [listener.get_message(timeout=0.1) for _ in range(10)]  # None for the subscribe reply
+    # Pub/sub channels span a Redis server's databases: other test processes' tasks may be there too.
+    published = [data for m in messages if m and (data := json.loads(m["data"]))["id"] == str(task.pk)]
+    # Waiters were told of each start and of the end (after it committed).
+    assert published == [{"id": str(task.pk), "event": "running", "state": "running"}] * 2 + [
+        {"id": str(task.pk), "event": "done", "state": "failed"}
+    ]
+    listener.close()
     assert reconcile().counts() == {"recovered": 0, "worker_lost": 0, "requeued": 0}  # idempotent
     assert CallbackDelivery.unscoped_objects.filter(task_id=task.pk).count() == 1
 

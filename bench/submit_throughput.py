@@ -1,0 +1,84 @@
+"""Submit throughput: POST /api/v2/task/async requests per second on the ASGI server (uvicorn
+worker, what `make run` starts) against the former WSGI server (gthread, 8 threads), one web
+process each, the same database and Redis, measured in the same run.
+
+    .venv/bin/python bench/submit_throughput.py [--clients 16] [--seconds 10] [--runs 3]
+        [--database-url postgres://postgres@127.0.0.1:5432/imagegen_bench] [--redis redis://127.0.0.1:6379/9]
+
+No generation worker runs: tasks stay queued (the submit path is what is measured: auth, rate
+limit, moderation of the prompt, admission, insert, enqueue). Runs alternate between the servers
+so drift hits both alike; prints each run and the medians. The Redis database is flushed first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _live  # noqa: E402
+import httpx  # noqa: E402
+import redis  # noqa: E402
+
+
+async def hammer(base: str, key: str, clients: int, seconds: float) -> float:
+    headers = {"authorization": f"Token {key}"}
+    done = 0
+    deadline = time.monotonic() + seconds
+
+    async def client_loop(client: httpx.AsyncClient, i: int):
+        nonlocal done
+        n = 0
+        while time.monotonic() < deadline:
+            response = await client.post(
+                f"{base}/api/v2/task/async", json={"text_data": f"a red door {i} {n}"}, headers=headers
+            )
+            assert response.status_code == 200, response.text
+            done += 1
+            n += 1
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+        await client.post(f"{base}/api/v2/task/async", json={"text_data": "warm"}, headers=headers)
+        started = time.monotonic()
+        await asyncio.gather(*(client_loop(client, i) for i in range(clients)))
+        return done / (time.monotonic() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/imagegen_bench")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/9")
+    args = parser.parse_args()
+    redis.Redis.from_url(args.redis).flushdb()
+    env = _live.prepare(args.database_url, args.redis)
+    key = _live.api_key(env)
+    figures: dict[str, list[float]] = {"gthread": [], "asgi": []}
+    for run in range(args.runs):
+        for kind in ("gthread", "asgi"):
+            with _live.server(env, kind=kind) as (base, _):
+                rate = asyncio.run(hammer(base, key, args.clients, args.seconds))
+            figures[kind].append(rate)
+            print(f"run {run + 1}: {kind:8} {rate:7.1f} req/s", flush=True)
+    g, a = statistics.median(figures["gthread"]), statistics.median(figures["asgi"])
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}"
+    )
+    print(f"{args.clients} clients, {args.seconds:g} s a run, median of {args.runs} runs")
+    print(f"gthread (8 threads): {g:.1f} req/s")
+    print(f"asgi (uvicorn):      {a:.1f} req/s")
+    print(f"asgi / gthread:      {a / g:.2f}")
+
+
+if __name__ == "__main__":
+    main()
