@@ -29,11 +29,12 @@ run: $(STAMP)
 
 test: $(STAMP) browser
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not load" $(PYTEST_ARGS)
+	$(PY) -m pytest -m load $(PYTEST_ARGS)
 
 # Everything but the tests that start servers and worker processes.
 test-fast: $(STAMP)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow and not load" $(PYTEST_ARGS)
 
 # Regenerate the committed OpenAPI schema (a test fails when it is out of date).
 schema: $(STAMP)

@@ -26,7 +26,7 @@ from generation import events
 from tests.conftest import gunicorn
 from tests.factories import ProjectFactory, TenantFactory, make_key
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.load, pytest.mark.django_db(transaction=True)]
 
 CLIENTS = 1000
 TENANTS = 10
