@@ -3,6 +3,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -44,6 +45,44 @@ if "PYTEST_XDIST_WORKER" in os.environ:
 
 def queues_for(url: str) -> dict:
     return {name: {**config, "URL": url} for name, config in settings.RQ_QUEUES.items()}
+
+
+# Every process a test starts (servers, workers, redis-server, and whatever they fork, such as rq's
+# scheduler) inherits this mark from the test process that started it; the session's last teardown
+# finds the ones still running by it in /proc.
+PROCESS_MARK = "IMAGEGEN_TEST_OWNER"
+os.environ[PROCESS_MARK] = str(os.getpid())
+
+
+def processes_started_here() -> list[tuple[int, str]]:
+    """(pid, command line) of every live process carrying this test process's mark."""
+    mark = f"{PROCESS_MARK}={os.getpid()}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if mark in (entry / "environ").read_bytes().split(b"\0"):
+                found.append((int(entry.name), (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:200]))
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_process_left_behind():
+    """Fails the session (an error at its last teardown) when a process a test started is still
+    running at the end; those are killed, by their id, so the failure leaves nothing behind."""
+    yield
+    if not Path("/proc").is_dir():
+        return
+    deadline = time.monotonic() + 10  # processes told to stop a moment ago get time to go
+    while (left := processes_started_here()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid, _ in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    assert not left, f"processes started by the tests were still running when they ended (now killed): {left}"
 
 
 @pytest.fixture(scope="session", autouse=True)

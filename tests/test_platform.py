@@ -1,13 +1,16 @@
 """Project-level behaviour: the stdlib `platform` module, health, schema, docs, errors, admin."""
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import yaml
 
-from tests.conftest import ROOT, problem
+from tests.conftest import ROOT, problem, processes_started_here
 
 
 def test_platform_folder_never_shadows_the_standard_library():
@@ -16,6 +19,20 @@ def test_platform_folder_never_shadows_the_standard_library():
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "Linux"
     assert not (ROOT / "platform" / "__init__.py").exists()
+
+
+def test_the_session_end_check_finds_a_forked_grandchild_that_outlived_its_parent():
+    # The case it exists for: rq's worker forks its scheduler; killing the worker alone left the
+    # scheduler running after the suite, re-parented away from the test process.
+    code = "import os, time\nif os.fork() == 0:\n    time.sleep(60)\nos._exit(0)"
+    subprocess.run([sys.executable, "-c", code], timeout=30, check=True)
+    orphans = [(pid, cmd) for pid, cmd in processes_started_here() if "time.sleep(60)" in cmd]
+    assert len(orphans) == 1, processes_started_here()
+    os.kill(orphans[0][0], signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while orphans[0] in processes_started_here() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert orphans[0] not in processes_started_here()
 
 
 def test_healthz(client):

@@ -58,17 +58,18 @@ class WorkerPool:
                 env=subprocess_env(**self.env),
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # its group holds the scheduler rq forks: a kill takes both
             )
         self.procs[proc.pid] = proc
 
     def kill(self, pid: int) -> None:
         proc = self.procs.pop(pid)
-        os.kill(pid, signal.SIGKILL)
+        os.killpg(pid, signal.SIGKILL)  # the worker and the scheduler it forked, as a container's OOM kill would
         proc.wait(timeout=10)
 
     def close(self) -> None:
-        for proc in self.procs.values():
-            proc.kill()
+        for pid, proc in self.procs.items():
+            os.killpg(pid, signal.SIGKILL)
             proc.wait(timeout=10)
 
 
