@@ -23,17 +23,33 @@ reads the task's cancel flag: no ``progress`` is published once a cancel has bee
 from __future__ import annotations
 
 import json
+from functools import cache
+
+from django.conf import settings
+from redis.connection import parse_url
 
 from generation import queues
 
-CHANNEL = "imagegen:task-events"
+CHANNEL_PREFIX = "imagegen:task-events"
 EVENTS = ("running", "progress", "done")
 PROGRESS_KEY = "imagegen:task-progress:{task_id}"
 PROGRESS_TTL = 3600  # seconds; longer than GENERATION_JOB_TIMEOUT's default, the longest run
 
 
+def channel() -> str:
+    """This deployment's events channel: the prefix and the number of its Redis database. Pub/sub
+    ignores database numbers (a message reaches every subscriber on the server), so without the
+    number two deployments, or two test sessions, sharing a Redis server would hear each other."""
+    return _channel(settings.RQ_QUEUES["default"]["URL"])
+
+
+@cache
+def _channel(url: str) -> str:
+    return f"{CHANNEL_PREFIX}:{parse_url(url).get('db', 0)}"
+
+
 def message(task_id, event: str, **data) -> str:
-    """The JSON text of one event on :data:`CHANNEL`."""
+    """The JSON text of one event on :func:`channel`."""
     if event not in EVENTS:
         raise ValueError(f"unknown task event {event!r}")
     return json.dumps({"id": str(task_id), "event": event, **data})
@@ -42,7 +58,7 @@ def message(task_id, event: str, **data) -> str:
 def publish(task_id, event: str, **data) -> None:
     """Tell every listening web process about ``task_id``. Raises RedisError when Redis is away:
     callers after a commit log it and go on (the row is the truth)."""
-    queues.connection().publish(CHANNEL, message(task_id, event, **data))
+    queues.connection().publish(channel(), message(task_id, event, **data))
 
 
 def latest_progress(task_id) -> dict[str, int] | None:

@@ -103,7 +103,7 @@ class StepReporter:
             self.redis_calls += 1
             cancelled = self._script()(
                 keys=[self._cancel_key, self._progress_key],
-                args=[message, events.CHANNEL, step, steps, self.attempt, events.PROGRESS_TTL],
+                args=[message, events.channel(), step, steps, self.attempt, events.PROGRESS_TTL],
             )
         except RedisError as exc:
             self._redis_failed(exc, now)

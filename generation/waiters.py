@@ -30,7 +30,7 @@ import redis.asyncio as aioredis
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from generation.events import CHANNEL
+from generation.events import channel
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class TaskEventHub:
             )
             pubsub = client.pubsub(ignore_subscribe_messages=False)
             try:
-                await pubsub.subscribe(CHANNEL)
+                await pubsub.subscribe(channel())
                 # Confirmed by Redis: from here on every publish reaches this process.
                 confirm_within = settings.REDIS_CONNECT_TIMEOUT + settings.REDIS_SOCKET_TIMEOUT
                 if await pubsub.get_message(timeout=confirm_within) is None:

@@ -222,13 +222,14 @@ def start_process(tmp_path):
                 env=subprocess_env(**env),
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # a group of its own, with what it forks (rq's scheduler)
             )
         procs.append(proc)
         proc.log_path = log
         deadline = time.monotonic() + 60
         while "Listening on" not in log.read_text():
             if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
+                _kill_group(proc.pid)
                 pytest.fail(f"{name} did not start:\n{log.read_text()}")
             time.sleep(0.1)
         return proc
@@ -240,7 +241,16 @@ def start_process(tmp_path):
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                pass
+        # Whatever the test did to it (a SIGKILL leaves rq's forked scheduler running), nothing of
+        # the group outlives the test.
+        _kill_group(proc.pid)
+        proc.wait(timeout=10)
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 @pytest.fixture

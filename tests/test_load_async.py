@@ -147,7 +147,7 @@ async def run_load(server, keys: list[str], redis_conn, mode: str) -> dict:
         # pool); the probes measure the steady state: 1,000 clients that only wait.
         await asyncio.sleep(5)
         loaded = await probe(prober, base, task_path, headers[0])
-        subscriptions = redis_conn.pubsub_numsub(events.CHANNEL)[0][1]
+        subscriptions = redis_conn.pubsub_numsub(events.channel())[0][1]
         connections = await asyncio.to_thread(database_connections)
         threads = server_threads(server.proc.pid)
         assert not any(job.done() for job in jobs), "waits ended before their time"

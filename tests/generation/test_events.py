@@ -195,7 +195,7 @@ def test_every_waiter_of_a_task_is_woken_through_one_subscription(server, redis_
     wait_for(lambda: sync_waiters(redis_conn) == 1)
     second = open_sync(server.base, headers, {"text_data": "a red door"})
     wait_for(lambda: sync_waiters(redis_conn) == 2)
-    assert redis_conn.pubsub_numsub(events.CHANNEL) == [(events.CHANNEL.encode(), 1)]
+    assert redis_conn.pubsub_numsub(events.channel()) == [(events.channel().encode(), 1)]
     start_worker()
     (status_a, task_a), (status_b, task_b) = read_answer(first), read_answer(second)
     assert status_a == status_b == 200

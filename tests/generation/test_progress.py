@@ -31,7 +31,7 @@ class Listener:
     def __init__(self, redis_conn, task_id):
         self.task_id = str(task_id)
         self.pubsub = redis_conn.pubsub(ignore_subscribe_messages=True)
-        self.pubsub.subscribe(events.CHANNEL)
+        self.pubsub.subscribe(events.channel())
         self.pubsub.get_message(timeout=1)  # the subscription is in place
 
     def messages(self, settle: float = 0.3) -> list[dict]:
@@ -128,3 +128,11 @@ def test_redis_away_never_fails_the_run_and_is_not_asked_every_step(redis_down):
     # Tried at 0 s, then backed off 1 s, 2 s: at 1 s and 3 s; not again before 7 s.
     assert reporter.redis_calls == 3 and reporter.failures == 3 and reporter.sent == []
     assert time.monotonic() - started < 3 * 1.5  # three refused connections, not fifty
+
+
+def test_the_events_channel_names_the_redis_database(settings):
+    # Pub/sub ignores database numbers: two deployments on one Redis server must not share a channel.
+    assert events._channel("redis://127.0.0.1:6379/3") == "imagegen:task-events:3"
+    assert events._channel("redis://127.0.0.1:6379") == "imagegen:task-events:0"
+    settings.RQ_QUEUES = {**settings.RQ_QUEUES, "default": {**settings.RQ_QUEUES["default"], "URL": "redis://h/7"}}
+    assert events.channel() == "imagegen:task-events:7"

@@ -40,7 +40,7 @@ class Listener:
 
     def __init__(self, redis_conn):
         self.pubsub = redis_conn.pubsub(ignore_subscribe_messages=True)
-        self.pubsub.subscribe(events.CHANNEL)
+        self.pubsub.subscribe(events.channel())
         self.pubsub.get_message(timeout=1)
         self.received: list[dict] = []
 

@@ -128,7 +128,7 @@ def test_out_of_attempts_the_task_fails_with_worker_lost_once(prepaid_api, setti
     task = task_of(submit(prepaid_api, BODY))
     Task.unscoped_objects.filter(pk=task.pk).update(sync=True)  # a /sync client waits on it
     listener = redis_conn.pubsub(ignore_subscribe_messages=True)
-    listener.subscribe(events.CHANNEL)  # as each web process does (generation/waiters.py)
+    listener.subscribe(events.channel())  # as each web process does (generation/waiters.py)
     for run in (1, 2):
         task = Task.unscoped_objects.get(pk=task.pk)
         assert services.task_start(task=task, worker_name=f"host:{run}", run_info={})
