@@ -48,7 +48,7 @@ local allow_at = new_tat - tolerance
 if allow_at > now then
   return {0, tat - now, allow_at - now}
 end
-redis.call('SET', KEYS[1], new_tat, 'PX', math.max(1, new_tat - now))
+redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil(math.max(1, new_tat - now)))  -- PX takes whole ms; the interval may be fractional
 return {1, new_tat - now, 0}
 """
 

@@ -284,12 +284,16 @@ async def _event_stream(task_id, snapshot: Callable[[], dict]) -> AsyncIterator[
         async with waiters.hub().listen(task_id) as listener:  # subscribed before the row is read
             snap = await run_sync(snapshot)
             running_sent = False
+            queued_sent: tuple | None = None  # the queue position last sent
             while True:
                 if "task" in snap:
                     yield sse("done", snap["task"])
                     return
                 if snap["state"] == Task.State.QUEUED and not running_sent:
-                    yield sse("queued", {"id": ident, "state": "queued", "queue_position": snap.get("queue_position")})
+                    position = snap.get("queue_position")
+                    if queued_sent != (position,):  # the first time, and when the position moved
+                        queued_sent = (position,)
+                        yield sse("queued", {"id": ident, "state": "queued", "queue_position": position})
                 elif snap["state"] == Task.State.RUNNING and not running_sent:
                     running_sent = True
                     yield sse("running", {"id": ident, "state": "running"})
@@ -298,8 +302,9 @@ async def _event_stream(task_id, snapshot: Callable[[], dict]) -> AsyncIterator[
                     message = await listener.get(keepalive)
                     if message is None:
                         yield b": keep-alive\n\n"
-                        if not listener.available:  # Redis away: read the row at each keep-alive
-                            snap = await run_sync(snapshot)
+                        # The row at every keep-alive: an end whose `done` was never published (Redis
+                        # away or failing at that moment) still ends the stream within one interval.
+                        snap = await run_sync(snapshot)
                         continue
                     event = message.get("event")
                     if event == "progress":

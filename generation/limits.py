@@ -188,12 +188,21 @@ async def async_sync_wait_slot(*, tenant: Tenant, seconds: float) -> AsyncIterat
         yield 0
         return
     _process_waits += 1  # taken before the first await: the per-process count cannot overshoot
-    member = None
+    acquire = asyncio.ensure_future(run_sync(sync_wait_acquire, tenant=tenant, seconds=seconds))
     try:
-        wait, member = await run_sync(sync_wait_acquire, tenant=tenant, seconds=seconds)
+        wait, _ = await asyncio.shield(acquire)
         yield wait
     finally:
         _process_waits -= 1
-        if member is not None:
-            # Shielded: a cancelled view (client gone) still gives its tenant slot back at once.
-            await asyncio.shield(run_sync(sync_wait_release, tenant=tenant, member=member))
+        # Shielded: a cancelled view (client gone) still gives its tenant slot back at once, also when
+        # it left while the slot was still being taken (the release waits for the taking to end).
+        await asyncio.shield(_give_back(acquire, tenant=tenant))
+
+
+async def _give_back(acquire: asyncio.Future, *, tenant: Tenant) -> None:
+    try:
+        _, member = await acquire
+    except Exception:  # nothing was taken (Redis away: the view already answered from the row)
+        return
+    if member is not None:
+        await run_sync(sync_wait_release, tenant=tenant, member=member)

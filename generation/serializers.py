@@ -79,13 +79,21 @@ class CallbackUrlField(serializers.URLField):
 MAX_METADATA_DEPTH = 32
 
 
+SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _json_problem(value, depth: int = 0) -> str | None:
     """Why PostgreSQL's jsonb (or anything downstream) would refuse ``value``, or None: a NUL
-    character (jsonb cannot store U+0000) or nesting deeper than MAX_METADATA_DEPTH."""
+    character (jsonb cannot store U+0000), a lone surrogate (not a character: no UTF-8 encodes
+    it) or nesting deeper than MAX_METADATA_DEPTH."""
     if depth > MAX_METADATA_DEPTH:
         return f"metadata must not be nested more than {MAX_METADATA_DEPTH} levels deep."
     if isinstance(value, str):
-        return "metadata must not contain NUL characters (U+0000)." if "\x00" in value else None
+        if "\x00" in value:
+            return "metadata must not contain NUL characters (U+0000)."
+        if SURROGATE.search(value):
+            return "metadata must not contain lone surrogates (U+D800 to U+DFFF)."
+        return None
     if isinstance(value, dict):
         items = [*value.keys(), *value.values()]
     elif isinstance(value, list):

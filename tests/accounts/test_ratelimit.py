@@ -133,3 +133,10 @@ def test_gcra_is_atomic_under_concurrent_requests(conn):
 
     allowed = [one for results in at_once([fire] * 16) for one in results]
     assert len(allowed) == 160 and sum(allowed) == 10  # one comes back only every 6 s
+
+
+# A limit that does not divide a minute gives a fractional interval; Redis's PX wants whole ms.
+@pytest.mark.parametrize("limit", [700, 450, 7])
+def test_rate_limit_works_for_limits_that_do_not_divide_a_minute(redis_conn, limit):
+    decisions = [ratelimit.hit(api_key_id=4242 + limit, limit=limit, connection=redis_conn) for _ in range(3)]
+    assert all(d.allowed for d in decisions)

@@ -10,7 +10,8 @@ import time
 import httpx
 import pytest
 
-from generation import events
+from generation import events, services
+from generation.models import Task
 from tests.conftest import SEED_REQUEST, gunicorn
 from tests.factories import ProjectFactory, TenantFactory, make_key
 
@@ -200,3 +201,27 @@ def test_every_waiter_of_a_task_is_woken_through_one_subscription(server, redis_
     (status_a, task_a), (status_b, task_b) = read_answer(first), read_answer(second)
     assert status_a == status_b == 200
     assert task_a["state"] == "succeeded" and task_a == task_b
+
+
+# A cancel whose `done` was never published (Redis failed in that request) still ends every stream:
+# the row is read at each keep-alive.
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_event_stream_ends_after_a_cancel_whose_done_was_not_published(server):
+    headers = auth()
+    with httpx.Client(timeout=30) as client:
+        task = client.post(f"{server.base}/api/v2/task/async", json={"text_data": "a red door"}, headers=headers)
+        task_id = task.json()["id"]
+        with client.stream("GET", f"{server.base}/api/v2/task/{task_id}/events", headers=headers) as response:
+            stream = read_events(response)
+            assert next(stream)[0] == "queued"
+            # What TaskCancelView does when its rate-limit call to Redis failed: Redis is fine again.
+            services.task_cancel(task=Task.unscoped_objects.get(pk=task_id), redis_down=True)
+            assert Task.unscoped_objects.get(pk=task_id).state == "cancelled"
+            seen = []
+            for event in stream:  # keep-alive every second: the end must come within a few
+                seen.append(event[0])
+                if event[0] == "done" or seen.count(":") >= 5:
+                    break
+        assert seen[-1] == "done", seen
+        assert "queued" not in seen, seen  # the row read at each keep-alive sends queued again only if it moved

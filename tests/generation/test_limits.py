@@ -1,6 +1,7 @@
 """Per-tenant task limits: queued (at submit, 429), running (at start: the task waits, the worker
 moves on), concurrent /task/sync waits (beyond: 202 at once)."""
 
+import contextlib
 import re
 import threading
 import time
@@ -183,3 +184,34 @@ def test_sync_over_the_tenants_waits_answers_202_at_once(settings):
         assert time.monotonic() - began < 5
     assert response.status_code == 202
     assert response["Location"] == f"/api/v2/task/{response.json()['id']}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_client_gone_while_its_tenant_slot_was_being_taken_gives_the_slot_back(redis_conn, monkeypatch):
+    import asyncio
+
+    tenant = TenantFactory(max_sync_waits=5)
+    taking = threading.Event()
+    real_acquire = limits.sync_wait_acquire
+
+    def slow_acquire(**kwargs):
+        taking.set()
+        time.sleep(0.5)  # the client leaves meanwhile
+        return real_acquire(**kwargs)
+
+    monkeypatch.setattr(limits, "sync_wait_acquire", slow_acquire)
+
+    async def view():
+        async with limits.async_sync_wait_slot(tenant=tenant, seconds=30):
+            await asyncio.sleep(30)
+
+    async def client_leaves():
+        waiting = asyncio.ensure_future(view())
+        await asyncio.get_running_loop().run_in_executor(None, taking.wait)
+        waiting.cancel()  # as the server does when the client disconnects
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiting
+
+    asyncio.run(client_leaves())
+    assert redis_conn.zcard(limits.SYNC_WAITS_KEY.format(tenant_id=tenant.pk)) == 0
+    assert limits._process_waits == 0

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from generation.models import Task
+from generation.serializers import TaskSubmitSerializer
 from tests.conftest import SEED_REQUEST, problem
 
 pytestmark = pytest.mark.django_db
@@ -158,3 +159,10 @@ def test_extensions_are_echoed(api):
     options = response["status"][0]["response"]["input"]["options"]
     assert options["moderation"] == "partial" and options["end_user"] == "user-42"
     assert response["metadata"] == {"order": 7}
+
+
+# PostgreSQL's jsonb refuses a lone surrogate (no UTF-8 encodes one): it was a 500 at the insert.
+@pytest.mark.parametrize("metadata", [{"k": "\ud800"}, {"\udc00": "v"}, {"k": ["a\ud83d"]}])
+def test_metadata_with_a_lone_surrogate_is_a_400(metadata):
+    serializer = TaskSubmitSerializer(data={"text_data": "a red door", "metadata": metadata})
+    assert not serializer.is_valid()
