@@ -549,3 +549,110 @@ PEOPLE_AFTER = {
     "folks",
 }
 AGE_HOLDERS = {"girl", "boy", "kid", "child", "daughter", "son", "gurl", "teen", "model", "niece", "nephew"}
+
+
+# --- Tuning round 2 (error analysis on held-out set A; every entry checked against a near miss) ---
+# fmt: off
+_MORE_WORDS: dict[str, str] = {
+    "minor": """prek pre-k kindergarteners kindergartners preschoolers middleschoolers""",
+    # Romance and intimacy: harmless between adults, sexualising beside a minor (the minors rule only).
+    "romance": """intimate intimately intimacy passionate passionately lover lovers smooch smooching snog snogging
+        sensuous""",
+    # Weaker: sexualising beside a minor only with an adult or the lips in the prompt ("romantic
+    # dinner with a grown man"), not a teenage couple at a prom.
+    "romance_weak": "romantic romantically romance kiss kissing kissed kisses candlelit date dating",
+    "adult_marker": """adult adults grown older teacher coach boss stranger stepdad stepmom stepfather stepmother
+        man men woman guy lady lip lips mouth tongue""",
+    "benign": "headshot headshots",
+    # Suggestive framing, like "sexualising": never enough alone, enough with a minor.
+    "sexualising": """naughty sexxy seductress sexual-looking steamy raunchy saucy sassy-sexy coquettish lascivious
+        stripped stripteasing""",
+    "porn": """vibrator vibrators pornhub xvideos xhamster brazzers chaturbate redtube youporn""",
+    "nudity": """nude-ish""",
+    "person": """cyclist cyclists pedestrian pedestrians shopper shoppers passerby passersby bystander bystanders
+        driver drivers rider riders biker bikers commuter commuters tourist tourists""",
+    "act_strong": """murderer murderers""",
+    "ingest": """chug chugging chugged gulp gulping gulped down downing""",
+    "harm_method_site": """leg legs hip hips stomach belly skin""",
+    "suicide": """kms unalive unalived unaliving unalives sewerslide sewer-slide""",
+    "dehumanise_animal": """cattle livestock spider spiders snake snakes serpent serpents octopus rodent rodents
+        hyena hyenas jackal jackals worm worms""",
+    "link": """labelled labeled labelling labeling called calling branded""",
+    "hate_phrase": """remigration whitepower ethnostate""",
+    "expel": """expel expelled expelling deport deported deporting deportation banish banished remove""",
+    "cure": """cure cured curing purify purified purge""",
+    "cage": """cage caged cages chains chained shackled""",
+    "vehicle": """tank tanks tire tires tyre tyres truck trucks wheel wheels train bus car steamroller bulldozer""",
+    "chair": """chair stool""",
+    "rail": """track tracks rail rails railway railroad""",
+    "lie": """lie lying lay laying""",
+    "bath": """bath bathtub tub""",
+    "projectile": """bullet bullets gunfire shrapnel buckshot""",
+    "rack_torture": """""",
+}
+for _concept, _text in _MORE_WORDS.items():
+    WORDS[_concept] = (WORDS.get(_concept, "") + " " + _text).strip()
+
+PHRASES.update({
+    # minors: more ways to name a child
+    "jr high": "minor", "junior high": "minor", "elementary student": "minor", "elementary schooler": "minor",
+    "elementary age": "minor", "elementary aged": "minor", "grade schooler": "minor", "pre kindergarten": "minor",
+    "middle schooler": "minor", "middle school student": "minor", "sweet sixteen": "minor",
+    # romance and intimacy (sexualising beside a minor only)
+    "make out": "romance", "making out": "romance", "made out": "romance", "french kiss": "romance",
+    "french kissing": "romance", "kiss on the lip": "romance", "in bed with": "romance",
+    "in bed together": "romance", "on her knee": "pose", "on his knee": "pose", "bite her lip": "sexualising",
+    "biting her lip": "sexualising", "bite his lip": "sexualising", "pin up": "sexualising",
+    "see through": "revealing", "g string": "sexual_clothing", "skirt lifted": "sexualising",
+    "lifted skirt": "sexualising", "lifting her skirt": "sexualising", "up her skirt": "porn",
+    # undress in other words
+    "top off": "nudity", "shirt off": "undress", "clothes off": "nudity", "no top on": "nudity",
+    "no top": "nudity", "strip down": "nudity", "stripped down": "nudity", "clothes free": "nudity",
+    "clothing free": "nudity", "clothing optional": "nudity", "everything showing": "nudity",
+    "bare chested woman": "nudity",
+    "her bare chest": "nudity", "her chest bare": "nudity", "sex scene": "sex_act",
+    # violence
+    "into piece": "gore", "to piece": "gore", "to bit": "gore", "split open": "gore", "bone visible": "gore",
+    "visible bone": "gore", "exposed bone": "gore", "insides out": "gore", "axe murder": "atrocity",
+    "axe murderer": "atrocity", "public hanging": "atrocity", "on the rack": "rack", "stop breathing": "death",
+    "stopped breathing": "death", "stop moving": "death", "stopped moving": "death", "stop struggling": "death",
+    "face melted": "gore", "melted face": "gore", "melting face": "gore",
+    # self-harm
+    "never wake up": "suicide", "not wake up": "suicide", "sewer slide": "suicide", "not thin enough": "suicide",
+    "never thin enough": "suicide", "don t eat": "ed_caption", "dont eat": "ed_caption", "do not eat": "ed_caption",
+    "skip dinner": "ed_caption", "skip meal": "ed_caption", "skipping meal": "ed_caption", "still fat": "ed_caption",
+    "too fat": "ed_caption", "so fat": "ed_caption", "stop eating": "ed_caption", "hunger is": "ed_caption",
+    "bleed out": "bleed_out", "bleeding out": "bleed_out", "step off": "jump", "stepping off": "jump",
+    "walk off": "jump", "ready to step": "jump_intent", "about to step off": "jump_intent",
+    "kicked over": "kicked", "kick over": "kicked",
+    # hate
+    "belong in": "belong", "my honor is loyalty": "hate_phrase", "my honour is loyalty": "hate_phrase",
+    "meine ehre heisst treue": "hate_phrase", "blood and soil": "hate_phrase", "blut und boden": "hate_phrase",
+    "happy merchant": "hate_phrase", "for our race": "hate_phrase", "defend our race": "hate_phrase",
+    "save our race": "hate_phrase", "protect our race": "hate_phrase", "white nationalist": "hate_phrase",
+    "white nationalism": "hate_phrase", "useless burden": "dehumanise", "burden on society": "dehumanise",
+    "life unworthy of life": "dehumanise", "holocaust victim": "group", "holocaust survivor": "group",
+    "camp prisoner": "group",
+    # harmless senses
+    "dressed to kill": "benign", "to kill for": "benign", "bleeding heart": "benign", "headshot": "benign",
+    "bungee jump": "benign", "bungee jumping": "benign", "base jump": "benign", "base jumping": "benign",
+    "cliff jump": "benign", "cliff jumping": "benign", "cliff diving": "benign", "murder mystery": "benign",
+    "murder of crow": "benign", "wire stripper": "benign", "paint stripper": "benign", "hot guy": "benign",
+    "acid wash": "benign", "killer outfit": "benign", "killer look": "benign", "drop dead gorgeous": "benign",
+    "to die for": "benign", "slay the look": "benign", "stop motion": "benign",
+})
+DESCRIPTIVE_HATE.update({"white nationalist", "white nationalism"})
+SENSES["execution"] = SENSES["execution"] + (
+    "ballet leap jump dance dancer routine skating skater axel flawless perfect technique trick spin dive diver "
+    "gymnast gymnastics figure step steps choreography play task project design").split()
+SENSES["stripper"] = "wire paint varnish wallpaper floor pliers cable insulation tool tools can bottle".split()
+SENSES["torture"] = ["test", "device", "museum"]
+SENSES["rack"] = _DECOR + _FOOD + "clothes coat wine bike spice drying towel shoe dish server".split()
+SENSES["lover"] = "dog cat book music art nature coffee animal wine food plant".split()
+SENSES["lovers"] = SENSES["lover"]
+SENSES["romantic"] = "era poet poets poetry painting painter composer period movement".split()
+SENSES["remove"] = []
+for _word in ("shoot", "shot", "shooting"):
+    SENSES[_word] = SENSES[_word] + ["headshot", "headshots", "linkedin", "corporate", "profile"]
+AGE_HOLDERS.update({"grader", "student", "cheerleader", "pupil", "schoolgirl", "schoolboy", "kiddo"})
+# fmt: on

@@ -245,7 +245,7 @@ class TermList:
             if not text:
                 continue
             if self.concepts:
-                for hit in decide(analyse_text(fold(text), allow=self._relax_words)):
+                for hit in decide(analyse_text(fold(text), allow=self._relax_words), negative=name == "neg_text"):
                     found.setdefault(
                         (hit.category, hit.rule), Match(hit.category, " ".join(hit.words), name, hit.rule, hit.words)
                     )
