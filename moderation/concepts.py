@@ -344,7 +344,7 @@ FIRST_AID = frozenset(lexicon._FIRST_AID + lexicon._FAKE)
 
 def _own_body_part_after(tokens: list[Token], i: int) -> bool:
     """A possessive and a body part within three words after ``i`` ("cutting her arm")."""
-    for k in range(i + 1, min(len(tokens) - 1, i + 4)):
+    for k in range(i + 1, min(len(tokens) - 1, i + 3)):
         if tokens[k].surface in POSSESSIVES and tokens[k + 1].concepts & {"body_part", "harm_method_site"}:
             return True
     return False
@@ -386,7 +386,7 @@ def _apply_ages(tokens: list[Token]) -> None:
                 age = value
             elif word(i - 1) in lexicon.AGE_HOLDERS or word(i + 1) in lexicon.AGE_HOLDERS:
                 age = value
-            elif word(i - 1) in ("is", "was", "turned", "turning", "just") and any(
+            elif word(i - 1) in ("is", "was", "turned", "turning", "just", "whos", "s", "only", "barely") and any(
                 word(k) in lexicon.AGE_HOLDERS for k in range(i - 4, i - 1)
             ):
                 age = value  # "a girl who is twelve"
@@ -531,9 +531,13 @@ EXECUTION_CONTEXT = frozenset(
     "lynch lynched lynching mob".split()
 )
 ED_CONTEXT = frozenset(
-    "skinny thin skeletal emaciated scale mirror ribs bones bony caption diet weight waist thinspo anorexic "
+    "skinny thin skeletal emaciated scale mirror ribs bones bony diet weight waist thinspo anorexic "
     "anorexia bulimic collarbone".split()
 )
+PROJECTILE_VERBS = frozenset(
+    "into through hit hits hitting ripping tearing piercing riddling riddled striking struck slamming".split()
+)
+TAKE_PILLS = frozenset("take taking took takes swallow swallowed swallowing pop popping popped down downing".split())
 BELONG_PLACES = frozenset("chain chains cage cages camp camps zoo oven ovens gutter ghetto jail prison grave".split())
 UNDRESS_VERBS = frozenset(
     "pull pulled pulling down off remove removed removing removes lift lifted lifting unbutton unbuttoned unbuttoning "
@@ -546,8 +550,10 @@ def _undress_derived(ix: _Index) -> None:
     other clothing an undressing that counts beside a minor ("shirt off", "skirt lifted")."""
     for i in ix.at("sexual_clothing", "swimwear"):
         lo, hi = max(0, i - 3), min(len(ix.tokens), i + 4)
-        if any(ix.tokens[j].surface in UNDRESS_VERBS or ix.tokens[j].lemma in UNDRESS_VERBS for j in range(lo, hi)):
-            concept = "nudity" if "sexual_clothing" in ix.tokens[i].concepts else "undress"
+        underwear = "sexual_clothing" in ix.tokens[i].concepts
+        verbs = UNDRESS_VERBS if underwear else UNDRESS_VERBS - {"off", "down", "drop", "dropped", "slip", "slipped"}
+        if any(ix.tokens[j].surface in verbs or ix.tokens[j].lemma in verbs for j in range(lo, hi)):
+            concept = "nudity" if underwear else "undress"
             ix.where.setdefault(concept, []).append(i)
             ix.where[concept].sort()
 
@@ -578,14 +584,29 @@ SAFETY_TAGS = frozenset(
 )
 
 
+TAG_CONCEPTS = frozenset(
+    {"gore", "atrocity", "nudity", "porn", "sex_act", "genitals", "suicide", "sexual_violence", "wound", "sexualising",
+     "sexual_clothing"}
+)  # fmt: skip
+TAG_HOLDERS = frozenset({"person", "body_part", "minor", "minor_weak", "group", "reflexive"})
+
+
 def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
     """The rules that fire on one field. ``negative``: the field is a negative prompt, where single
     safety tags ("nsfw, nude, gore") mean "avoid this" and block nothing alone; combinations (a minor
     and a sexual word, a body and mutilation, a group and a dehumanising word) block as anywhere."""
     if negative:
+
+        def alone(i: int) -> bool:
+            """A tag with no person or body part within three words ("gore, decapitation, lowres")."""
+            lo, hi = max(0, i - 3), min(len(tokens), i + 4)
+            return not any(tokens[j].concepts & TAG_HOLDERS for j in range(lo, hi) if j != i)
+
         cleared = [
-            Token(t.surface, t.lemma, frozenset(), t.number, t.age, t.masked) if t.surface in SAFETY_TAGS else t
-            for t in tokens
+            Token(t.surface, t.lemma, frozenset(), t.number, t.age, t.masked)
+            if t.surface in SAFETY_TAGS or (t.concepts & TAG_CONCEPTS and alone(i))
+            else t
+            for i, t in enumerate(tokens)
         ]
         whole = decide(tokens)
         # "n4k3d child" blocks in any field, and its sexual words with it
@@ -672,7 +693,7 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
     pair = ix.near(["overdose"], ["person", "minor", "minor_weak", "reflexive"], 6)
     if pair and not prevention:
         add("self_harm", "self_harm.overdose", *pair)
-    pair = ix.near(["ingest"], ["poison_substance"], 4)
+    pair = ix.near(["ingest"], ["poison_substance"], 6)
     if pair:
         add("self_harm", "self_harm.poison", *pair)
     pair = ix.near(["cutter"], ["wound"], 2)
@@ -726,10 +747,11 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
             if v is not None and near_any(i, people, 6) is not None:
                 add("violence", "violence.crushed", i, v)
                 break
+    pair = ix.near(["to_pieces"], ["person", "body_part", "minor", "minor_weak", "death"], 5)
+    if pair:
+        add("violence", "violence.torn_apart", *pair)  # "his body chopped into pieces", not carrots
     pair = ix.near(["projectile"], ["person", "body_part", "minor", "minor_weak"], 6, order=True)
-    if pair and any(
-        tokens[k].surface in lexicon.INTO | {"hit", "hitting", "ripping", "tearing", "into"} for k in range(*pair)
-    ):
+    if pair and any(tokens[k].surface in PROJECTILE_VERBS for k in range(*pair)):
         add("violence", "violence.projectile_into_person", *pair)  # "bullets ripping through a crowd"
     for i, t in enumerate(tokens):  # "holding someone's head under water until they stop moving"
         if t.surface in ("head", "face") and any(
@@ -808,7 +830,10 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
     if pair and not any(t.lemma in ("toy", "model", "miniature", "lego") for t in tokens):
         add("self_harm", "self_harm.lying_on_tracks", *pair)  # "lying across the railway tracks"
     for i in ix.at("pills"):  # "taking 50 pills"
-        if any(tokens[k].number is not None and tokens[k].number >= 10 for k in range(max(0, i - 3), i)):
+        numbers = [k for k in range(max(0, i - 3), i) if tokens[k].number is not None and tokens[k].number >= 10]
+        if numbers and any(
+            tokens[k].lemma in TAKE_PILLS or tokens[k].surface in TAKE_PILLS for k in range(max(0, numbers[0] - 3), i)
+        ):
             add("self_harm", "self_harm.pills_overdose", i)
             break
     if ix.has("bleed_out") and (
@@ -925,3 +950,22 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
         if pair:
             add("hate", "hate.hateful_depiction", *pair)
     return hits
+
+
+GARMENT_GENERIC = frozenset("clothes clothing clothed dressed garment garments outfit outfits covered".split())
+
+
+def decide_across(text: list[Token], negative: list[Token]) -> list[Hit]:
+    """A negative prompt that asks to avoid clothing asks for undress: "clothes, shirt, dress" in
+    ``neg_text`` with a minor in the prompt is ``minors``, with an adult person ``sexual``. One generic
+    word ("clothes", "clothing") or two garments are enough; one garment alone ("dress") is not."""
+    generic = [t.surface for t in negative if t.surface in GARMENT_GENERIC or t.lemma in GARMENT_GENERIC]
+    garments = [t.surface for t in negative if t.concepts & {"swimwear", "sexual_clothing"}]
+    if not generic and len(garments) < 2:
+        return []
+    words = tuple((generic + garments)[:3])
+    if any("minor" in t.concepts for t in text):
+        return [Hit("minors", "minors.undress_by_negative", words)]
+    if any(t.concepts & {"person", "minor_weak"} and t.surface not in ("they", "them", "crowd") for t in text):
+        return [Hit("sexual", "sexual.undress_by_negative", words)]
+    return []

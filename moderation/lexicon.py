@@ -600,19 +600,20 @@ PHRASES.update({
     "middle schooler": "minor", "middle school student": "minor", "sweet sixteen": "minor",
     # romance and intimacy (sexualising beside a minor only)
     "make out": "romance", "making out": "romance", "made out": "romance", "french kiss": "romance",
-    "french kissing": "romance", "kiss on the lip": "romance", "in bed with": "romance",
-    "in bed together": "romance", "on her knee": "pose", "on his knee": "pose", "bite her lip": "sexualising",
+    "french kissing": "romance", "kiss on the lip": "romance", "in bed with": "romance_weak",
+    "in bed together": "romance_weak", "on her knee": "pose", "on his knee": "pose", "bite her lip": "sexualising",
     "biting her lip": "sexualising", "bite his lip": "sexualising", "pin up": "sexualising",
     "see through": "revealing", "g string": "sexual_clothing", "skirt lifted": "sexualising",
     "lifted skirt": "sexualising", "lifting her skirt": "sexualising", "up her skirt": "porn",
     # undress in other words
-    "top off": "nudity", "shirt off": "undress", "clothes off": "nudity", "no top on": "nudity",
+    "top off": "nudity", "clothes off": "nudity", "no top on": "nudity",
     "no top": "nudity", "strip down": "nudity", "stripped down": "nudity", "clothes free": "nudity",
     "clothing free": "nudity", "clothing optional": "nudity", "everything showing": "nudity",
     "bare chested woman": "nudity",
     "her bare chest": "nudity", "her chest bare": "nudity", "sex scene": "sex_act",
     # violence
-    "into piece": "gore", "to piece": "gore", "to bit": "gore", "split open": "gore", "bone visible": "gore",
+    "into piece": "to_pieces", "to piece": "to_pieces", "to bit": "to_pieces", "split open": "gore",
+    "bone visible": "gore",
     "visible bone": "gore", "exposed bone": "gore", "insides out": "gore", "axe murder": "atrocity",
     "axe murderer": "atrocity", "public hanging": "atrocity", "on the rack": "rack", "stop breathing": "death",
     "stopped breathing": "death", "stop moving": "death", "stopped moving": "death", "stop struggling": "death",
@@ -639,7 +640,8 @@ PHRASES.update({
     "cliff jump": "benign", "cliff jumping": "benign", "cliff diving": "benign", "murder mystery": "benign",
     "murder of crow": "benign", "wire stripper": "benign", "paint stripper": "benign", "hot guy": "benign",
     "acid wash": "benign", "killer outfit": "benign", "killer look": "benign", "drop dead gorgeous": "benign",
-    "to die for": "benign", "slay the look": "benign", "stop motion": "benign",
+    "to die for": "benign", "slay the look": "benign", "stop motion": "benign", "striped": "benign",
+    "stripy": "benign",
 })
 DESCRIPTIVE_HATE.update({"white nationalist", "white nationalism"})
 SENSES["execution"] = SENSES["execution"] + (
@@ -652,6 +654,9 @@ SENSES["lover"] = "dog cat book music art nature coffee animal wine food plant".
 SENSES["lovers"] = SENSES["lover"]
 SENSES["romantic"] = "era poet poets poetry painting painter composer period movement".split()
 SENSES["remove"] = []
+SENSES["kms"] = "per hour hr km miles speed distance road run ran drive drove away marathon walk walked".split()
+SENSES["bullet"] = SENSES["bullets"] = "journal point points list train proof proofing chart slide".split()
+SENSES["lie"] = SENSES["lying"] = "model toy toys miniature lego figure figures figurine worker mechanic repair".split()
 for _word in ("shoot", "shot", "shooting"):
     SENSES[_word] = SENSES[_word] + ["headshot", "headshots", "linkedin", "corporate", "profile"]
 AGE_HOLDERS.update({"grader", "student", "cheerleader", "pupil", "schoolgirl", "schoolboy", "kiddo"})
