@@ -233,6 +233,8 @@ def analyse(raw: str) -> tuple[Token, ...]:
         if RUNS.search(cand):
             candidates += [RUNS.sub(r"\1", cand), RUNS.sub(r"\1\1", cand)]
     candidates = [NON_ALNUM.sub("", c) for c in candidates]
+    if raw.endswith("in") and len(raw) >= 4 and raw.isalpha() and not simplemma.is_known(raw, lang="en"):
+        candidates.insert(1, raw + "g")  # a dropped g: "slittin", "gettin", "hangin"
     candidates = [c for i, c in enumerate(candidates) if c and c not in candidates[:i]]
     for cand in candidates:
         found = _lookup(cand)
@@ -398,7 +400,7 @@ def _apply_ages(tokens: list[Token]) -> None:
         if value is not None and 0 < value <= 12 and word(i - 1) in ("grade", "year") and i >= 1:
             if word(i - 2) not in ("the",) and value <= 12 and word(i - 1) == "grade":
                 age = 5 + value
-        if value is not None and 0 < value <= 13 and word(i - 1) == "year" and word(i - 2) not in ("the", "of", "in"):
+        if value is not None and 0 < value <= 13 and word(i - 1) in ("year", "yr") and word(i - 2) not in ("the", "of"):
             age = 5 + value  # "year 8" (the school year)
         if t.number is None and t.surface.isdigit() and len(t.surface) == 4 and word(i - 1) == "in":
             if word(i - 2) in ("born", "birth") and 0 <= CURRENT_YEAR - int(t.surface) < 18:
@@ -534,6 +536,7 @@ ED_CONTEXT = frozenset(
     "skinny thin skeletal emaciated scale mirror ribs bones bony diet weight waist thinspo anorexic "
     "anorexia bulimic collarbone".split()
 )
+PASSIVE = frozenset("be being bein been get getting gettin got gets are were is r".split())
 PROJECTILE_VERBS = frozenset(
     "into through hit hits hitting ripping tearing piercing riddling riddled striking struck slamming".split()
 )
@@ -869,6 +872,13 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
             if groups and any(tokens[k].surface in ("all", "every", "each", "the") for k in range(e + 1, groups[0])):
                 add("hate", "hate.exclusion", e, groups[0])
                 break
+        for g in ix.at("group", "slur"):  # "jews being gassed", "gays getting lynched"
+            passive = [k for k in range(g + 1, min(len(tokens), g + 3)) if tokens[k].lemma in PASSIVE]
+            if passive and any(
+                "exterminate" in tokens[k].concepts for k in range(passive[0] + 1, min(len(tokens), passive[0] + 3))
+            ):
+                add("hate", "hate.exterminate", g, passive[0] + 1)
+                break
         for c in ix.at("cure"):  # "cure the nation of homosexuals"
             groups = [g for g in ix.at("group", "slur") if c < g <= c + 6]
             if groups and any(tokens[k].surface == "of" for k in range(c + 1, groups[0])):
@@ -917,7 +927,7 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
             add("hate", "hate.exterminate", *pair)
         else:
             for g in ix.at("group", "slur"):
-                ext = [e for e in ix.at("exterminate") if g < e <= g + 8]
+                ext = [e for e in ix.at("exterminate", "expel") if g < e <= g + 8]
                 modal = (
                     [k for k in range(g + 1, ext[0]) if tokens[k].surface in ("should", "must", "will")] if ext else []
                 )
