@@ -561,13 +561,13 @@ _MORE_WORDS: dict[str, str] = {
     "sexual_clothing": "undies",
     "overdose": "od odd odding oded",
     # Romance and intimacy: harmless between adults, sexualising beside a minor (the minors rule only).
-    "romance": """intimate intimately intimacy passionate passionately lover lovers smooch smooching snog snogging
-        sensuous""",
+    "romance": """lover lovers smooch smooching snog snogging sensuous""",
     # Weaker: sexualising beside a minor only with an adult or the lips in the prompt ("romantic
     # dinner with a grown man"), not a teenage couple at a prom.
-    "romance_weak": "romantic romantically romance kiss kissing kissed kisses candlelit date dating",
+    "romance_weak": """romantic romantically romance kiss kissing kissed kisses candlelit date dating intimate
+        intimately intimacy""",
     "adult_marker": """adult adults grown older teacher coach boss stranger stepdad stepmom stepfather stepmother
-        man men woman guy lady lip lips mouth tongue""",
+        man men woman guy lady lip lips mouth tongue bed""",
     "benign": "headshot headshots",
     # Suggestive framing, like "sexualising": never enough alone, enough with a minor.
     "sexualising": """naughty sexxy seductress sexual-looking steamy raunchy saucy sassy-sexy coquettish lascivious
