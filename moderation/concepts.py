@@ -536,6 +536,10 @@ ED_CONTEXT = frozenset(
     "skinny thin skeletal emaciated scale mirror ribs bones bony diet weight waist thinspo anorexic "
     "anorexia bulimic collarbone".split()
 )
+HARM = frozenset({"death", "act_strong", "act_weak", "wound", "gore", "exterminate", "atrocity"})
+HARM_WORDS = frozenset("sink sinking sank drown drowning die dying dead burn burning starve starving".split())
+WATER = frozenset("ocean sea river lake water wave waves surf pond".split())
+SIGNS = frozenset("sign signs poster banner sticker notice placard reading saying say says door window".split())
 PASSIVE = frozenset("be being bein been get getting gettin got gets are were is r".split())
 PROJECTILE_VERBS = frozenset(
     "into through hit hits hitting ripping tearing piercing riddling riddled striking struck slamming".split()
@@ -715,7 +719,7 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
         add("self_harm", "self_harm.noose", *pair)
     hang = [i for i in ix.at("act_weak", "self_act") if tokens[i].lemma in ("hang", "hanging", "hanged")]
     for i in hang:
-        marks = [j for j in ix.at("hang_marker") if abs(j - i) <= 6 and j != i]
+        marks = [j for j in ix.at("hang_marker") if abs(j - i) <= 8 and j != i]
         if marks:
             add("self_harm", "self_harm.hanging", i, marks[0])
             break
@@ -857,6 +861,38 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
                 add("self_harm", "self_harm.act_on_self", i, own[0])
                 break
 
+    if ix.has("suffocation"):  # "a plastic bag over his head"
+        pair = ix.near(["suffocation"], ["person", "reflexive", "body_vital", "minor", "minor_weak"], 4)
+        if pair:
+            add("self_harm", "self_harm.suffocation", *pair)
+    if ix.has("exhaust") and any(t.lemma in ("hose", "closed", "sealed", "shut") for t in tokens):
+        add("self_harm", "self_harm.exhaust", ix.at("exhaust")[0])  # "engine running in a closed garage"
+    if ix.has("pockets") and any(t.lemma in WATER for t in tokens):
+        add("self_harm", "self_harm.suicide", ix.at("pockets")[0])  # "walking into the sea, rocks in his pockets"
+    if ix.has("farewell") and (
+        ix.has("pills", "noose", "ligature", "cutter", "firearm", "poison_substance", "jump_intent")
+        or any(t.lemma in lexicon.HIGH_PLACES for t in tokens)
+    ):
+        add("self_harm", "self_harm.farewell_and_method", ix.at("farewell")[0])  # "a goodbye letter and pills"
+    for i, t in enumerate(tokens):  # "stepping in front of a bus on purpose"
+        if t.surface == "front" and 0 < i < len(tokens) - 1 and tokens[i - 1].surface == "in":
+            vehicles = [j for j in range(i + 1, min(len(tokens), i + 4)) if "vehicle" in tokens[j].concepts]
+            movers = [
+                j
+                for j in range(max(0, i - 4), i - 1)
+                if tokens[j].lemma in ("step", "walk", "jump", "throw", "lie", "stand", "run")
+            ]
+            if (
+                vehicles
+                and movers
+                and (
+                    ix.has("suicide", "death", "reflexive")
+                    or any(tokens[k].surface == "purpose" for k in range(len(tokens)))
+                )
+            ):
+                add("self_harm", "self_harm.in_front_of_vehicle", movers[0], vehicles[0])
+                break
+
     # hate, in more shapes
     for g in ix.at("group", "slur"):  # "X belong in chains / cages / camps"
         b = [k for k in ix.at("belong") if g < k <= g + 4]
@@ -878,6 +914,18 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
                 "exterminate" in tokens[k].concepts for k in range(passive[0] + 1, min(len(tokens), passive[0] + 3))
             ):
                 add("hate", "hate.exterminate", g, passive[0] + 1)
+                break
+        pair = ix.near(["group", "slur"], ["gloat"], 12, order=True)
+        if pair and any(t.concepts & HARM or t.lemma in HARM_WORDS for t in tokens):
+            add("hate", "hate.demeaning", *pair)  # "a refugee boat sinking, 'good riddance'"
+        phrase_ext = [i for i in ix.at("exterminate") if " " in tokens[i].surface]
+        pair = ix.near(["group", "slur"], ["exterminate"], 4)
+        if pair and pair[1] in phrase_ext:
+            add("hate", "hate.exterminate", *pair)  # "gays burning in hell"
+        signs = any(t.lemma in SIGNS for t in tokens)
+        for g in ix.at("group", "slur"):  # a sign reading "no dogs, no jews"
+            if g and tokens[g - 1].surface == "no" and signs:
+                add("hate", "hate.exclusion", g - 1, g)
                 break
         for c in ix.at("cure"):  # "cure the nation of homosexuals"
             groups = [g for g in ix.at("group", "slur") if c < g <= c + 6]
@@ -902,6 +950,12 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
     if pair:
         add("hate", "hate.dehumanising", *pair)
     pair = ix.near(["group", "slur"], ["trope"], 8)
+    weak = ix.at("trope_weak")  # "a jewish banker with horns counting money", "X smell like curry, meme"
+    if not pair and weak and (len(weak) >= 2 or ix.has("depiction")):
+        pair = ix.near(["group", "slur"], ["trope_weak"], 8)
+    both = set(ix.at("group", "slur")) & set(ix.at("trope"))  # "a jewish nose caricature": one phrase
+    if not pair and both:
+        pair = (min(both), min(both))
     if pair and not history:
         add("hate", "hate.trope", *pair)
     pair = ix.near(["only_good"], ["group", "slur"], 3, order=True)

@@ -558,7 +558,9 @@ AGE_HOLDERS = {"girl", "boy", "kid", "child", "daughter", "son", "gurl", "teen",
 _MORE_WORDS: dict[str, str] = {
     "minor": """prek pre-k kindergarteners kindergartners preschoolers middleschoolers kindergarden kindergardener
         kindergardner highschool highschooler highschoolers gradeschooler gradeschoolers""",
-    "sexual_clothing": "undies",
+    "sexual_clothing": "undies briefs",
+    # Weak tropes: hateful beside a group only in a depiction (meme, caricature) or two together.
+    "trope_weak": """horns horned moneybags banker bankers smell smells smelly stink stinks stinky greedy""",
     "overdose": "od odd odding oded",
     # Romance and intimacy: harmless between adults, sexualising beside a minor (the minors rule only).
     "romance": """lover lovers smooch smooching snog snogging sensuous""",
@@ -651,6 +653,21 @@ PHRASES.update({
     "getting banged": "sex_act", "get laid": "sex_act", "getting laid": "sex_act", "get pounded": "sex_act",
     "jerkin off": "sex_act", "jackin off": "sex_act", "jacking off": "sex_act", "beat off": "sex_act",
     "beating off": "sex_act", "od on": "overdose", "bleach free": "benign", "poison free": "benign",
+    "spice": "benign", "spicy": "benign", "little princess": "minor", "daddy s little girl": "minor",
+    "tighty whitey": "sexual_clothing", "counting money": "trope_weak", "count money": "trope_weak",
+    "jewish nose": "trope group", "jew nose": "trope group", "slanty eye": "trope", "slanted eyes": "trope",
+    "eat dog": "trope", "eating a dog": "trope",
+    "eats dogs": "trope", "europe for the european": "hate_phrase", "europe for european": "hate_phrase",
+    "good riddance": "gloat", "serve them right": "gloat", "serves them right": "gloat", "deserve it": "gloat",
+    "deserved it": "gloat", "deserve to die": "gloat", "had it coming": "gloat", "waste of oxygen": "dehumanise",
+    "waste of air": "dehumanise", "waste of skin": "dehumanise",
+    "goodbye letter": "farewell", "farewell letter": "farewell", "last letter": "farewell",
+    "suicide letter": "suicide", "goodbye message": "farewell", "final goodbye": "farewell",
+    "hose from the exhaust": "exhaust", "exhaust hose": "exhaust", "hose to the exhaust": "exhaust",
+    "hose in the exhaust": "exhaust", "rock in his pocket": "pockets", "rock in her pocket": "pockets",
+    "stone in her pocket": "pockets", "stone in his pocket": "pockets", "thinking about jumping": "jump_intent",
+    "think about jumping": "jump_intent", "want to jump": "jump_intent", "wants to jump": "jump_intent",
+    "plans to jump": "jump_intent", "planning to jump": "jump_intent", "burning in hell": "exterminate",
 })
 DESCRIPTIVE_HATE.update({"white nationalist", "white nationalism"})
 SENSES["execution"] = SENSES["execution"] + (
@@ -663,6 +680,9 @@ SENSES["lover"] = "dog cat book music art nature coffee animal wine food plant".
 SENSES["lovers"] = SENSES["lover"]
 SENSES["romantic"] = "era poet poets poetry painting painter composer period movement".split()
 SENSES["remove"] = []
+SENSES["briefs"] = "legal lawyer lawyers court case file files document documents meeting desk folder".split()
+SENSES["horns"] = SENSES["horned"] = "bull bulls goat goats ram rams cow cows viking helmet devil costume car".split()
+SENSES["smell"] = SENSES["smells"] = "food bakery coffee flower flowers bread kitchen cooking garden".split()
 SENSES["tit"] = SENSES["tits"] = [w for w in _BIRD if w not in ("chick", "chicks")]
 SENSES["od"] = "green drab color colour paint outer diameter pipe".split()
 SENSES["odd"] = list(SENSES["od"]) + "number numbers socks one couple shape sock looking".split()
