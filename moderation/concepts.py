@@ -536,6 +536,9 @@ ED_CONTEXT = frozenset(
     "skinny thin skeletal emaciated scale mirror ribs bones bony diet weight waist thinspo anorexic "
     "anorexia bulimic collarbone".split()
 )
+CELEBRATE = frozenset(
+    "laugh laughing laughed cheer cheering cheered celebrate celebrating smile smiling fun funny".split()
+)
 HARM = frozenset({"death", "act_strong", "act_weak", "wound", "gore", "exterminate", "atrocity"})
 HARM_WORDS = frozenset("sink sinking sank drown drowning die dying dead burn burning starve starving".split())
 WATER = frozenset("ocean sea river lake water wave waves surf pond".split())
@@ -915,6 +918,12 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
             ):
                 add("hate", "hate.exterminate", g, passive[0] + 1)
                 break
+        if (
+            ix.has("group", "slur")
+            and ix.has("atrocity", "exterminate")
+            and (ix.has("gloat", "endorse") or any(t.lemma in CELEBRATE or t.surface in CELEBRATE for t in tokens))
+        ):  # "a black man lynched, the crowd laughing": an atrocity on a group, celebrated
+            add("hate", "hate.celebrated_atrocity", ix.at("group", "slur")[0], ix.at("atrocity", "exterminate")[0])
         pair = ix.near(["group", "slur"], ["gloat"], 12, order=True)
         if pair and any(t.concepts & HARM or t.lemma in HARM_WORDS for t in tokens):
             add("hate", "hate.demeaning", *pair)  # "a refugee boat sinking, 'good riddance'"

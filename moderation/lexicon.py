@@ -559,6 +559,9 @@ _MORE_WORDS: dict[str, str] = {
     "minor": """prek pre-k kindergarteners kindergartners preschoolers middleschoolers kindergarden kindergardener
         kindergardner highschool highschooler highschoolers gradeschooler gradeschoolers""",
     "sexual_clothing": "undies briefs",
+    "genitals": "nips",
+    "excess": "chug chugging chugged gulp gulping gulped downing",
+    "dehumanise": "invade invading invaded islamization islamisation",
     # Weak tropes: hateful beside a group only in a depiction (meme, caricature) or two together.
     "trope_weak": """horns horned moneybags banker bankers smell smells smelly stink stinks stinky greedy""",
     "overdose": "od odd odding oded",
@@ -657,6 +660,8 @@ PHRASES.update({
     "tighty whitey": "sexual_clothing", "counting money": "trope_weak", "count money": "trope_weak",
     "jewish nose": "trope group", "jew nose": "trope group", "slanty eye": "trope", "slanted eyes": "trope",
     "eat dog": "trope", "eating a dog": "trope",
+    "doing it doggy": "sex_act", "do it doggy": "sex_act", "doggy position": "sex_act", "taking it doggy": "sex_act",
+    "ready to let go": "jump_intent", "about to let go": "jump_intent", "good time": "gloat",
     "eats dogs": "trope", "europe for the european": "hate_phrase", "europe for european": "hate_phrase",
     "good riddance": "gloat", "serve them right": "gloat", "serves them right": "gloat", "deserve it": "gloat",
     "deserved it": "gloat", "deserve to die": "gloat", "had it coming": "gloat", "waste of oxygen": "dehumanise",
@@ -680,6 +685,9 @@ SENSES["lover"] = "dog cat book music art nature coffee animal wine food plant".
 SENSES["lovers"] = SENSES["lover"]
 SENSES["romantic"] = "era poet poets poetry painting painter composer period movement".split()
 SENSES["remove"] = []
+SENSES["jump_intent"] = SENSES["jump_intent"] + "climber climbing rappel rappelling abseil abseiling trapeze".split()
+SENSES["nips"] = "puppy dog dogs cat kitten hand hands finger fingers heel heels cold air frost bud tuck".split()
+SENSES["nude"] = SENSES["nude"] + "sign signs signpost map directions".split()
 SENSES["briefs"] = "legal lawyer lawyers court case file files document documents meeting desk folder".split()
 SENSES["horns"] = SENSES["horned"] = "bull bulls goat goats ram rams cow cows viking helmet devil costume car".split()
 SENSES["smell"] = SENSES["smells"] = "food bakery coffee flower flowers bread kitchen cooking garden".split()
