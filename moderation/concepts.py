@@ -45,6 +45,7 @@ YEARS_OLD = re.compile(r"(?<![a-z0-9])(\d{1,2})\s*y\s*[./]?\s*o(?![a-z])\.?")
 AGE_TOKEN = re.compile(r"^(\d{1,2})(?:yo|y0|yr|yrs|yro|y)$")
 ORDINAL_TOKEN = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)$")
 RUNS = re.compile(r"(.)\1{2,}")
+DOUBLES = re.compile(r"(.)\1+")
 LOOKS_NUMERIC = re.compile(r"^[0-9oil]{1,3}$")
 TO_DIGITS = str.maketrans({"o": "0", "i": "1", "l": "1"})
 
@@ -230,8 +231,8 @@ def analyse(raw: str) -> tuple[Token, ...]:
     if any(ch in LEET for ch in raw) and any(ch.isalpha() for ch in raw):
         candidates += [_unleet(raw, LEET), _unleet(raw, LEET_ALT)]
     for cand in list(candidates):
-        if RUNS.search(cand):
-            candidates += [RUNS.sub(r"\1", cand), RUNS.sub(r"\1\1", cand)]
+        if RUNS.search(cand):  # "gooooore"; "nuuuudee": every doubled letter single as a last reading
+            candidates += [RUNS.sub(r"\1", cand), RUNS.sub(r"\1\1", cand), DOUBLES.sub(r"\1", cand)]
     candidates = [NON_ALNUM.sub("", c) for c in candidates]
     if raw.endswith("in") and len(raw) >= 4 and raw.isalpha() and not simplemma.is_known(raw, lang="en"):
         candidates.insert(1, raw + "g")  # a dropped g: "slittin", "gettin", "hangin"
@@ -523,6 +524,14 @@ def _sexualising_derived(ix: _Index) -> None:
     pair = ix.near(["exposing"], ["breast"], 3)
     if pair:
         ix.where.setdefault("exposed_breast", []).append(pair[1])
+    for i, t in enumerate(ix.tokens):  # "a woman with a bare chest": a woman's, not a man's
+        if t.surface in ("chest", "chests") and "body_part" in t.concepts:
+            lo, hi = max(0, i - 2), min(len(ix.tokens), i + 3)
+            if any("exposing" in ix.tokens[j].concepts for j in range(lo, hi) if j != i) and any(
+                ix.tokens[j].surface in FEMALE for j in range(max(0, i - 6), min(len(ix.tokens), i + 4))
+            ):
+                ix.where.setdefault("exposed_breast", []).append(i)
+                break
     pair = ix.near(["revealing"], ["swimwear", "sexual_clothing"], 2, order=True)
     if pair:
         ix.where.setdefault("revealing_clothing", []).append(pair[1])
@@ -549,6 +558,7 @@ PROJECTILE_VERBS = frozenset(
 )
 TAKE_PILLS = frozenset("take taking took takes swallow swallowed swallowing pop popping popped down downing".split())
 BELONG_PLACES = frozenset("chain chains cage cages camp camps zoo oven ovens gutter ghetto jail prison grave".split())
+FEMALE = frozenset("woman women girl girls lady ladies her she female females gal chick babe wife mom".split())
 UNDRESS_VERBS = frozenset(
     "pull pulled pulling down off remove removed removing removes lift lifted lifting unbutton unbuttoned unbuttoning "
     "unbuttons unzip unzipped unzipping drop dropped slip slipped slipping tug tugged peel peeled".split()

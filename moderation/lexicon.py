@@ -556,7 +556,7 @@ AGE_HOLDERS = {"girl", "boy", "kid", "child", "daughter", "son", "gurl", "teen",
 # --- Tuning round 2 (error analysis on held-out set A; every entry checked against a near miss) ---
 # fmt: off
 _MORE_WORDS: dict[str, str] = {
-    "minor": """prek pre-k kindergarteners kindergartners preschoolers middleschoolers kindergarden kindergardener
+    "minor": """lil prek pre-k kindergarteners kindergartners preschoolers middleschoolers kindergarden kindergardener
         kindergardner highschool highschooler highschoolers gradeschooler gradeschoolers""",
     "sexual_clothing": "undies briefs",
     "genitals": "nips",
@@ -685,6 +685,8 @@ SENSES["lover"] = "dog cat book music art nature coffee animal wine food plant".
 SENSES["lovers"] = SENSES["lover"]
 SENSES["romantic"] = "era poet poets poetry painting painter composer period movement".split()
 SENSES["remove"] = []
+# "lil" is a child ("lil girl") except in stage names
+SENSES["lil"] = "wayne nas uzi kim peep jon yachty pump durk tecca tjay dicky rapper rap concert stage album".split()
 SENSES["jump_intent"] = SENSES["jump_intent"] + "climber climbing rappel rappelling abseil abseiling trapeze".split()
 SENSES["nips"] = "puppy dog dogs cat kitten hand hands finger fingers heel heels cold air frost bud tuck".split()
 SENSES["nude"] = SENSES["nude"] + "sign signs signpost map directions".split()

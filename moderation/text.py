@@ -267,6 +267,16 @@ class TermList:
                 found.setdefault(
                     (hit.category, hit.rule), Match(hit.category, " ".join(hit.words), "neg_text", hit.rule, hit.words)
                 )
+        if any(m.category == "sexual" for m in found.values()) and not any(
+            m.category == "minors" for m in found.values()
+        ):  # blocked as sexual anywhere, a minor mentioned anywhere: minors as well
+            for name, tokens in analysed.items():
+                minor = next((t for t in tokens if "minor" in t.concepts), None)
+                if minor is not None:
+                    found[("minors", "minors.sexual_with_minor")] = Match(
+                        "minors", minor.surface, name, "minors.sexual_with_minor", (minor.surface,)
+                    )
+                    break
         matches = sorted(found.values(), key=lambda m: (CATEGORIES.index(m.category), m.rule, m.term))
         return TextVerdict(matches=tuple(matches))
 
