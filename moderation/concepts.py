@@ -836,9 +836,10 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
     if pair and (
         ix.has("ligature", "noose")
         and (
-            ix.has("person", "reflexive", "suicide", "minor", "minor_weak")
+            ix.has("reflexive", "suicide")
             or any(
-                tokens[k].lemma in ("beam", "rafter", "ceiling", "neck", "kick", "kicked") for k in range(len(tokens))
+                tokens[k].lemma in ("beam", "rafter", "ceiling", "neck", "kick", "kicked", "stand", "standing", "stood")
+                for k in range(len(tokens))
             )
             or ix.has("kicked")
         )
