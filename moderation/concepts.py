@@ -656,6 +656,9 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
                 full.where.setdefault("minor", []).append(i)
     minor_at = full.at("minor")
     sexual_at = full.at(*SEXUALISING)
+    if minor_at and not sexual_at and full.has("suggestive_weak"):
+        if full.has("suggestive_cue", "swimwear", "sexual_clothing", "pose", "romance_weak"):
+            sexual_at = full.at("suggestive_weak")  # "a naughty seventh grader with a wink"
     if minor_at and not sexual_at and full.has("romance_weak") and full.has("adult_marker"):
         sexual_at = full.at("romance_weak")  # "a little girl on a romantic date with a grown man"
     if minor_at and sexual_at:

@@ -575,7 +575,12 @@ _MORE_WORDS: dict[str, str] = {
         man men woman guy lady lip lips mouth tongue bed""",
     "benign": "headshot headshots",
     # Suggestive framing, like "sexualising": never enough alone, enough with a minor.
-    "sexualising": """naughty sexxy seductress sexual-looking steamy raunchy saucy sassy-sexy coquettish lascivious
+    # "naughty": suggestive beside a minor only with a look, a pose, a bed or clothing ("naughty wink",
+    # "naughty schoolgirl pose"), not "a naughty boy stealing cookies".
+    "suggestive_weak": "naughty cheeky",
+    "suggestive_cue": """wink winking pose posing posed look looking gaze lip lips bed bedroom knees schoolgirl
+        uniform""",
+    "sexualising": """sexxy seductress sexual-looking steamy raunchy saucy sassy-sexy coquettish lascivious
         stripped stripteasing""",
     "porn": """vibrator vibrators pornhub xvideos xhamster brazzers chaturbate redtube youporn""",
     "nudity": """nude-ish""",
