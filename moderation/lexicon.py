@@ -690,6 +690,11 @@ SENSES["lover"] = "dog cat book music art nature coffee animal wine food plant".
 SENSES["lovers"] = SENSES["lover"]
 SENSES["romantic"] = "era poet poets poetry painting painter composer period movement".split()
 SENSES["remove"] = []
+# Affection, not romance: "kissing his daughter goodnight", "a kiss on the forehead"
+for _word in ("kiss", "kissing", "kissed", "kisses"):
+    SENSES[_word] = "goodnight forehead cheek cheeks goodbye bye hand hands boo-boo booboo scraped head".split()
+# A child's scrape is not violence: "a bloody knee after falling off a bike"
+SENSES["bloody"] = SENSES["bloody"] + "fell fall falling scraped scrape bike skateboard playground scooter".split()
 # "lil" is a child ("lil girl") except in stage names
 SENSES["lil"] = "wayne nas uzi kim peep jon yachty pump durk tecca tjay dicky rapper rap concert stage album".split()
 SENSES["jump_intent"] = SENSES["jump_intent"] + "climber climbing rappel rappelling abseil abseiling trapeze".split()
