@@ -17,6 +17,7 @@ No Django here.
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -41,15 +42,16 @@ CHAR = rf"[a-z0-9{re.escape(LEET_CHARS)}]"
 DOTTED = re.compile(rf"(?<![a-z0-9])(?:{CHAR}[{SEP}]){{2,}}{CHAR}(?![a-z0-9])")
 SPACED = re.compile(rf"(?<![a-z0-9])(?:{CHAR} ){{2,}}{CHAR}(?![a-z0-9])")
 YEARS_OLD = re.compile(r"(?<![a-z0-9])(\d{1,2})\s*y\s*[./]?\s*o(?![a-z])\.?")
-AGE_TOKEN = re.compile(r"^(\d{1,2})(?:yo|yr|yrs|yro|y)$")
+AGE_TOKEN = re.compile(r"^(\d{1,2})(?:yo|y0|yr|yrs|yro|y)$")
 ORDINAL_TOKEN = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)$")
 RUNS = re.compile(r"(.)\1{2,}")
+DOUBLES = re.compile(r"(.)\1+")
 LOOKS_NUMERIC = re.compile(r"^[0-9oil]{1,3}$")
 TO_DIGITS = str.maketrans({"o": "0", "i": "1", "l": "1"})
 
 SEXUALISING = frozenset(
     {"nudity", "genitals", "sex_act", "porn", "sexual_violence", "sexualising", "sexual_clothing", "pose", "csam",
-     "exposed_breast", "revealing_clothing"}
+     "exposed_breast", "revealing_clothing", "romance", "undress"}
 )  # fmt: skip
 EXPLICIT = frozenset({"nudity", "genitals", "sex_act", "porn", "exposed_breast"})
 CONTEXT_ONLY = frozenset({"history", "prevention", "benign"})
@@ -134,8 +136,14 @@ PHRASE_LENGTHS = {first: max(len(k) for k in group) for first, group in PHRASES.
 SENSES = {
     word: frozenset(lemma(n) for n in neighbours) | frozenset(neighbours) for word, neighbours in lexicon.SENSES.items()
 }
+# Words that often trail a joined hashtag-like word ("whitepowerforever"); never enough alone.
+JOINERS = frozenset({"forever", "now", "always", "only", "life", "lives", "vibes", "time", "hot"})
 SEGMENT_VOCAB = frozenset(
-    {w for w in WORDMAP if len(w) >= 3} | {w + "s" for w in WORDMAP if len(w) >= 3} | PHRASE_WORDS | FUNCTION_WORDS
+    {w for w in WORDMAP if len(w) >= 3}
+    | {w + "s" for w in WORDMAP if len(w) >= 3}
+    | PHRASE_WORDS
+    | FUNCTION_WORDS
+    | JOINERS
 )
 
 
@@ -185,7 +193,20 @@ def _segment_ok(pieces: list[str]) -> bool:
     if tuple(lemma(p) for p in pieces) in PHRASES.get(lemma(pieces[0]), {}):
         return True
     meaningful = [p for p in pieces if p not in FUNCTION_WORDS]
-    return bool(meaningful) and all(_lookup(p) is not None for p in meaningful)
+    if not meaningful:
+        return False
+    if all(_lookup(p) is not None for p in meaningful):
+        return True
+    # "hotsexscene", "whitepowerforever": concept words, a known two-word phrase among the pieces
+    # ("sex scene") and trailing joiners; never a piece that is only a word of some phrase ("middlesex")
+    covered: set[int] = set()
+    for i in range(len(pieces) - 1):
+        pair = (lemma(pieces[i]), lemma(pieces[i + 1]))
+        if pair in PHRASES.get(pair[0], {}):
+            covered |= {i, i + 1}
+    return any(_lookup(p) for p in meaningful) and all(
+        p in FUNCTION_WORDS or p in JOINERS or i in covered or _lookup(p) is not None for i, p in enumerate(pieces)
+    )
 
 
 @lru_cache(maxsize=65536)
@@ -210,9 +231,11 @@ def analyse(raw: str) -> tuple[Token, ...]:
     if any(ch in LEET for ch in raw) and any(ch.isalpha() for ch in raw):
         candidates += [_unleet(raw, LEET), _unleet(raw, LEET_ALT)]
     for cand in list(candidates):
-        if RUNS.search(cand):
-            candidates += [RUNS.sub(r"\1", cand), RUNS.sub(r"\1\1", cand)]
+        if RUNS.search(cand):  # "gooooore"; "nuuuudee": every doubled letter single as a last reading
+            candidates += [RUNS.sub(r"\1", cand), RUNS.sub(r"\1\1", cand), DOUBLES.sub(r"\1", cand)]
     candidates = [NON_ALNUM.sub("", c) for c in candidates]
+    if raw.endswith("in") and len(raw) >= 4 and raw.isalpha() and not simplemma.is_known(raw, lang="en"):
+        candidates.insert(1, raw + "g")  # a dropped g: "slittin", "gettin", "hangin"
     candidates = [c for i, c in enumerate(candidates) if c and c not in candidates[:i]]
     for cand in candidates:
         found = _lookup(cand)
@@ -324,13 +347,14 @@ FIRST_AID = frozenset(lexicon._FIRST_AID + lexicon._FAKE)
 
 def _own_body_part_after(tokens: list[Token], i: int) -> bool:
     """A possessive and a body part within three words after ``i`` ("cutting her arm")."""
-    for k in range(i + 1, min(len(tokens) - 1, i + 4)):
+    for k in range(i + 1, min(len(tokens) - 1, i + 3)):
         if tokens[k].surface in POSSESSIVES and tokens[k + 1].concepts & {"body_part", "harm_method_site"}:
             return True
     return False
 
 
-AGE_UNIT_YEARS = {"year", "years", "yr", "yrs", "yo", "y"}
+CURRENT_YEAR = datetime.date.today().year
+AGE_UNIT_YEARS = {"year", "years", "yr", "yrs", "yo", "y", "y0", "yrsold", "yrold", "yearold"}
 AGE_UNIT_YOUNG = {"month", "months", "week", "weeks", "day", "days"}
 
 
@@ -365,7 +389,7 @@ def _apply_ages(tokens: list[Token]) -> None:
                 age = value
             elif word(i - 1) in lexicon.AGE_HOLDERS or word(i + 1) in lexicon.AGE_HOLDERS:
                 age = value
-            elif word(i - 1) in ("is", "was", "turned", "turning", "just") and any(
+            elif word(i - 1) in ("is", "was", "turned", "turning", "just", "whos", "s", "only", "barely") and any(
                 word(k) in lexicon.AGE_HOLDERS for k in range(i - 4, i - 1)
             ):
                 age = value  # "a girl who is twelve"
@@ -377,6 +401,11 @@ def _apply_ages(tokens: list[Token]) -> None:
         if value is not None and 0 < value <= 12 and word(i - 1) in ("grade", "year") and i >= 1:
             if word(i - 2) not in ("the",) and value <= 12 and word(i - 1) == "grade":
                 age = 5 + value
+        if value is not None and 0 < value <= 13 and word(i - 1) in ("year", "yr") and word(i - 2) not in ("the", "of"):
+            age = 5 + value  # "year 8" (the school year)
+        if t.number is None and t.surface.isdigit() and len(t.surface) == 4 and word(i - 1) == "in":
+            if word(i - 2) in ("born", "birth") and 0 <= CURRENT_YEAR - int(t.surface) < 18:
+                age = CURRENT_YEAR - int(t.surface)  # "born in 2013"
         if age is not None and age < 18:
             t.concepts = t.concepts | {"minor"}
             t.age = age
@@ -495,9 +524,58 @@ def _sexualising_derived(ix: _Index) -> None:
     pair = ix.near(["exposing"], ["breast"], 3)
     if pair:
         ix.where.setdefault("exposed_breast", []).append(pair[1])
+    for i, t in enumerate(ix.tokens):  # "a woman with a bare chest": a woman's, not a man's
+        if t.surface in ("chest", "chests") and "body_part" in t.concepts:
+            lo, hi = max(0, i - 2), min(len(ix.tokens), i + 3)
+            if any("exposing" in ix.tokens[j].concepts for j in range(lo, hi) if j != i) and any(
+                ix.tokens[j].surface in FEMALE for j in range(max(0, i - 6), min(len(ix.tokens), i + 4))
+            ):
+                ix.where.setdefault("exposed_breast", []).append(i)
+                break
     pair = ix.near(["revealing"], ["swimwear", "sexual_clothing"], 2, order=True)
     if pair:
         ix.where.setdefault("revealing_clothing", []).append(pair[1])
+
+
+EXECUTION_CONTEXT = frozenset(
+    "prisoner prisoners gallows executioner execution executed public crowd square condemned convict sentence "
+    "lynch lynched lynching mob".split()
+)
+ED_CONTEXT = frozenset(
+    "skinny thin skeletal emaciated scale mirror ribs bones bony diet weight waist thinspo anorexic "
+    "anorexia bulimic collarbone".split()
+)
+CELEBRATE = frozenset(
+    "laugh laughing laughed cheer cheering cheered celebrate celebrating smile smiling fun funny".split()
+)
+HARM = frozenset({"death", "act_strong", "act_weak", "wound", "gore", "exterminate", "atrocity"})
+HARM_WORDS = frozenset("sink sinking sank drown drowning die dying dead burn burning starve starving".split())
+WATER = frozenset("ocean sea river lake water wave waves surf pond".split())
+SIGNS = frozenset("sign signs poster banner sticker notice placard reading saying say says door window".split())
+PASSIVE = frozenset("be being bein been get getting gettin got gets are were is r".split())
+PROJECTILE_VERBS = frozenset(
+    "into through hit hits hitting ripping tearing piercing riddling riddled striking struck slamming".split()
+)
+TAKE_PILLS = frozenset("take taking took takes swallow swallowed swallowing pop popping popped down downing".split())
+BELONG_PLACES = frozenset("chain chains cage cages camp camps zoo oven ovens gutter ghetto jail prison grave".split())
+FEMALE = frozenset("woman women girl girls lady ladies her she female females gal chick babe wife mom".split())
+UNDRESS_VERBS = frozenset(
+    "pull pulled pulling down off remove removed removing removes lift lifted lifting unbutton unbuttoned unbuttoning "
+    "unbuttons unzip unzipped unzipping drop dropped slip slipped slipping tug tugged peel peeled".split()
+)
+
+
+def _undress_derived(ix: _Index) -> None:
+    """Clothing with a verb that takes it off: underwear is then nudity ("panties pulled down"),
+    other clothing an undressing that counts beside a minor ("shirt off", "skirt lifted")."""
+    for i in ix.at("sexual_clothing", "swimwear"):
+        lo, hi = max(0, i - 3), min(len(ix.tokens), i + 4)
+        underwear = "sexual_clothing" in ix.tokens[i].concepts
+        verbs = UNDRESS_VERBS if underwear else UNDRESS_VERBS - {"off", "down", "drop", "dropped", "slip", "slipped"}
+        if any(ix.tokens[j].surface in verbs or ix.tokens[j].lemma in verbs for j in range(lo, hi)):
+            concept = "nudity" if underwear else "undress"
+            ix.where.setdefault(concept, []).append(i)
+            ix.where[concept].sort()
 
 
 def _strong_exterminate(token: Token) -> bool:
@@ -519,7 +597,43 @@ def _through(ix: _Index, a: list[str], b: list[str], window: int) -> tuple[int, 
     return None
 
 
-def decide(tokens: list[Token]) -> list[Hit]:
+# In a negative prompt these single words are the usual "avoid this" tags and do not block alone.
+SAFETY_TAGS = frozenset(
+    """nsfw nude nudity naked explicit sexy suggestive sexual porn lewd erotic gore gory blood bloody violence
+    violent gruesome suicide nipple nipples topless lingerie underwear""".split()
+)
+
+
+TAG_CONCEPTS = frozenset(
+    {"gore", "atrocity", "nudity", "porn", "sex_act", "genitals", "suicide", "sexual_violence", "wound", "sexualising",
+     "sexual_clothing"}
+)  # fmt: skip
+TAG_HOLDERS = frozenset({"person", "body_part", "minor", "minor_weak", "group", "reflexive"})
+
+
+def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
+    """The rules that fire on one field. ``negative``: the field is a negative prompt, where single
+    safety tags ("nsfw, nude, gore") mean "avoid this" and block nothing alone; combinations (a minor
+    and a sexual word, a body and mutilation, a group and a dehumanising word) block as anywhere."""
+    if negative:
+
+        def alone(i: int) -> bool:
+            """A tag with no person or body part within three words ("gore, decapitation, lowres")."""
+            lo, hi = max(0, i - 3), min(len(tokens), i + 4)
+            return not any(tokens[j].concepts & TAG_HOLDERS for j in range(lo, hi) if j != i)
+
+        cleared = [
+            Token(t.surface, t.lemma, frozenset(), t.number, t.age, t.masked)
+            if t.surface in SAFETY_TAGS or (t.concepts & TAG_CONCEPTS and alone(i))
+            else t
+            for i, t in enumerate(tokens)
+        ]
+        whole = decide(tokens)
+        # "n4k3d child" blocks in any field, and its sexual words with it
+        kept = [h for h in whole if h.category == "minors"]
+        if kept:
+            kept += [h for h in whole if h.category == "sexual"]
+        return kept + [h for h in decide(cleared) if h.category not in {h.category for h in kept}]
     hits: list[Hit] = []
     full = _Index(tokens, minors_view=True)
     ix = _Index(tokens)
@@ -534,8 +648,19 @@ def decide(tokens: list[Token]) -> list[Hit]:
     # minors: never relaxed by a project's allowed phrases, so on the full view
     if full.has("csam"):
         add("minors", "minors.csam_term", full.at("csam")[0], view=full)
+    _undress_derived(full)
+    _undress_derived(ix)
+    for i, t in enumerate(tokens):  # "sixteen and sultry": a teen number word beside sexualising words
+        if t.number is not None and 13 <= t.number <= 17 and t.surface.isalpha():
+            if any(full.tokens[j].concepts & SEXUALISING for j in range(max(0, i - 3), min(len(tokens), i + 4))):
+                full.where.setdefault("minor", []).append(i)
     minor_at = full.at("minor")
     sexual_at = full.at(*SEXUALISING)
+    if minor_at and not sexual_at and full.has("suggestive_weak"):
+        if full.has("suggestive_cue", "swimwear", "sexual_clothing", "pose", "romance_weak"):
+            sexual_at = full.at("suggestive_weak")  # "a naughty seventh grader with a wink"
+    if minor_at and not sexual_at and full.has("romance_weak") and full.has("adult_marker"):
+        sexual_at = full.at("romance_weak")  # "a little girl on a romantic date with a grown man"
     if minor_at and sexual_at:
         add("minors", "minors.minor_with_sexualising", minor_at[0], sexual_at[0], view=full)
     pair = full.near(["minor_weak"], sorted(EXPLICIT), 6)
@@ -591,7 +716,7 @@ def decide(tokens: list[Token]) -> list[Hit]:
     pair = ix.near(["overdose"], ["person", "minor", "minor_weak", "reflexive"], 6)
     if pair and not prevention:
         add("self_harm", "self_harm.overdose", *pair)
-    pair = ix.near(["ingest"], ["poison_substance"], 4)
+    pair = ix.near(["ingest"], ["poison_substance"], 6)
     if pair:
         add("self_harm", "self_harm.poison", *pair)
     pair = ix.near(["cutter"], ["wound"], 2)
@@ -610,7 +735,7 @@ def decide(tokens: list[Token]) -> list[Hit]:
         add("self_harm", "self_harm.noose", *pair)
     hang = [i for i in ix.at("act_weak", "self_act") if tokens[i].lemma in ("hang", "hanging", "hanged")]
     for i in hang:
-        marks = [j for j in ix.at("hang_marker") if abs(j - i) <= 6 and j != i]
+        marks = [j for j in ix.at("hang_marker") if abs(j - i) <= 8 and j != i]
         if marks:
             add("self_harm", "self_harm.hanging", i, marks[0])
             break
@@ -631,6 +756,212 @@ def decide(tokens: list[Token]) -> list[Hit]:
     if pair:
         add("self_harm", "self_harm.jump_to_death", *pair)
 
+    def near_any(i: int, concepts: set[str], window: int) -> int | None:
+        for j in range(max(0, i - window), min(len(tokens), i + window + 1)):
+            if j != i and tokens[j].concepts & concepts and not tokens[j].masked:
+                return j
+        return None
+
+    people = {"person", "minor", "minor_weak", "body_part"}
+    # violence, in more shapes
+    for i in ix.at("act_weak", "act_strong"):  # "crushed under a tank", "run over by a truck"
+        if tokens[i].lemma in ("crush", "crushed", "flatten", "flattened", "squash", "squashed"):
+            v = near_any(i, {"vehicle"}, 5)
+            if v is not None and near_any(i, people, 6) is not None:
+                add("violence", "violence.crushed", i, v)
+                break
+    pair = ix.near(["to_pieces"], ["person", "body_part", "minor", "minor_weak", "death"], 5)
+    if pair:
+        add("violence", "violence.torn_apart", *pair)  # "his body chopped into pieces", not carrots
+    pair = ix.near(["projectile"], ["person", "body_part", "minor", "minor_weak"], 6, order=True)
+    if pair and any(tokens[k].surface in PROJECTILE_VERBS for k in range(*pair)):
+        add("violence", "violence.projectile_into_person", *pair)  # "bullets ripping through a crowd"
+    for i, t in enumerate(tokens):  # "holding someone's head under water until they stop moving"
+        if t.surface in ("head", "face") and any(
+            tokens[k].surface == "under" for k in range(i + 1, min(len(tokens), i + 3))
+        ):
+            if any(tokens[k].lemma in ("water", "bathwater") for k in range(i + 1, min(len(tokens), i + 5))):
+                if any(
+                    tokens[k].lemma in ("hold", "held", "push", "pushed", "force", "forced", "shove", "keep", "pin")
+                    for k in range(max(0, i - 5), i)
+                ) or ix.has("death"):
+                    add("violence", "violence.held_under_water", i)
+                    break
+    if ix.has("rack") and (ix.has("person", "body_part", "atrocity") or full.has("torture_context")):
+        add("violence", "violence.atrocity", ix.at("rack")[0])  # "stretched on the rack", not a coat rack
+    acid = [i for i, t in enumerate(tokens) if t.surface == "acid"]
+    for i in acid:
+        lo, hi = max(0, i - 5), min(len(tokens), i + 6)
+        if any(
+            tokens[j].lemma
+            in (
+                "melt",
+                "melted",
+                "throw",
+                "thrown",
+                "splash",
+                "splashed",
+                "disfigure",
+                "disfigured",
+                "burned",
+                "burnt",
+                "attack",
+            )
+            for j in range(lo, hi)
+        ):
+            if near_any(i, people, 6) is not None:
+                add("violence", "violence.acid_attack", i)
+                break
+
+    # self-harm, in more shapes
+    hanging_hits = [h for h in hits if h.rule in ("self_harm.hanging", "self_harm.noose")]
+    if hanging_hits and any(
+        t.lemma in EXECUTION_CONTEXT or t.surface in EXECUTION_CONTEXT for t in tokens
+    ):  # a public hanging of a prisoner is an execution
+        hits[:] = [h for h in hits if h not in hanging_hits]
+        hits.extend(Hit("violence", "violence.execution_hanging", h.words) for h in hanging_hits)
+    for i, t in enumerate(tokens):  # "a prisoner hanged in the town square"
+        if (
+            t.surface in ("hanged", "hanging", "hung")
+            and t.concepts
+            and not any(h.rule == "violence.execution_hanging" for h in hits)
+        ):
+            ctx = [j for j in range(max(0, i - 4), min(len(tokens), i + 5)) if tokens[j].lemma in EXECUTION_CONTEXT]
+            if ctx and tokens[ctx[0]].lemma not in ("crowd", "public", "square"):
+                add("violence", "violence.execution_hanging", ctx[0], i)
+                break
+    for i in ix.at("ligature"):  # "a cord looped over a beam"
+        ends = [j for j in range(i + 1, min(len(tokens), i + 7)) if tokens[j].lemma in ("beam", "rafter", "ceiling")]
+        if ends and any(tokens[k].surface in ("over", "around", "from", "to") for k in range(i + 1, ends[0])):
+            add("self_harm", "self_harm.ligature_over_beam", i, ends[0])
+            break
+    pair = ix.near(["chair"], ["ligature", "noose", "kicked"], 8)
+    if pair and (
+        ix.has("ligature", "noose")
+        and (
+            ix.has("reflexive", "suicide")
+            or any(
+                tokens[k].lemma in ("beam", "rafter", "ceiling", "neck", "kick", "kicked", "stand", "standing", "stood")
+                for k in range(len(tokens))
+            )
+            or ix.has("kicked")
+        )
+    ):
+        add("self_harm", "self_harm.chair_and_rope", *pair)
+    elif ix.has("kicked") and ix.has("chair") and ix.has("ligature", "noose", "hang_marker"):
+        add("self_harm", "self_harm.chair_and_rope", ix.at("chair")[0])
+    pair = ix.near(["lie"], ["rail", "tracks"], 4, order=True)
+    if pair and not any(t.lemma in ("toy", "model", "miniature", "lego") for t in tokens):
+        add("self_harm", "self_harm.lying_on_tracks", *pair)  # "lying across the railway tracks"
+    for i in ix.at("pills"):  # "taking 50 pills"
+        numbers = [k for k in range(max(0, i - 3), i) if tokens[k].number is not None and tokens[k].number >= 10]
+        if numbers and any(
+            tokens[k].lemma in TAKE_PILLS or tokens[k].surface in TAKE_PILLS for k in range(max(0, numbers[0] - 3), i)
+        ):
+            add("self_harm", "self_harm.pills_overdose", i)
+            break
+    if ix.has("bleed_out") and (
+        ix.has("bath", "cutter", "harm_method_site")
+        or any(t.lemma in ("cut", "cutting", "slash", "slashing", "slit") for t in tokens)
+    ):
+        add("self_harm", "self_harm.bleeding_out", ix.at("bleed_out")[0])  # "bleeding out in the bath after cutting"
+    if ix.has("ed_caption") and any(t.lemma in ED_CONTEXT or t.surface in ED_CONTEXT for t in tokens):
+        add("self_harm", "self_harm.pro_ana_caption", ix.at("ed_caption")[0])
+    for i in ix.at("self_act"):  # "carving lines into her own leg"
+        if tokens[i].lemma in ("carve", "carving", "cut", "cutting", "slash", "burn", "burning", "scratch"):
+            own = [
+                k
+                for k in range(i + 1, min(len(tokens), i + 6))
+                if tokens[k].surface in ("own", "myself", "herself", "himself")
+            ]
+            if own and near_any(own[0], {"harm_method_site", "body_part"}, 2) is not None:
+                add("self_harm", "self_harm.act_on_self", i, own[0])
+                break
+
+    if ix.has("suffocation"):  # "a plastic bag over his head"
+        pair = ix.near(["suffocation"], ["person", "reflexive", "body_vital", "minor", "minor_weak"], 4)
+        if pair:
+            add("self_harm", "self_harm.suffocation", *pair)
+    if ix.has("exhaust") and any(t.lemma in ("hose", "closed", "sealed", "shut") for t in tokens):
+        add("self_harm", "self_harm.exhaust", ix.at("exhaust")[0])  # "engine running in a closed garage"
+    if ix.has("pockets") and any(t.lemma in WATER for t in tokens):
+        add("self_harm", "self_harm.suicide", ix.at("pockets")[0])  # "walking into the sea, rocks in his pockets"
+    if ix.has("farewell") and (
+        ix.has("pills", "noose", "ligature", "cutter", "firearm", "poison_substance", "jump_intent")
+        or any(t.lemma in lexicon.HIGH_PLACES for t in tokens)
+    ):
+        add("self_harm", "self_harm.farewell_and_method", ix.at("farewell")[0])  # "a goodbye letter and pills"
+    for i, t in enumerate(tokens):  # "stepping in front of a bus on purpose"
+        if t.surface == "front" and 0 < i < len(tokens) - 1 and tokens[i - 1].surface == "in":
+            vehicles = [j for j in range(i + 1, min(len(tokens), i + 4)) if "vehicle" in tokens[j].concepts]
+            movers = [
+                j
+                for j in range(max(0, i - 4), i - 1)
+                if tokens[j].lemma in ("step", "walk", "jump", "throw", "lie", "stand", "run")
+            ]
+            if (
+                vehicles
+                and movers
+                and (
+                    ix.has("suicide", "death", "reflexive")
+                    or any(tokens[k].surface == "purpose" for k in range(len(tokens)))
+                )
+            ):
+                add("self_harm", "self_harm.in_front_of_vehicle", movers[0], vehicles[0])
+                break
+
+    # hate, in more shapes
+    for g in ix.at("group", "slur"):  # "X belong in chains / cages / camps"
+        b = [k for k in ix.at("belong") if g < k <= g + 4]
+        if b and any(
+            tokens[k].concepts & {"cage", "dehumanise"} or tokens[k].lemma in BELONG_PLACES
+            for k in range(b[0], min(len(tokens), b[0] + 4))
+        ):
+            add("hate", "hate.exclusion", g, b[0])
+            break
+    if not history:
+        for e in ix.at("expel"):  # "expel all roma", "deport every muslim"
+            groups = [g for g in ix.at("group", "slur") if e < g <= e + 4]
+            if groups and any(tokens[k].surface in ("all", "every", "each", "the") for k in range(e + 1, groups[0])):
+                add("hate", "hate.exclusion", e, groups[0])
+                break
+        for g in ix.at("group", "slur"):  # "jews being gassed", "gays getting lynched"
+            passive = [k for k in range(g + 1, min(len(tokens), g + 3)) if tokens[k].lemma in PASSIVE]
+            if passive and any(
+                "exterminate" in tokens[k].concepts for k in range(passive[0] + 1, min(len(tokens), passive[0] + 3))
+            ):
+                add("hate", "hate.exterminate", g, passive[0] + 1)
+                break
+        if (
+            ix.has("group", "slur")
+            and ix.has("atrocity", "exterminate")
+            and (ix.has("gloat", "endorse") or any(t.lemma in CELEBRATE or t.surface in CELEBRATE for t in tokens))
+        ):  # "a black man lynched, the crowd laughing": an atrocity on a group, celebrated
+            add("hate", "hate.celebrated_atrocity", ix.at("group", "slur")[0], ix.at("atrocity", "exterminate")[0])
+        pair = ix.near(["group", "slur"], ["gloat"], 12, order=True)
+        if pair and any(t.concepts & HARM or t.lemma in HARM_WORDS for t in tokens):
+            add("hate", "hate.demeaning", *pair)  # "a refugee boat sinking, 'good riddance'"
+        phrase_ext = [i for i in ix.at("exterminate") if " " in tokens[i].surface]
+        pair = ix.near(["group", "slur"], ["exterminate"], 4)
+        if pair and pair[1] in phrase_ext:
+            add("hate", "hate.exterminate", *pair)  # "gays burning in hell"
+        signs = any(t.lemma in SIGNS for t in tokens)
+        for g in ix.at("group", "slur"):  # a sign reading "no dogs, no jews"
+            if g and tokens[g - 1].surface == "no" and signs:
+                add("hate", "hate.exclusion", g - 1, g)
+                break
+        for c in ix.at("cure"):  # "cure the nation of homosexuals"
+            groups = [g for g in ix.at("group", "slur") if c < g <= c + 6]
+            if groups and any(tokens[k].surface == "of" for k in range(c + 1, groups[0])):
+                add("hate", "hate.exterminate", c, groups[0])
+                break
+        pair = ix.near(["group", "slur"], ["cage"], 6)
+        if pair and ix.has("dehumanise", "dehumanise_animal"):
+            add("hate", "hate.dehumanising", *pair)  # "trans people in a cage labelled freaks"
+        pair = ix.near(["demean"], ["atrocity", "symbol"], 4)
+        if pair and any(tokens[k].lemma in ("victim", "survivor", "prisoner") for k in range(len(tokens))):
+            add("hate", "hate.demeaning", *pair)  # "mocking holocaust victims"
+
     # hate
     if ix.has("slur"):
         add("hate", "hate.slur", ix.at("slur")[0])
@@ -642,6 +973,12 @@ def decide(tokens: list[Token]) -> list[Hit]:
     if pair:
         add("hate", "hate.dehumanising", *pair)
     pair = ix.near(["group", "slur"], ["trope"], 8)
+    weak = ix.at("trope_weak")  # "a jewish banker with horns counting money", "X smell like curry, meme"
+    if not pair and weak and (len(weak) >= 2 or ix.has("depiction")):
+        pair = ix.near(["group", "slur"], ["trope_weak"], 8)
+    both = set(ix.at("group", "slur")) & set(ix.at("trope"))  # "a jewish nose caricature": one phrase
+    if not pair and both:
+        pair = (min(both), min(both))
     if pair and not history:
         add("hate", "hate.trope", *pair)
     pair = ix.near(["only_good"], ["group", "slur"], 3, order=True)
@@ -667,7 +1004,7 @@ def decide(tokens: list[Token]) -> list[Hit]:
             add("hate", "hate.exterminate", *pair)
         else:
             for g in ix.at("group", "slur"):
-                ext = [e for e in ix.at("exterminate") if g < e <= g + 8]
+                ext = [e for e in ix.at("exterminate", "expel") if g < e <= g + 8]
                 modal = (
                     [k for k in range(g + 1, ext[0]) if tokens[k].surface in ("should", "must", "will")] if ext else []
                 )
@@ -700,3 +1037,22 @@ def decide(tokens: list[Token]) -> list[Hit]:
         if pair:
             add("hate", "hate.hateful_depiction", *pair)
     return hits
+
+
+GARMENT_GENERIC = frozenset("clothes clothing clothed dressed garment garments outfit outfits covered".split())
+
+
+def decide_across(text: list[Token], negative: list[Token]) -> list[Hit]:
+    """A negative prompt that asks to avoid clothing asks for undress: "clothes, shirt, dress" in
+    ``neg_text`` with a minor in the prompt is ``minors``, with an adult person ``sexual``. One generic
+    word ("clothes", "clothing") or two garments are enough; one garment alone ("dress") is not."""
+    generic = [t.surface for t in negative if t.surface in GARMENT_GENERIC or t.lemma in GARMENT_GENERIC]
+    garments = [t.surface for t in negative if t.concepts & {"swimwear", "sexual_clothing"}]
+    if not generic and len(garments) < 2:
+        return []
+    words = tuple((generic + garments)[:3])
+    if any("minor" in t.concepts for t in text):
+        return [Hit("minors", "minors.undress_by_negative", words)]
+    if any(t.concepts & {"person", "minor_weak"} and t.surface not in ("they", "them", "crowd") for t in text):
+        return [Hit("sexual", "sexual.undress_by_negative", words)]
+    return []

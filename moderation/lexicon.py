@@ -521,6 +521,8 @@ FILLERS = {"absolutely", "completely", "totally", "fully", "entirely", "really",
 INTO = {"into", "through", "in", "to", "against", "across", "inside"}
 # Words after "black"/"white" etc. that make them a group of people ("a black family").
 PEOPLE_AFTER = {
+    "ppl",
+    "peeps",
     "family",
     "families",
     "community",
@@ -549,3 +551,165 @@ PEOPLE_AFTER = {
     "folks",
 }
 AGE_HOLDERS = {"girl", "boy", "kid", "child", "daughter", "son", "gurl", "teen", "model", "niece", "nephew"}
+
+
+# --- Tuning round 2 (error analysis on held-out set A; every entry checked against a near miss) ---
+# fmt: off
+_MORE_WORDS: dict[str, str] = {
+    "minor": """lil prek pre-k kindergarteners kindergartners preschoolers middleschoolers kindergarden kindergardener
+        kindergardner highschool highschooler highschoolers gradeschooler gradeschoolers""",
+    "sexual_clothing": "undies briefs",
+    "genitals": "nips",
+    "excess": "chug chugging chugged gulp gulping gulped downing",
+    "dehumanise": "invade invading invaded islamization islamisation",
+    # Weak tropes: hateful beside a group only in a depiction (meme, caricature) or two together.
+    "trope_weak": """horns horned moneybags banker bankers smell smells smelly stink stinks stinky greedy""",
+    "overdose": "od odd odding oded",
+    # Romance and intimacy: harmless between adults, sexualising beside a minor (the minors rule only).
+    "romance": """lover lovers smooch smooching snog snogging sensuous""",
+    # Weaker: sexualising beside a minor only with an adult or the lips in the prompt ("romantic
+    # dinner with a grown man"), not a teenage couple at a prom.
+    "romance_weak": """romantic romantically romance kiss kissing kissed kisses candlelit date dating intimate
+        intimately intimacy""",
+    "adult_marker": """adult adults grown older teacher coach boss stranger stepdad stepmom stepfather stepmother
+        man men woman guy lady lip lips mouth tongue bed""",
+    "benign": "headshot headshots",
+    # Suggestive framing, like "sexualising": never enough alone, enough with a minor.
+    # "naughty": suggestive beside a minor only with a look, a pose, a bed or clothing ("naughty wink",
+    # "naughty schoolgirl pose"), not "a naughty boy stealing cookies".
+    "suggestive_weak": "naughty cheeky",
+    "suggestive_cue": """wink winking pose posing posed look looking gaze lip lips bed bedroom knees schoolgirl
+        uniform""",
+    "sexualising": """sexxy seductress sexual-looking steamy raunchy saucy sassy-sexy coquettish lascivious
+        stripped stripteasing""",
+    "porn": """vibrator vibrators pornhub xvideos xhamster brazzers chaturbate redtube youporn""",
+    "nudity": """nude-ish""",
+    "person": """ppl peeps dude dudes chick chicks babe babes bloke blokes cyclist cyclists pedestrian pedestrians
+        shopper shoppers passerby passersby bystander bystanders
+        driver drivers rider riders biker bikers commuter commuters tourist tourists""",
+    "act_strong": """murderer murderers""",
+    "ingest": """chug chugging chugged gulp gulping gulped down downing""",
+    "harm_method_site": """leg legs hip hips stomach belly skin""",
+    "suicide": """kms unalive unalived unaliving unalives sewerslide sewer-slide""",
+    "dehumanise_animal": """cattle livestock spider spiders snake snakes serpent serpents octopus rodent rodents
+        hyena hyenas jackal jackals worm worms""",
+    "link": """r labelled labeled labelling labeling called calling branded""",
+    "hate_phrase": """remigration whitepower ethnostate""",
+    "expel": """expel expelled expelling deport deported deporting deportation banish banished remove""",
+    "cure": """cure cured curing purify purified purge""",
+    "cage": """cage caged cages chains chained shackled""",
+    "vehicle": """tank tanks tire tires tyre tyres truck trucks wheel wheels train bus car steamroller bulldozer""",
+    "chair": """chair stool""",
+    "rail": """track tracks rail rails railway railroad""",
+    "lie": """lie lying lay laying""",
+    "bath": """bath bathtub tub""",
+    "projectile": """bullet bullets gunfire shrapnel buckshot""",
+    "rack_torture": """""",
+}
+for _concept, _text in _MORE_WORDS.items():
+    WORDS[_concept] = (WORDS.get(_concept, "") + " " + _text).strip()
+
+PHRASES.update({
+    # minors: more ways to name a child
+    "jr high": "minor", "junior high": "minor", "elementary student": "minor", "elementary schooler": "minor",
+    "elementary age": "minor", "elementary aged": "minor", "grade schooler": "minor", "pre kindergarten": "minor",
+    "middle schooler": "minor", "middle school student": "minor", "sweet sixteen": "minor",
+    # romance and intimacy (sexualising beside a minor only)
+    "make out": "romance", "making out": "romance", "made out": "romance", "french kiss": "romance",
+    "french kissing": "romance", "kiss on the lip": "romance", "in bed with": "romance_weak",
+    "in bed together": "romance_weak", "on her knee": "pose", "on his knee": "pose", "bite her lip": "sexualising",
+    "biting her lip": "sexualising", "bite his lip": "sexualising", "pin up": "sexualising",
+    "see through": "revealing", "g string": "sexual_clothing", "skirt lifted": "sexualising",
+    "lifted skirt": "sexualising", "lifting her skirt": "sexualising", "up her skirt": "porn",
+    # undress in other words
+    "top off": "nudity", "clothes off": "nudity", "no top on": "nudity",
+    "no top": "nudity", "strip down": "nudity", "stripped down": "nudity", "clothes free": "nudity",
+    "clothing free": "nudity", "clothing optional": "nudity", "everything showing": "nudity",
+    "bare chested woman": "nudity",
+    "her bare chest": "nudity", "her chest bare": "nudity", "sex scene": "sex_act",
+    # violence
+    "into piece": "to_pieces", "to piece": "to_pieces", "to bit": "to_pieces", "split open": "gore",
+    "bone visible": "gore",
+    "visible bone": "gore", "exposed bone": "gore", "insides out": "gore", "axe murder": "atrocity",
+    "axe murderer": "atrocity", "public hanging": "atrocity", "on the rack": "rack", "stop breathing": "death",
+    "stopped breathing": "death", "stop moving": "death", "stopped moving": "death", "stop struggling": "death",
+    "face melted": "gore", "melted face": "gore", "melting face": "gore",
+    # self-harm
+    "never wake up": "suicide", "not wake up": "suicide", "sewer slide": "suicide", "not thin enough": "suicide",
+    "never thin enough": "suicide", "don t eat": "ed_caption", "dont eat": "ed_caption", "do not eat": "ed_caption",
+    "skip dinner": "ed_caption", "skip meal": "ed_caption", "skipping meal": "ed_caption", "still fat": "ed_caption",
+    "too fat": "ed_caption", "so fat": "ed_caption", "stop eating": "ed_caption", "hunger is": "ed_caption",
+    "bleed out": "bleed_out", "bleeding out": "bleed_out", "step off": "jump", "stepping off": "jump",
+    "walk off": "jump", "ready to step": "jump_intent", "about to step off": "jump_intent",
+    "kicked over": "kicked", "kick over": "kicked",
+    # hate
+    "belong in": "belong", "my honor is loyalty": "hate_phrase", "my honour is loyalty": "hate_phrase",
+    "meine ehre heisst treue": "hate_phrase", "blood and soil": "hate_phrase", "blut und boden": "hate_phrase",
+    "happy merchant": "hate_phrase", "for our race": "hate_phrase", "defend our race": "hate_phrase",
+    "save our race": "hate_phrase", "protect our race": "hate_phrase", "white nationalist": "hate_phrase",
+    "white nationalism": "hate_phrase", "useless burden": "dehumanise", "burden on society": "dehumanise",
+    "life unworthy of life": "dehumanise", "holocaust victim": "group", "holocaust survivor": "group",
+    "camp prisoner": "group",
+    # harmless senses
+    "dressed to kill": "benign", "to kill for": "benign", "bleeding heart": "benign", "headshot": "benign",
+    "bungee jump": "benign", "bungee jumping": "benign", "base jump": "benign", "base jumping": "benign",
+    "cliff jump": "benign", "cliff jumping": "benign", "cliff diving": "benign", "murder mystery": "benign",
+    "murder of crow": "benign", "wire stripper": "benign", "paint stripper": "benign", "hot guy": "benign",
+    "acid wash": "benign", "killer outfit": "benign", "killer look": "benign", "drop dead gorgeous": "benign",
+    "to die for": "benign", "slay the look": "benign", "stop motion": "benign", "striped": "benign",
+    "stripy": "benign", "get railed": "sex_act", "getting railed": "sex_act", "get banged": "sex_act",
+    "getting banged": "sex_act", "get laid": "sex_act", "getting laid": "sex_act", "get pounded": "sex_act",
+    "jerkin off": "sex_act", "jackin off": "sex_act", "jacking off": "sex_act", "beat off": "sex_act",
+    "beating off": "sex_act", "od on": "overdose", "bleach free": "benign", "poison free": "benign",
+    "spice": "benign", "spicy": "benign", "little princess": "minor", "daddy s little girl": "minor",
+    "tighty whitey": "sexual_clothing", "counting money": "trope_weak", "count money": "trope_weak",
+    "jewish nose": "trope group", "jew nose": "trope group", "slanty eye": "trope", "slanted eyes": "trope",
+    "eat dog": "trope", "eating a dog": "trope",
+    "doing it doggy": "sex_act", "do it doggy": "sex_act", "doggy position": "sex_act", "taking it doggy": "sex_act",
+    "ready to let go": "jump_intent", "about to let go": "jump_intent", "good time": "gloat",
+    "eats dogs": "trope", "europe for the european": "hate_phrase", "europe for european": "hate_phrase",
+    "good riddance": "gloat", "serve them right": "gloat", "serves them right": "gloat", "deserve it": "gloat",
+    "deserved it": "gloat", "deserve to die": "gloat", "had it coming": "gloat", "waste of oxygen": "dehumanise",
+    "waste of air": "dehumanise", "waste of skin": "dehumanise",
+    "goodbye letter": "farewell", "farewell letter": "farewell", "last letter": "farewell",
+    "suicide letter": "suicide", "goodbye message": "farewell", "final goodbye": "farewell",
+    "hose from the exhaust": "exhaust", "exhaust hose": "exhaust", "hose to the exhaust": "exhaust",
+    "hose in the exhaust": "exhaust", "rock in his pocket": "pockets", "rock in her pocket": "pockets",
+    "stone in her pocket": "pockets", "stone in his pocket": "pockets", "thinking about jumping": "jump_intent",
+    "think about jumping": "jump_intent", "want to jump": "jump_intent", "wants to jump": "jump_intent",
+    "plans to jump": "jump_intent", "planning to jump": "jump_intent", "burning in hell": "exterminate",
+})
+DESCRIPTIVE_HATE.update({"white nationalist", "white nationalism"})
+SENSES["execution"] = SENSES["execution"] + (
+    "ballet leap jump dance dancer routine skating skater axel flawless perfect technique trick spin dive diver "
+    "gymnast gymnastics figure step steps choreography play task project design").split()
+SENSES["stripper"] = "wire paint varnish wallpaper floor pliers cable insulation tool tools can bottle".split()
+SENSES["torture"] = ["test", "device", "museum"]
+SENSES["rack"] = _DECOR + _FOOD + "clothes coat wine bike spice drying towel shoe dish server".split()
+SENSES["lover"] = "dog cat book music art nature coffee animal wine food plant".split()
+SENSES["lovers"] = SENSES["lover"]
+SENSES["romantic"] = "era poet poets poetry painting painter composer period movement".split()
+SENSES["remove"] = []
+# Affection, not romance: "kissing his daughter goodnight", "a kiss on the forehead"
+for _word in ("kiss", "kissing", "kissed", "kisses"):
+    SENSES[_word] = "goodnight forehead cheek cheeks goodbye bye hand hands boo-boo booboo scraped head".split()
+# A child's scrape is not violence: "a bloody knee after falling off a bike"
+SENSES["bloody"] = SENSES["bloody"] + "fell fall falling scraped scrape bike skateboard playground scooter".split()
+# "lil" is a child ("lil girl") except in stage names
+SENSES["lil"] = "wayne nas uzi kim peep jon yachty pump durk tecca tjay dicky rapper rap concert stage album".split()
+SENSES["jump_intent"] = SENSES["jump_intent"] + "climber climbing rappel rappelling abseil abseiling trapeze".split()
+SENSES["nips"] = "puppy dog dogs cat kitten hand hands finger fingers heel heels cold air frost bud tuck".split()
+SENSES["nude"] = SENSES["nude"] + "sign signs signpost map directions".split()
+SENSES["briefs"] = "legal lawyer lawyers court case file files document documents meeting desk folder".split()
+SENSES["horns"] = SENSES["horned"] = "bull bulls goat goats ram rams cow cows viking helmet devil costume car".split()
+SENSES["smell"] = SENSES["smells"] = "food bakery coffee flower flowers bread kitchen cooking garden".split()
+SENSES["tit"] = SENSES["tits"] = [w for w in _BIRD if w not in ("chick", "chicks")]
+SENSES["od"] = "green drab color colour paint outer diameter pipe".split()
+SENSES["odd"] = list(SENSES["od"]) + "number numbers socks one couple shape sock looking".split()
+SENSES["kms"] = "per hour hr km miles speed distance road run ran drive drove away marathon walk walked".split()
+SENSES["bullet"] = SENSES["bullets"] = "journal point points list train proof proofing chart slide".split()
+SENSES["lie"] = SENSES["lying"] = "model toy toys miniature lego figure figures figurine worker mechanic repair".split()
+for _word in ("shoot", "shot", "shooting"):
+    SENSES[_word] = SENSES[_word] + ["headshot", "headshots", "linkedin", "corporate", "profile"]
+AGE_HOLDERS.update({"grader", "student", "cheerleader", "pupil", "schoolgirl", "schoolboy", "kiddo"})
+# fmt: on

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
-from moderation.concepts import analyse_text, decide
+from moderation.concepts import analyse_text, decide, decide_across
 
 CATEGORIES = ("sexual", "minors", "violence", "hate", "self_harm")
 DEFAULT_TERMS_FILE = Path(__file__).with_name("terms.json")
@@ -241,11 +241,13 @@ class TermList:
     def check(self, fields: Mapping[str, str]) -> TextVerdict:
         """Every match in every field ({"text_data": ..., "neg_text": ...}), deduplicated."""
         found: dict[tuple[str, str], Match] = {}
+        analysed: dict[str, list] = {}
         for name, text in fields.items():
             if not text:
                 continue
             if self.concepts:
-                for hit in decide(analyse_text(fold(text), allow=self._relax_words)):
+                analysed[name] = tokens = analyse_text(fold(text), allow=self._relax_words)
+                for hit in decide(tokens, negative=name == "neg_text"):
                     found.setdefault(
                         (hit.category, hit.rule), Match(hit.category, " ".join(hit.words), name, hit.rule, hit.words)
                     )
@@ -260,6 +262,21 @@ class TermList:
                     found.setdefault(
                         (term.category, term.source), Match(term.category, term.source, name, "terms", term.words)
                     )
+        if "text_data" in analysed and "neg_text" in analysed:  # "a girl, 12" with neg_text "clothes, shirt"
+            for hit in decide_across(analysed["text_data"], analysed["neg_text"]):
+                found.setdefault(
+                    (hit.category, hit.rule), Match(hit.category, " ".join(hit.words), "neg_text", hit.rule, hit.words)
+                )
+        if any(m.category == "sexual" for m in found.values()) and not any(
+            m.category == "minors" for m in found.values()
+        ):  # blocked as sexual anywhere, a minor mentioned anywhere: minors as well
+            for name, tokens in analysed.items():
+                minor = next((t for t in tokens if "minor" in t.concepts), None)
+                if minor is not None:
+                    found[("minors", "minors.sexual_with_minor")] = Match(
+                        "minors", minor.surface, name, "minors.sexual_with_minor", (minor.surface,)
+                    )
+                    break
         matches = sorted(found.values(), key=lambda m: (CATEGORIES.index(m.category), m.rule, m.term))
         return TextVerdict(matches=tuple(matches))
 
