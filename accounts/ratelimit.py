@@ -48,7 +48,8 @@ local allow_at = new_tat - tolerance
 if allow_at > now then
   return {0, tat - now, allow_at - now}
 end
-redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil(math.max(1, new_tat - now)))  -- PX takes whole ms; the interval may be fractional
+-- PX takes whole milliseconds; the interval (60000 / limit) may be fractional
+redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil(math.max(1, new_tat - now)))
 return {1, new_tat - now, 0}
 """
 
