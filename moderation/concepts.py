@@ -335,9 +335,10 @@ def _apply_senses(tokens: list[Token]) -> None:
         if not neighbours or not t.concepts:
             continue
         lo, hi = max(0, i - window), min(len(tokens), i + window + 1)
-        if _own_body_part_after(tokens, i) and not any(tokens[j].surface in FIRST_AID for j in range(lo, hi)):
+        first_aid = any(tokens[j].surface in FIRST_AID for j in range(lo, hi))
+        if _own_body_part_after(tokens, i) and not first_aid:
             continue  # "slicing her arm in the kitchen": the body part outweighs the kitchen
-        if _on_self_or_body(tokens, i) or t.surface.split(" ")[-1] in REFLEXIVES:
+        if (_on_self_or_body(tokens, i) and not first_aid) or t.surface.split(" ")[-1] in REFLEXIVES:
             continue  # "cutting herself with scissors", "face cut open in a pub"
         if any(j != i and (tokens[j].lemma in neighbours or tokens[j].surface in neighbours) for j in range(lo, hi)):
             t.concepts = frozenset()
@@ -595,12 +596,13 @@ def _undress_derived(ix: _Index) -> None:
 GARMENT_ANY = frozenset("clothes clothing clothed garment garments outfit outfits costume costumes".split())
 VANISH = frozenset(
     "disappear disappears disappeared disappearing dissapear dissapears dissapearing vanish vanishes vanished "
-    "vanishing gone melt melts melted melting dissolve dissolves dissolved dissolving fall falls fell falling".split()
+    "vanishing gone melt melts melted melting dissolve dissolves dissolved dissolving".split()
 )
 BARE_AFTER = frozenset("s is was are were until left stands standing completely fully totally entirely now".split())
 INTENSIFIERS = frozenset("fully completely totally entirely".split())
 PRONOUNS = frozenset("she he her him they them".split())
-COUPLE = frozenset("couple couples lovers lover bed bedroom backseat sheets motel".split())
+COUPLE = frozenset("lovers lover bed bedroom backseat sheets motel".split())
+PIECEMEAL_OFF = frozenset("off away fall falls fell falling".split())
 
 
 def _undress_whole(ix: _Index) -> None:
@@ -614,14 +616,19 @@ def _undress_whole(ix: _Index) -> None:
     for i, t in enumerate(tokens):
         window = range(max(0, i - 3), min(len(tokens), i + 4))
         if t.surface in GARMENT_ANY and (
-            any(tokens[j].surface in VANISH or tokens[j].lemma in VANISH for j in window)
-            or ("piecemeal" in ix.where and any(tokens[j].surface == "off" for j in window))
+            (
+                any(tokens[j].surface in VANISH or tokens[j].lemma in VANISH for j in window)
+                and ix.has("person", "minor", "minor_weak")
+            )
+            or ("piecemeal" in ix.where and any(tokens[j].surface in PIECEMEAL_OFF for j in window))
         ):
             found.setdefault("nudity", []).append(i)
         if "exposing" in t.concepts and t.surface in ("bare", "naked", "exposed", "uncovered"):
             after = tokens[i + 1] if i + 1 < len(tokens) else None
-            if after is not None and after.concepts & {"body_part", "harm_method_site", "breast"}:
-                continue
+            if after is not None and (
+                after.concepts & {"body_part", "harm_method_site", "breast"} or after.surface == "to"
+            ):
+                continue  # "bare feet", "exposed to the wind"
             before = [tokens[j].surface for j in range(max(0, i - 3), i)]
             if before and before[-1] in BARE_AFTER and any(w in PRONOUNS for w in before):
                 found.setdefault("nudity", []).append(i)
@@ -771,10 +778,15 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
         add("violence", "violence.weapon_in_body", *pair)
     for i in ix.at("burst"):  # "skull exploding", "his head bursting after the shot"
         heads = [j for j in range(max(0, i - 3), min(len(tokens), i + 4)) if tokens[j].surface in HEADS]
-        if heads and (
-            tokens[heads[0]].surface in ("skull", "skulls", "brain", "brains")
-            or ix.has("firearm", "weapon", "act_strong", "projectile")
-            or any(t.surface in ("sniper", "headshot", "bullet", "gunshot") for t in tokens)
+        figurative = i + 1 < len(tokens) and tokens[i + 1].surface == "with"  # "head exploding with ideas"
+        if (
+            heads
+            and not figurative
+            and (
+                tokens[heads[0]].surface in ("skull", "skulls", "brain", "brains")
+                or ix.has("firearm", "weapon", "act_strong", "projectile")
+                or any(t.surface in ("sniper", "headshot", "bullet", "gunshot") for t in tokens)
+            )
         ):
             add("violence", "violence.gore", heads[0], i)
             break
@@ -959,7 +971,8 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
         if tokens[i].lemma in HANG_WORDS or tokens[i].surface in HANG_WORDS:
             places = [j for j in ix.at("hang_place") if 0 < j - i <= 6]
             who = i - 1 if i > 0 and tokens[i - 1].surface not in ("s", "is", "was") else i - 2
-            if places and who >= 0 and tokens[who].concepts & {"person", "minor", "minor_weak"}:
+            harmless = any(u.lemma in SENSES["hanging"] or u.surface in SENSES["hanging"] for u in tokens)
+            if places and who >= 0 and tokens[who].concepts & {"person", "minor", "minor_weak"} and not harmless:
                 add("self_harm", "self_harm.hanging", i, places[0])
                 break
     for i in ix.at("ligature"):  # "tying a rope to a tree branch for himself"

@@ -399,6 +399,8 @@ _BIRD = "bird birds feeder branch nest blue great coal chick chicks".split()
 
 # climbing: a harness and rope on a cliff are gear, not a ligature
 _CLIMB = "harness climber climbers climbing climb abseil abseiling rappel rappelling belay carabiner".split()
+# a gym or a playground: "hanging from the bar", "hanging from the rings"
+_GYM = "gym gymnast gymnastics playground monkey trapeze acrobat pullup pull-up chin-up".split()
 SENSE_WINDOW = 3
 SENSES: dict[str, list[str]] = {
     "cut": _FOOD + _CRAFT + _FIRST_AID,
@@ -415,10 +417,10 @@ SENSES: dict[str, list[str]] = {
         "of headshot cinematic lens vaccine flu espresso tequila whiskey vodka booster injection"
     ).split(),
     "shooting": _PHOTO + _SPORT + _TOY + "star".split(),
-    "hang": _DECOR + _FOOD + ["out", "glider", "gliding"] + _CLIMB,
+    "hang": _DECOR + _FOOD + ["out", "glider", "gliding"] + _CLIMB + _GYM,
     "rope": _CLIMB,
     "ropes": _CLIMB,
-    "hanging": _DECOR + _FOOD + ["out", "glider", "gliding"] + _CLIMB,
+    "hanging": _DECOR + _FOOD + ["out", "glider", "gliding"] + _CLIMB + _GYM,
     "stockings": ["christmas", "fireplace", "mantel", "santa", "gift", "gifts", "xmas"],
     "garter": ["snake"],
     "blood": _FOOD + _FAKE + "orange moon red donor donation donate test sample pressure cell vessel sugar bank drive "
