@@ -335,8 +335,11 @@ def _apply_senses(tokens: list[Token]) -> None:
         if not neighbours or not t.concepts:
             continue
         lo, hi = max(0, i - window), min(len(tokens), i + window + 1)
-        if _own_body_part_after(tokens, i) and not any(tokens[j].surface in FIRST_AID for j in range(lo, hi)):
+        first_aid = any(tokens[j].surface in FIRST_AID for j in range(lo, hi))
+        if _own_body_part_after(tokens, i) and not first_aid:
             continue  # "slicing her arm in the kitchen": the body part outweighs the kitchen
+        if (_on_self_or_body(tokens, i) and not first_aid) or t.surface.split(" ")[-1] in REFLEXIVES:
+            continue  # "cutting herself with scissors", "face cut open in a pub"
         if any(j != i and (tokens[j].lemma in neighbours or tokens[j].surface in neighbours) for j in range(lo, hi)):
             t.concepts = frozenset()
 
@@ -351,6 +354,18 @@ def _own_body_part_after(tokens: list[Token], i: int) -> bool:
         if tokens[k].surface in POSSESSIVES and tokens[k + 1].concepts & {"body_part", "harm_method_site"}:
             return True
     return False
+
+
+REFLEXIVES = frozenset({"myself", "herself", "himself", "themselves", "yourself", "themself"})
+
+
+def _on_self_or_body(tokens: list[Token], i: int) -> bool:
+    """The act word's object is the self or a body part: a reflexive right after it, not a
+    benefactive ("cutting herself with scissors", not "cut herself a slice of cake"), or a body part
+    right before it ("face cut open", "wrists slashed")."""
+    if i + 1 < len(tokens) and tokens[i + 1].surface in REFLEXIVES:
+        return not (i + 2 < len(tokens) and tokens[i + 2].surface in ("a", "an", "some", "another"))
+    return i > 0 and bool(tokens[i - 1].concepts & {"body_vital", "harm_method_site"})
 
 
 CURRENT_YEAR = datetime.date.today().year
@@ -578,6 +593,56 @@ def _undress_derived(ix: _Index) -> None:
             ix.where[concept].sort()
 
 
+GARMENT_ANY = frozenset("clothes clothing clothed garment garments outfit outfits costume costumes".split())
+VANISH = frozenset(
+    "disappear disappears disappeared disappearing dissapear dissapears dissapearing vanish vanishes vanished "
+    "vanishing gone melt melts melted melting dissolve dissolves dissolved dissolving".split()
+)
+BARE_AFTER = frozenset("s is was are were until left stands standing completely fully totally entirely now".split())
+INTENSIFIERS = frozenset("fully completely totally entirely".split())
+PRONOUNS = frozenset("she he her him they them".split())
+COUPLE = frozenset("lovers lover bed bedroom backseat sheets motel".split())
+PIECEMEAL_OFF = frozenset("off away fall falls fell falling".split())
+
+
+def _undress_whole(ix: _Index) -> None:
+    """Undressing told without a nudity word, all of it made ``nudity`` (or ``sex_act``):
+    clothes that disappear, fall or come off piece by piece; a person left bare ("until she's
+    bare"); "show everything" about a person; "fully exposed" beside sexual framing; a couple
+    "going at it"."""
+    tokens = ix.tokens
+    found: dict[str, list[int]] = {}
+    sexual_frame = ix.has("sexualising", "porn", "romance", "sexual_clothing")
+    for i, t in enumerate(tokens):
+        window = range(max(0, i - 3), min(len(tokens), i + 4))
+        if t.surface in GARMENT_ANY and (
+            (
+                any(tokens[j].surface in VANISH or tokens[j].lemma in VANISH for j in window)
+                and ix.has("person", "minor", "minor_weak")
+            )
+            or ("piecemeal" in ix.where and any(tokens[j].surface in PIECEMEAL_OFF for j in window))
+        ):
+            found.setdefault("nudity", []).append(i)
+        if "exposing" in t.concepts and t.surface in ("bare", "naked", "exposed", "uncovered"):
+            after = tokens[i + 1] if i + 1 < len(tokens) else None
+            if after is not None and (
+                after.concepts & {"body_part", "harm_method_site", "breast"} or after.surface == "to"
+            ):
+                continue  # "bare feet", "exposed to the wind"
+            before = [tokens[j].surface for j in range(max(0, i - 3), i)]
+            if before and before[-1] in BARE_AFTER and any(w in PRONOUNS for w in before):
+                found.setdefault("nudity", []).append(i)
+            elif before and before[-1] in INTENSIFIERS and (sexual_frame or after is None):
+                found.setdefault("nudity", []).append(i)
+    if ix.has("show_all") and ix.has("person", "minor", "minor_weak", "sexualising", "porn", "swimwear"):
+        found.setdefault("nudity", []).extend(ix.at("show_all"))
+    if ix.has("at_it") and (sexual_frame or any(t.surface in COUPLE for t in tokens)):
+        found.setdefault("sex_act", []).extend(ix.at("at_it"))
+    for concept, where in found.items():
+        ix.where.setdefault(concept, []).extend(where)
+        ix.where[concept].sort()
+
+
 def _strong_exterminate(token: Token) -> bool:
     return (
         "exterminate_strong" in token.concepts
@@ -595,6 +660,12 @@ def _through(ix: _Index, a: list[str], b: list[str], window: int) -> tuple[int, 
             if 0 < j - i <= window and any(ix.tokens[k].surface in lexicon.INTO for k in range(i + 1, j)):
                 return i, j
     return None
+
+
+HEADS = frozenset("skull skulls brain brains head heads face".split())
+CUT_WORDS = ("carve", "carving", "cut", "cutting", "slash", "burn", "burning", "scratch")
+HANG_WORDS = ("hang", "hanging", "hanged", "hung")
+RESOLVE_METHODS = ("pills", "cutter", "noose", "ligature", "firearm", "poison_substance", "jump", "overdose")
 
 
 # In a negative prompt these single words are the usual "avoid this" tags and do not block alone.
@@ -668,6 +739,8 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
         add("minors", "minors.child_word_with_explicit", *pair, view=full)
 
     # sexual
+    _undress_whole(ix)
+    _undress_whole(full)
     explicit = ix.at("nudity", "genitals", "sex_act", "porn", "exposed_breast")
     if explicit:
         add("sexual", "sexual.explicit", *explicit[:3])
@@ -703,6 +776,20 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
     pair = _through(ix, ["weapon"], ["body_vital"], 6)
     if pair:
         add("violence", "violence.weapon_in_body", *pair)
+    for i in ix.at("burst"):  # "skull exploding", "his head bursting after the shot"
+        heads = [j for j in range(max(0, i - 3), min(len(tokens), i + 4)) if tokens[j].surface in HEADS]
+        figurative = i + 1 < len(tokens) and tokens[i + 1].surface == "with"  # "head exploding with ideas"
+        if (
+            heads
+            and not figurative
+            and (
+                tokens[heads[0]].surface in ("skull", "skulls", "brain", "brains")
+                or ix.has("firearm", "weapon", "act_strong", "projectile")
+                or any(t.surface in ("sniper", "headshot", "bullet", "gunshot") for t in tokens)
+            )
+        ):
+            add("violence", "violence.gore", heads[0], i)
+            break
 
     # self-harm
     if ix.has("suicide") and not prevention:
@@ -815,9 +902,11 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
 
     # self-harm, in more shapes
     hanging_hits = [h for h in hits if h.rule in ("self_harm.hanging", "self_harm.noose")]
-    if hanging_hits and any(
-        t.lemma in EXECUTION_CONTEXT or t.surface in EXECUTION_CONTEXT for t in tokens
-    ):  # a public hanging of a prisoner is an execution
+    if (
+        hanging_hits
+        and not ix.has("reflexive", "suicide")
+        and any(t.lemma in EXECUTION_CONTEXT or t.surface in EXECUTION_CONTEXT for t in tokens)
+    ):  # a public hanging of a prisoner is an execution; "a prisoner ... to hang himself" is not
         hits[:] = [h for h in hits if h not in hanging_hits]
         hits.extend(Hit("violence", "violence.execution_hanging", h.words) for h in hanging_hits)
     for i, t in enumerate(tokens):  # "a prisoner hanged in the town square"
@@ -868,16 +957,37 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
     if ix.has("ed_caption") and any(t.lemma in ED_CONTEXT or t.surface in ED_CONTEXT for t in tokens):
         add("self_harm", "self_harm.pro_ana_caption", ix.at("ed_caption")[0])
     for i in ix.at("self_act"):  # "carving lines into her own leg"
-        if tokens[i].lemma in ("carve", "carving", "cut", "cutting", "slash", "burn", "burning", "scratch"):
+        if tokens[i].lemma in CUT_WORDS:
             own = [
                 k
                 for k in range(i + 1, min(len(tokens), i + 6))
-                if tokens[k].surface in ("own", "myself", "herself", "himself")
+                if tokens[k].surface in ("own", "my", "myself", "herself", "himself")
             ]
             if own and near_any(own[0], {"harm_method_site", "body_part"}, 2) is not None:
                 add("self_harm", "self_harm.act_on_self", i, own[0])
                 break
 
+    for i in ix.at("self_act"):  # "a student hanging from the closet rod", not "a coat hanging from the rod"
+        if tokens[i].lemma in HANG_WORDS or tokens[i].surface in HANG_WORDS:
+            places = [j for j in ix.at("hang_place") if 0 < j - i <= 6]
+            who = i - 1 if i > 0 and tokens[i - 1].surface not in ("s", "is", "was") else i - 2
+            harmless = any(u.lemma in SENSES["hanging"] or u.surface in SENSES["hanging"] for u in tokens)
+            if places and who >= 0 and tokens[who].concepts & {"person", "minor", "minor_weak"} and not harmless:
+                add("self_harm", "self_harm.hanging", i, places[0])
+                break
+    for i in ix.at("ligature"):  # "tying a rope to a tree branch for himself"
+        selves = [k for k in ix.at("reflexive") if abs(k - i) <= 8]
+        if selves and any(
+            t.lemma in ("tie", "tying", "knot", "branch", "tree", "beam", "rafter", "loop") for t in tokens
+        ):
+            add("self_harm", "self_harm.ligature_for_self", i, selves[0])
+            break
+    if ix.has("resolve") and ix.has(*RESOLVE_METHODS):  # "finally went through with it, pills on the sink"
+        add("self_harm", "self_harm.suicide", ix.at("resolve")[0], ix.at(*RESOLVE_METHODS)[0])
+    if ix.has("bleed_out") and not any(h.rule == "self_harm.bleeding_out" for h in hits):
+        pair = ix.near(["bleed_out"], ["person", "body_part", "minor", "minor_weak"], 5)
+        if pair:
+            add("violence", "violence.wound_on_person", *pair)  # "bleeding out from his neck"
     if ix.has("suffocation"):  # "a plastic bag over his head"
         pair = ix.near(["suffocation"], ["person", "reflexive", "body_vital", "minor", "minor_weak"], 4)
         if pair:
@@ -893,11 +1003,12 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
         add("self_harm", "self_harm.farewell_and_method", ix.at("farewell")[0])  # "a goodbye letter and pills"
     for i, t in enumerate(tokens):  # "stepping in front of a bus on purpose"
         if t.surface == "front" and 0 < i < len(tokens) - 1 and tokens[i - 1].surface == "in":
-            vehicles = [j for j in range(i + 1, min(len(tokens), i + 4)) if "vehicle" in tokens[j].concepts]
+            vehicles = [j for j in range(i + 1, min(len(tokens), i + 5)) if "vehicle" in tokens[j].concepts]
             movers = [
                 j
                 for j in range(max(0, i - 4), i - 1)
                 if tokens[j].lemma in ("step", "walk", "jump", "throw", "lie", "stand", "run")
+                or tokens[j].surface in ("stepping", "walking", "jumping", "throwing", "lying", "standing", "running")
             ]
             if (
                 vehicles
@@ -986,7 +1097,16 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
         add("hate", "hate.exterminate", *pair)  # "the only good muslim is a dead muslim"
     for g in ix.at("group", "slur"):
         links = [k for k in ix.at("link") if g < k <= g + 4]
-        animals = [a for a in ix.at("dehumanise_animal") if links and links[0] < a <= links[0] + 4]
+        # "X are a disease": the comparison outweighs a harmless sense ("cure") the word was given
+        animals = (
+            [
+                a
+                for a in range(links[0] + 1, min(len(tokens), links[0] + 5))
+                if "dehumanise_animal" in tokens[a].concepts or "dehumanise_animal" in WORDMAP.get(tokens[a].lemma, ())
+            ]
+            if links
+            else []
+        )
         before = [k for k in ix.at("link") if g - 3 <= k < g]  # "comparing asians to dogs", "depicting jews as rats"
         if not animals and before:
             animals = [a for a in ix.at("dehumanise_animal") if g < a <= g + 4]
@@ -1014,6 +1134,14 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
         pair = ix.near(["symbol"], ["endorse"], 10)
         if pair:
             add("hate", "hate.symbol_endorsed", *pair)
+        for i, t in enumerate(tokens):  # "glory to the 55": the SS written in digits or letters
+            last = i + 1 == len(tokens) or tokens[i + 1].concepts & {"endorse", "depiction", "symbol"}
+            the = i > 0 and tokens[i - 1].surface == "the"
+            if the and (t.surface == "55" or (t.surface == "ss" and last)):
+                praise = [j for j in ix.at("endorse") if abs(j - i) <= 6]
+                if praise:
+                    add("hate", "hate.symbol_endorsed", i, praise[0])
+                    break
         for e in ix.at("exterminate"):
             them = [k for k in range(e + 1, min(len(tokens), e + 4)) if tokens[k].surface in ("them", "they", "all")]
             groups = [g for g in ix.at("group", "slur") if abs(e - g) <= 10]

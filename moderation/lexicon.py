@@ -46,11 +46,12 @@ WORDS: dict[str, str] = {
         masturbate masturbation masturbating cum cumshot creampie bukkake gangbang threesome rimjob deepthroat
         sodomy sodomize ejaculate ejaculation penetrate penetration sexting hump humping grope groping fondle
         fondling bestiality incest copulate copulating copulation cumming jizz semen orgasmic phallus dong schlong
-        nookie""",
+        nookie
+        horny""",
     "porn": """porn porno pornographic pornography pornstar xxx nsfw hentai ecchi r34 smut lewd erotic erotica
         onlyfans stripper striptease lapdance bdsm bondage fetish kink camgirl milf upskirt downblouse ahegao
         futanari nipslip
-        pron softcore kamasutra
+        pron softcore kamasutra rule34
         explicit
         prostitute prostitutes prostitution hooker hookers""",
     # Sexualising, not explicit: enough with a minor, never alone.
@@ -58,7 +59,7 @@ WORDS: dict[str, str] = {
         flirting provocative provocatively suggestive suggestively sensual sensually alluring racy risque horny
         aroused arousing lustful lust kinky voyeur voyeuristic peeping slutty slut whore sexualized sexualised
         seduction titillating voluptuous busty stripping strip twerk twerking pinup boudoir playboy penthouse oiled
-        sexual sexually erotically sexualize sexualise
+        sexual sexually erotically sexualize sexualise uncensored
         explicit""",
     "sexual_violence": "rape raped raping rapist molest molested molesting molestation molester",
     "sexual_clothing": """lingerie thong g-string gstring panties panty knickers underwear bra bralette negligee
@@ -93,9 +94,11 @@ WORDS: dict[str, str] = {
     "poison_substance": "antifreeze bleach poison cyanide arsenic",
     "ingest": "drink drinking drank swallow swallowing swallowed eat eating ingest ingesting",
     "apart": "apart",
+    "burst": "explode exploding exploded explodes burst bursting bursts splatter splattering splattered",
     "ligature": "rope ropes cord belt cable wire noose",
     "neck": "neck throat",
     "hang_marker": "rope noose neck dead death lifeless body corpse ceiling beam rafter gallows",
+    "hang_place": "rod doorknob banister stairwell bedsheet bedsheets",
     "sh_mark": "scar scars cuts",
     "body_part": """head face throat neck chest stomach belly abdomen arm arms leg legs hand hands finger fingers
         fingernail fingernails eye eyes eyeball skull brain brains jaw limb limbs torso flesh bone bones spine heart
@@ -137,7 +140,7 @@ WORDS: dict[str, str] = {
         catholic catholics hindu hindus sikh sikhs latino latinos hispanic hispanics disabled semite semites jewry
         palestinian palestinians israeli israelis somali somalis romani natives aboriginal aborigines indigenous
         pakistani pakistanis nigerian nigerians haitian haitians slavs
-        infidel infidels kafir kafirs""",
+        infidel infidels kafir kafirs tutsi tutsis hutu hutus cripples""",
     "dehumanise": """vermin cockroach cockroaches roach roaches parasite parasites lice louse pest pests plague
         infestation infest infesting subhuman untermensch filth scum inferior leeches leech maggot maggots termites
         locusts mongrel mongrels degenerate degenerates swarm swarming
@@ -148,9 +151,11 @@ WORDS: dict[str, str] = {
         savages virus disease diseases freak freaks trash garbage cancer invader invaders horde hordes insect
         insects gorilla gorillas chimp chimps chimpanzee baboon baboons orangutan thief thieves criminal criminals
         terrorist terrorists rapist rapists pedophile pedophiles paedophiles groomers dirty filthy
-        bug bugs stupid dumb primitive barbaric backward evil sick superior perverts perverted""",
+        bug bugs stupid dumb primitive barbaric backward evil sick superior perverts perverted
+        monster monsters burden burdens""",
     "link": "are is as like were be being depicted portrayed drawn shown compared comparing compare",
     "exterminate": """exterminate exterminated extermination eradicate eradicated purge purged cleanse cleansed
+        euthanasia euthanise euthanize
         eliminate gas gassed lynch kill burn hang slaughter destroy annihilate massacre genocide cull sterilize
         sterilise drown shoot""",
     "symbol": """swastika swastikas nazi nazis neo-nazi neonazi kkk klan klansman totenkopf reich hitler ss-bolts
@@ -159,7 +164,7 @@ WORDS: dict[str, str] = {
     "endorse": """proud pride glorious glory glorify glorifying glorified celebrate celebrating celebration hail heil
         salute saluting heroic hero rally recruitment recruiting support supporting supporter victory triumphant
         honor honour honoring honouring praise praising worship tribute long-live proudly cheering cheer applaud
-        applauding rallying superior propaganda march marching""",
+        applauding rallying superior propaganda march marching join joining""",
     "hate_adjective": """racist antisemitic anti-semitic islamophobic homophobic transphobic bigoted stereotypical
         hateful""",
     "demean": "mock mocking mocked ridicule ridiculing demean demeaning degrading humiliating",
@@ -278,7 +283,23 @@ PHRASES: dict[str, str] = {
     "younger sister": "minor", "kid sister": "minor", "cub scout": "minor", "altar boy": "minor",
     "stark naked": "nudity", "bare naked": "nudity", "wardrobe malfunction": "nudity", "camel toe": "genitals",
     "butt plug": "porn", "strap on": "porn", "sex doll": "porn", "sex scene": "sex_act",
+    # undressing and sex acts in other words
+    "without any clothes": "nudity", "without any clothing": "nudity", "without a stitch": "nudity",
+    "not a stitch": "nudity", "nothing left on her": "nudity", "nothing is left on her": "nudity",
+    "nothing left on him": "nudity", "nothing is left on him": "nudity", "nothing remains on her": "nudity",
+    "show everything": "show_all", "showing everything": "show_all",
+    "show it all": "show_all", "showing it all": "show_all", "leave nothing to the imagination": "show_all",
+    "leaving nothing to the imagination": "show_all", "nothing hidden": "show_all", "last garment": "nudity",
+    "last piece of clothing": "nudity", "piece by piece": "piecemeal",
+    "pleasure herself": "sex_act", "pleasure himself": "sex_act", "pleasure themselves": "sex_act",
+    "pleasure myself": "sex_act", "pleasure yourself": "sex_act", "pleasure each other": "sex_act",
+    "pleasuring herself": "sex_act", "pleasuring himself": "sex_act", "finger herself": "sex_act",
+    "fingering herself": "sex_act", "get it on": "sex_act", "getting it on": "sex_act", "go at it": "at_it",
+    "going at it": "at_it", "went at it": "at_it", "bumping ugly": "sex_act", "do the deed": "sex_act",
+    "doing the deed": "sex_act", "horny toad": "benign",
     # violence
+    "fire at": "act_strong", "firing at": "act_strong", "fired at": "act_strong", "fire into": "act_strong",
+    "firing into": "act_strong", "shooting at": "act_strong",
     "to death": "death_phrase", "pool of blood": "gore", "covered in blood": "gore", "soaked in blood": "gore",
     "drenched in blood": "gore", "blood soaked": "gore", "blood splatter": "gore", "blood spatter": "gore",
     "blood spray": "gore", "blood spraying": "gore", "brain matter": "gore", "blown off": "gore",
@@ -317,6 +338,10 @@ PHRASES: dict[str, str] = {
     "farewell note": "farewell", "plastic bag over": "suffocation", "bag over his head": "suffocation",
     "bag over her head": "suffocation", "engine running": "exhaust", "train track": "tracks",
     "one by one": "excess", "until they bleed": "wound", "skin and bone": "ed_marker",
+    "hang himself": "suicide", "hang herself": "suicide", "hang myself": "suicide",
+    "hang themselves": "suicide", "hanging himself": "suicide", "hanging herself": "suicide",
+    "hanged himself": "suicide", "hanged herself": "suicide", "go through with it": "resolve",
+    "went through with it": "resolve", "going through with it": "resolve", "gone through with it": "resolve",
     "starve yourself": "suicide", "starving herself": "suicide", "starving himself": "suicide",
     "purge after eating": "suicide", "anorexia tip": "suicide",
     # hate
@@ -335,7 +360,11 @@ PHRASES: dict[str, str] = {
     "porch monkey": "slur", "sand monkey": "slur", "camel jockey": "slur", "slant eye": "slur",
     "breed like rabbit": "dehumanise", "waffen ss": "symbol", "isis flag": "symbol", "aryan brotherhood": "hate_phrase",
     "aryan race": "hate_phrase", "aryan nation": "hate_phrase", "nazi propaganda": "symbol endorse",
-    "jungle bunny": "slur", "sand nigger": "slur",
+    "jungle bunny": "slur", "national socialist": "symbol", "national socialism": "symbol",
+    "protect the white race": "hate_phrase", "save the white race": "hate_phrase",
+    "preserve the white race": "hate_phrase", "defend the white race": "hate_phrase",
+    "wheelchair user": "group", "disabled people": "group", "trans women": "group", "trans men": "group",
+    "useless burden": "dehumanise", "sand nigger": "slur",
 }
 
 # Ambiguous words and the neighbours (lemmas, within ``SENSE_WINDOW`` words) that select their
@@ -368,6 +397,10 @@ _CRITTER = (
 ).split()
 _BIRD = "bird birds feeder branch nest blue great coal chick chicks".split()
 
+# climbing: a harness and rope on a cliff are gear, not a ligature
+_CLIMB = "harness climber climbers climbing climb abseil abseiling rappel rappelling belay carabiner".split()
+# a gym or a playground: "hanging from the bar", "hanging from the rings"
+_GYM = "gym gymnast gymnastics playground monkey trapeze acrobat pullup pull-up chin-up".split()
 SENSE_WINDOW = 3
 SENSES: dict[str, list[str]] = {
     "cut": _FOOD + _CRAFT + _FIRST_AID,
@@ -384,8 +417,10 @@ SENSES: dict[str, list[str]] = {
         "of headshot cinematic lens vaccine flu espresso tequila whiskey vodka booster injection"
     ).split(),
     "shooting": _PHOTO + _SPORT + _TOY + "star".split(),
-    "hang": _DECOR + _FOOD + ["out", "glider", "gliding"],
-    "hanging": _DECOR + _FOOD + ["out", "glider", "gliding"],
+    "hang": _DECOR + _FOOD + ["out", "glider", "gliding"] + _CLIMB + _GYM,
+    "rope": _CLIMB,
+    "ropes": _CLIMB,
+    "hanging": _DECOR + _FOOD + ["out", "glider", "gliding"] + _CLIMB + _GYM,
     "stockings": ["christmas", "fireplace", "mantel", "santa", "gift", "gifts", "xmas"],
     "garter": ["snake"],
     "blood": _FOOD + _FAKE + "orange moon red donor donation donate test sample pressure cell vessel sugar bank drive "
