@@ -6,8 +6,9 @@ loop and without funnelling requests through one thread.
 connection when the function returns (unless ``CONN_MAX_AGE`` keeps it: then at most one per pool
 thread stays open), so an awaiting view holds neither a thread nor a connection.
 
-:func:`drf_view` runs a DRF view there and hands back a plain, already rendered ``HttpResponse``, so
-Django's async handler does not hop to another thread to render it.
+:func:`rendered` turns a DRF response into a plain, already rendered ``HttpResponse`` (on the pool),
+so Django's async handler does not hop to another thread to render it
+(``generation.api._drf_async`` runs DRF views this way).
 """
 
 from __future__ import annotations
