@@ -19,20 +19,27 @@ def _problem(code: str, detail: str) -> JsonResponse:
     return response
 
 
-class _SyncAndAsync:
-    """A middleware that runs in the handler's own mode: under ASGI (async) it is awaited on the
-    event loop instead of being run in a thread for every request, as Django does for sync-only
-    middleware. Subclasses implement ``process_request`` (answer early) and ``process_response``;
-    neither may block."""
+class _HandlersMode:
+    """Sync and async capable: a middleware that takes the mode of the handler it wraps, so under
+    ASGI it is awaited on the event loop instead of being run in a thread for every request, as
+    Django does for sync-only middleware."""
 
     sync_capable = True
     async_capable = True
 
-    def __init__(self, get_response):
-        self.get_response = get_response
+    def _take_mode_of(self, get_response) -> None:
         self._async = iscoroutinefunction(get_response)
         if self._async:
             markcoroutinefunction(self)
+
+
+class _SyncAndAsync(_HandlersMode):
+    """A middleware in the handler's own mode. Subclasses implement ``process_request`` (answer
+    early) and ``process_response``; neither may block."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self._take_mode_of(get_response)
 
     def __call__(self, request):
         if self._async:
@@ -96,20 +103,15 @@ class SecurityHeadersMiddleware(_SyncAndAsync):
         return response
 
 
-class StaticFilesMiddleware(WhiteNoiseMiddleware):
+class StaticFilesMiddleware(_HandlersMode, WhiteNoiseMiddleware):
     """WhiteNoise, able to run async: WhiteNoise's middleware is sync-only, so under ASGI Django
     would run it (and so every request) through a thread of its own first. Here a request that is
     not for a static file goes on without leaving the event loop; a static file is served by
     WhiteNoise on the sync pool (it opens the file)."""
 
-    sync_capable = True
-    async_capable = True
-
     def __init__(self, get_response=None, **kwargs):
         super().__init__(get_response, **kwargs)
-        self._async = iscoroutinefunction(get_response)
-        if self._async:
-            markcoroutinefunction(self)
+        self._take_mode_of(get_response)
 
     def __call__(self, request):
         if self._async:
