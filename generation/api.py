@@ -208,7 +208,8 @@ data: <the whole task object, as GET /api/v2/task/{task_id} returns it>
 ```
 
 `queued` comes first while the task waits (`queue_position`: 1 is the next job to start; null
-while its start is deferred), `progress` as the pipeline runs (at most a few a second), `done`
+while its start is deferred; sent again when the position moves, checked every
+EVENTS_KEEPALIVE_SECONDS), `progress` as the pipeline runs (at most a few a second), `done`
 always last. A finished task sends only `done` (so reconnecting after `done` gets `done` again). A
 comment line (`: keep-alive`) every EVENTS_KEEPALIVE_SECONDS (15 s) keeps proxies from closing an
 idle stream. Same authentication and 404 rules as `GET /api/v2/task/{task_id}`."""
@@ -301,12 +302,17 @@ async def _event_stream(task_id, snapshot: Callable[[], dict]) -> AsyncIterator[
                 while snap is None:
                     message = await listener.get(keepalive)
                     if message is None:
+                        # No row read here: the hub's sweep reads the rows of every waited-on task at
+                        # once, and says `resync` when one ended without its `done` (Redis failed).
                         yield b": keep-alive\n\n"
-                        # The row at every keep-alive: an end whose `done` was never published (Redis
-                        # away or failing at that moment) still ends the stream within one interval.
-                        snap = await run_sync(snapshot)
                         continue
                     event = message.get("event")
+                    if event == "position":
+                        position = message.get("queue_position")
+                        if not running_sent and queued_sent != (position,):  # it moved
+                            queued_sent = (position,)
+                            yield sse("queued", {"id": ident, "state": "queued", "queue_position": position})
+                        continue
                     if event == "progress":
                         if not running_sent:
                             running_sent = True

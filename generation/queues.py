@@ -79,3 +79,15 @@ def job_position(task) -> int | None:
         return None
     position = generation_queue(task.model).get_job_position(task.job_id)
     return None if position is None else position + 1
+
+
+def job_positions(tasks) -> dict[str, int | None]:
+    """:func:`job_position` of many tasks (by task id), reading each queue once."""
+    by_model: dict[str, list] = {}
+    for task in tasks:
+        by_model.setdefault(task.model, []).append(task)
+    positions: dict[str, int | None] = {}
+    for model, queued in by_model.items():
+        order = {job_id: index + 1 for index, job_id in enumerate(generation_queue(model).get_job_ids())}
+        positions.update({str(task.id): order.get(task.job_id) if task.job_id else None for task in queued})
+    return positions

@@ -7,8 +7,10 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 from imgplatform.problems import Problem
+from redis.exceptions import RedisError
 
 from accounts.models import Tenant
+from generation import queues
 from generation.models import Task
 
 
@@ -46,3 +48,37 @@ def task_list(
     if project_id is not None:
         qs = qs.filter(project_id=project_id)
     return qs
+
+
+def waited_task_states(task_ids: list[str]) -> dict[str, dict]:
+    """What a web process's sweep tells the clients waiting on these tasks (see
+    :mod:`generation.waiters`): ``resync`` for an ended task (its waiters read the row),
+    ``running``, or the queue ``position`` of a queued one. One query per 1,000 tasks, and one read
+    of each queue, however many clients wait."""
+    tasks = []
+    for start in range(0, len(task_ids), 1000):
+        chunk = [task_id for task_id in task_ids[start : start + 1000] if _is_uuid(task_id)]
+        tasks += Task.unscoped_objects.filter(pk__in=chunk).only("id", "state", "job_id", "model")
+    found: dict[str, dict] = {}
+    queued = [task for task in tasks if task.state == Task.State.QUEUED]
+    for task in tasks:
+        if task.is_final:
+            found[str(task.id)] = {"event": "resync"}
+        elif task.state == Task.State.RUNNING:
+            found[str(task.id)] = {"event": "running"}
+    try:
+        positions = queues.job_positions(queued)
+    except RedisError:
+        positions = {}
+    for task in queued:
+        if str(task.id) in positions:
+            found[str(task.id)] = {"event": "position", "queue_position": positions[str(task.id)]}
+    return found
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

@@ -8,8 +8,15 @@ after the read is delivered, and one published before it is in the row. Messages
 
 - ``{"event": "unavailable"}``: the subscription was lost (Redis went away); messages may be lost
   until it is back, so a waiter answers from the row (``/sync``) or reads it again later (events);
-- ``{"event": "resync"}``: the subscription is back; anything published meanwhile was missed, so
-  a waiter reads the row again.
+- ``{"event": "resync"}``: the subscription is back, or the sweep found the task ended; anything
+  published meanwhile was missed, so a waiter reads the row again;
+- ``{"event": "position", "queue_position": n}``: the sweep's queue position of a queued task.
+
+The sweep is the safety net for an end whose ``done`` was never published (Redis failed in that
+request): every EVENTS_KEEPALIVE_SECONDS, while anyone waits, ONE call of the function given to
+:func:`set_sweep` reads the state of every task this process's clients wait on (one query, not one
+per client: a thousand streams opened together would otherwise read a thousand rows at every
+keep-alive, all at once) and the hub passes on what it found.
 
 The subscription starts lazily on the running loop and reconnects with backoff (0.1 s doubling to
 5 s) while Redis is away. It needs no Django database access; settings give it Redis's URL and
@@ -37,6 +44,17 @@ log = logging.getLogger(__name__)
 # Per waiter: messages beyond this are dropped oldest first (a slow reader loses progress, and a
 # "done" it needs is always the newest message).
 QUEUE_SIZE = 64
+# ``sweep(task_ids)`` -> ``{task_id: message}``: what the rows of the waited-on tasks say (set by the
+# generation app, which has the database; this module has none).
+Sweep = Callable[[list[str]], Awaitable[dict[str, dict]]]
+_sweep: Sweep | None = None
+
+
+def set_sweep(sweep: Sweep | None) -> None:
+    global _sweep
+    _sweep = sweep
+
+
 BACKOFF_MIN, BACKOFF_MAX = 0.1, 5.0
 CLIENT_NAME = "imagegen-task-events"
 
@@ -67,6 +85,7 @@ class TaskEventHub:
         self._listeners: dict[str, set[Listener]] = defaultdict(set)
         self._connected = asyncio.Event()
         self._runner: asyncio.Task | None = None
+        self._sweeper: asyncio.Task | None = None
         self.connects = 0  # subscriptions made (tests and benchmarks read it)
 
     @property
@@ -76,6 +95,8 @@ class TaskEventHub:
     def _start(self) -> None:
         if self._runner is None or self._runner.done():
             self._runner = asyncio.get_running_loop().create_task(self._run(), name="task-events")
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep_loop(), name="task-sweep")
 
     @contextlib.asynccontextmanager
     async def listen(self, task_id) -> AsyncIterator[Listener]:
@@ -107,6 +128,22 @@ class TaskEventHub:
             for listener in list(listeners):
                 listener.available = event != "unavailable"
                 listener.put({"id": listener.task_id, "event": event})
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await asyncio.sleep(settings.EVENTS_KEEPALIVE_SECONDS)
+            task_ids = list(self._listeners)
+            if not task_ids or _sweep is None:
+                continue
+            try:
+                found = await _sweep(task_ids)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database away: the next sweep tries again
+                log.warning("task sweep failed", exc_info=True)
+                continue
+            for task_id, message in found.items():
+                self._dispatch({**message, "id": task_id})
 
     async def _run(self) -> None:
         backoff = BACKOFF_MIN
@@ -158,11 +195,12 @@ class TaskEventHub:
                     await client.aclose()
 
     async def aclose(self) -> None:
-        if self._runner is not None:
-            self._runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._runner
-            self._runner = None
+        for runner in (self._runner, self._sweeper):
+            if runner is not None:
+                runner.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await runner
+        self._runner = self._sweeper = None
         self._connected.clear()
 
 

@@ -225,3 +225,27 @@ def test_event_stream_ends_after_a_cancel_whose_done_was_not_published(server):
                     break
         assert seen[-1] == "done", seen
         assert "queued" not in seen, seen  # the row read at each keep-alive sends queued again only if it moved
+
+
+def test_a_queued_stream_is_told_when_its_queue_position_moves(server):
+    """The process's sweep (one read of every waited-on task per EVENTS_KEEPALIVE_SECONDS, here 1 s)
+    sends `queued` again with the new position when a job ahead of the task leaves the queue."""
+    headers = auth()
+    with httpx.Client(timeout=30) as client:
+        first, second = (
+            client.post(f"{server.base}/api/v2/task/async", json={"text_data": f"a red door {i}"}, headers=headers)
+            for i in range(2)
+        )
+        first_id, second_id = first.json()["id"], second.json()["id"]
+        with client.stream("GET", f"{server.base}/api/v2/task/{second_id}/events", headers=headers) as response:
+            stream = read_events(response)
+            name, data = next(stream)
+            assert name == "queued" and data["queue_position"] >= 2
+            assert client.post(f"{server.base}/api/v2/task/{first_id}/cancel", headers=headers).status_code == 200
+            comments = 0
+            for event in stream:
+                if event[0] != ":":
+                    break
+                comments += 1
+                assert comments < 5, "the position never moved"
+        assert event == ("queued", {"id": second_id, "state": "queued", "queue_position": data["queue_position"] - 1})

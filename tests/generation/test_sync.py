@@ -3,6 +3,7 @@ subscription, generation/waiters.py, not polling the database) and answers with 
 or 202 when the bounded wait runs out."""
 
 import asyncio
+import contextlib
 import threading
 import time
 import uuid
@@ -10,12 +11,13 @@ import uuid
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from imgplatform.offloop import run_sync
 
 from billing.defaults import ensure_default_plan
 from billing.models import Plan, PriceTier
-from generation import events, waiters
+from generation import events, selectors, waiters
 from generation.models import Task
-from tests.conftest import SEED_REQUEST, free_port, problem, queues_for
+from tests.conftest import SEED_REQUEST, free_port, problem, queues_for, submit
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -142,3 +144,48 @@ def test_the_subscription_comes_back_after_redis_drops_it_and_waiters_reread_the
             return await listener.get(5)
 
     assert in_loop(scenario) == {"id": str(task_id), "event": "done", "state": "succeeded"}
+
+
+def test_the_sweep_reads_every_waited_task_in_one_query_with_their_queue_positions(api, django_assert_num_queries):
+    ids = [submit(api, {"text_data": f"a red door {i}"})["id"] for i in range(30)]
+    Task.unscoped_objects.filter(pk=ids[0]).update(state=Task.State.CANCELLED)  # ended, `done` never published
+    Task.unscoped_objects.filter(pk=ids[1]).update(state=Task.State.RUNNING)
+    with django_assert_num_queries(1):
+        found = selectors.waited_task_states([*ids, str(uuid.uuid4()), "not-a-task"])
+    assert found[ids[0]] == {"event": "resync"}
+    assert found[ids[1]] == {"event": "running"}
+    # The others wait in the model's queue in the order they came: 1 is next (the first two's jobs are
+    # still in the queue too: their rows changed behind rq's back here).
+    assert [found[i] for i in ids[2:]] == [{"event": "position", "queue_position": n} for n in range(3, 31)]
+    assert len(found) == 30
+
+
+def test_one_sweep_per_interval_wakes_the_waiters_of_a_task_that_ended_unannounced(api, settings):
+    """An end whose `done` was never published (Redis failed in that request) still wakes its
+    waiters within EVENTS_KEEPALIVE_SECONDS: the process's sweep reads all the waited-on rows at
+    once, not one read per waiter."""
+    settings.EVENTS_KEEPALIVE_SECONDS = 0.3
+    ids = [submit(api, {"text_data": f"a red door {i}"})["id"] for i in range(20)]
+    calls = []
+    real = waiters._sweep
+
+    async def counting(task_ids):
+        calls.append(len(task_ids))
+        return await real(task_ids)
+
+    async def scenario():
+        async with contextlib.AsyncExitStack() as stack:
+            listeners = [await stack.enter_async_context(waiters.hub().listen(i)) for i in ids for _ in range(3)]
+            await run_sync(Task.unscoped_objects.filter(pk=ids[0]).update, state=Task.State.CANCELLED)
+            woken = [await listener.get(5) for listener in listeners[:3]]
+            other = await listeners[3].get(5)
+            return woken, other
+
+    waiters.set_sweep(counting)
+    try:
+        woken, other = in_loop(scenario)
+    finally:
+        waiters.set_sweep(real)
+    assert woken == [{"id": ids[0], "event": "resync"}] * 3  # every waiter of the task
+    assert other == {"id": ids[1], "event": "position", "queue_position": 2}
+    assert calls and set(calls) == {20}  # each sweep: one call for the 20 tasks of 60 waiters
