@@ -277,53 +277,80 @@ def event_stream_response(task_id, snapshot: Callable[[], dict]) -> StreamingHtt
     return response
 
 
+class _StreamState:
+    """What a task's event stream has sent, and what it sends next for a row or a message."""
+
+    def __init__(self, ident: str):
+        self.ident = ident
+        self.running_sent = False
+        self.queued_sent: tuple | None = None  # the queue position last sent
+        self.finished = False
+
+    def queued(self, position) -> list[bytes]:
+        if self.running_sent or self.queued_sent == (position,):  # sent the first time and when it moved
+            return []
+        self.queued_sent = (position,)
+        return [sse("queued", {"id": self.ident, "state": "queued", "queue_position": position})]
+
+    def running(self) -> list[bytes]:
+        if self.running_sent:
+            return []
+        self.running_sent = True
+        return [sse("running", {"id": self.ident, "state": "running"})]
+
+    def on_snapshot(self, snap: dict) -> list[bytes]:
+        if "task" in snap:
+            self.finished = True
+            return [sse("done", snap["task"])]
+        if snap["state"] == Task.State.QUEUED:
+            return self.queued(snap.get("queue_position"))
+        return self.running() if snap["state"] == Task.State.RUNNING else []
+
+    def on_message(self, message: dict) -> list[bytes]:
+        event = message.get("event")
+        if event == "position":
+            return self.queued(message.get("queue_position"))
+        if event == "running":
+            return self.running()
+        if event == "progress":
+            step = {k: message[k] for k in ("step", "steps") if isinstance(message.get(k), int)}
+            return [*self.running(), sse("progress", {"id": self.ident, "state": "running", **step})]
+        return []
+
+
 async def _event_stream(task_id, snapshot: Callable[[], dict]) -> AsyncIterator[bytes]:
+    """A comment goes out when nothing else did for EVENTS_KEEPALIVE_SECONDS: messages that send
+    nothing (the sweep's unchanged queue position) do not put it off. The row is read at the start
+    and when the task ended (`done`) or may have (`resync`); the hub's sweep reads the rows of every
+    waited-on task at once and says `resync` for one that ended without its `done` (Redis failed)."""
     ident = str(task_id)
     keepalive = settings.EVENTS_KEEPALIVE_SECONDS
+    loop = asyncio.get_running_loop()
     try:
         await release_request_thread()  # the stream holds no thread
         async with waiters.hub().listen(task_id) as listener:  # subscribed before the row is read
+            state = _StreamState(ident)
             snap = await run_sync(snapshot)
-            running_sent = False
-            queued_sent: tuple | None = None  # the queue position last sent
+            last_sent = loop.time()
             while True:
-                if "task" in snap:
-                    yield sse("done", snap["task"])
+                if chunks := state.on_snapshot(snap):
+                    for chunk in chunks:
+                        yield chunk
+                    last_sent = loop.time()
+                if state.finished:
                     return
-                if snap["state"] == Task.State.QUEUED and not running_sent:
-                    position = snap.get("queue_position")
-                    if queued_sent != (position,):  # the first time, and when the position moved
-                        queued_sent = (position,)
-                        yield sse("queued", {"id": ident, "state": "queued", "queue_position": position})
-                elif snap["state"] == Task.State.RUNNING and not running_sent:
-                    running_sent = True
-                    yield sse("running", {"id": ident, "state": "running"})
                 snap = None
                 while snap is None:
-                    message = await listener.get(keepalive)
+                    message = await listener.get(last_sent + keepalive - loop.time())
                     if message is None:
-                        # No row read here: the hub's sweep reads the rows of every waited-on task at
-                        # once, and says `resync` when one ended without its `done` (Redis failed).
                         yield b": keep-alive\n\n"
-                        continue
-                    event = message.get("event")
-                    if event == "position":
-                        position = message.get("queue_position")
-                        if not running_sent and queued_sent != (position,):  # it moved
-                            queued_sent = (position,)
-                            yield sse("queued", {"id": ident, "state": "queued", "queue_position": position})
-                        continue
-                    if event == "progress":
-                        if not running_sent:
-                            running_sent = True
-                            yield sse("running", {"id": ident, "state": "running"})
-                        step = {k: message[k] for k in ("step", "steps") if isinstance(message.get(k), int)}
-                        yield sse("progress", {"id": ident, "state": "running", **step})
-                    elif event == "running" and not running_sent:
-                        running_sent = True
-                        yield sse("running", {"id": ident, "state": "running"})
-                    elif event in ("done", "resync"):
+                        last_sent = loop.time()
+                    elif message.get("event") in ("done", "resync"):
                         snap = await run_sync(snapshot)
+                    elif chunks := state.on_message(message):
+                        for chunk in chunks:
+                            yield chunk
+                        last_sent = loop.time()
     except asyncio.CancelledError:
         raise  # the client went away
     except Exception:

@@ -15,7 +15,7 @@ from imgplatform.offloop import run_sync
 
 from billing.defaults import ensure_default_plan
 from billing.models import Plan, PriceTier
-from generation import events, selectors, waiters
+from generation import api, events, selectors, waiters
 from generation.models import Task
 from tests.conftest import SEED_REQUEST, free_port, problem, queues_for, submit
 
@@ -189,3 +189,33 @@ def test_one_sweep_per_interval_wakes_the_waiters_of_a_task_that_ended_unannounc
     assert woken == [{"id": ids[0], "event": "resync"}] * 3  # every waiter of the task
     assert other == {"id": ids[1], "event": "position", "queue_position": 2}
     assert calls and set(calls) == {20}  # each sweep: one call for the 20 tasks of 60 waiters
+
+
+def test_a_stream_sends_its_keep_alive_on_time_however_many_silent_messages_come(settings):
+    """The sweep tells a queued stream its (unchanged) position at the keep-alive interval; a message
+    that sends nothing must not put the comment off, or an idle stream would go quiet for good and
+    proxies (and clients' read timeouts) would close it."""
+    settings.EVENTS_KEEPALIVE_SECONDS = 0.5
+    task_id = str(uuid.uuid4())
+
+    async def scenario():
+        stream = api._event_stream(task_id, lambda: {"state": "queued", "queue_position": 1})
+        first = await anext(stream)
+
+        async def chatter():
+            while True:
+                await asyncio.sleep(0.1)
+                waiters.hub()._dispatch({"id": task_id, "event": "position", "queue_position": 1})
+
+        chatty = asyncio.create_task(chatter())
+        started = time.monotonic()
+        try:
+            second = await asyncio.wait_for(anext(stream), timeout=3)
+        finally:
+            chatty.cancel()
+            await stream.aclose()
+        return first, second, time.monotonic() - started
+
+    first, second, after = in_loop(scenario)
+    assert first.startswith(b"event: queued") and second == b": keep-alive\n\n"
+    assert after < 1.5
