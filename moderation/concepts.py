@@ -25,7 +25,7 @@ from functools import lru_cache
 
 import simplemma
 
-from moderation import lexicon
+from moderation import lexicon, multilingual
 
 # --- lexicon compiled --------------------------------------------------------------------------
 
@@ -272,13 +272,27 @@ def _join_spaced(match: re.Match) -> str:
     return match.group(0)
 
 
+def _translated(raws: list[str]) -> list[str]:
+    """The words of a prompt in another language turned into English ones (``moderation.multilingual``)."""
+    langs = multilingual.languages(raws)
+    if not langs:
+        return raws
+    out: list[str] = []
+    for raw in raws:
+        parts = [raw] if raw.isalnum() else [p for p in SPLIT_SEP.split(raw) if p]
+        for part in parts:
+            english = multilingual.translate(part, langs)
+            out.extend(english.split() if english else [part])
+    return out
+
+
 def tokenize(folded: str) -> list[Token]:
     """Tokens of an already folded text (see ``moderation.text.fold``)."""
     text = YEARS_OLD.sub(r"\1yo ", folded)
     text = DOTTED.sub(_join_letters, text)
     text = SPACED.sub(_join_spaced, text)
     tokens: list[Token] = []
-    for raw in WORD.findall(text):
+    for raw in _translated(WORD.findall(text)):
         if raw in WORDMAP or raw.isalpha():
             tokens.extend(analyse(raw))
             continue

@@ -140,7 +140,8 @@ WORDS: dict[str, str] = {
         catholic catholics hindu hindus sikh sikhs latino latinos hispanic hispanics disabled semite semites jewry
         palestinian palestinians israeli israelis somali somalis romani natives aboriginal aborigines indigenous
         pakistani pakistanis nigerian nigerians haitian haitians slavs
-        infidel infidels kafir kafirs tutsi tutsis hutu hutus cripples""",
+        infidel infidels kafir kafirs tutsi tutsis hutu hutus cripples
+        foreigner foreigners autistic autists""",
     "dehumanise": """vermin cockroach cockroaches roach roaches parasite parasites lice louse pest pests plague
         infestation infest infesting subhuman untermensch filth scum inferior leeches leech maggot maggots termites
         locusts mongrel mongrels degenerate degenerates swarm swarming
