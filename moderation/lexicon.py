@@ -108,7 +108,10 @@ WORDS: dict[str, str] = {
     "person": """man men woman women guy guys person people victim victims prisoner prisoners soldier soldiers body
         bodies corpse corpses someone somebody family student students wife husband crowd civilian civilians hostage
         hostages girlfriend boyfriend mother father teacher worker villager villagers police officer protester
-        protesters him her his he she they them human humans lady gentleman""",
+        protesters him her his he she they them human humans lady gentleman
+        fisherman fishermen swimmer swimmers hiker hikers surfer surfers diver divers cyclist cyclists pedestrian
+        pedestrians jogger joggers tourist tourists sailor sailors passenger
+        passengers camper campers""",
     "wound": """wound wounds wounded gash gashes laceration lacerations bleed bleeding bled bloody bloodied blood
         gunshot stab-wound blister blistering charred bruised bruises gushing""",
     "death": "dead death die dying corpse corpses cadaver carcass lifeless slain murdered",
@@ -693,7 +696,9 @@ PHRASES.update({
     "end their life": "suicide", "end their lives": "suicide", "end your life": "suicide",
     "end my life": "suicide", "end her life": "suicide", "end his life": "suicide",
     "take your own life": "suicide", "take their own life": "suicide", "take their own lives": "suicide",
-    "do it tonight": "resolve_push", "just do it": "resolve_push", "jump already": "resolve_push",
+    "do it tonight": "resolve_push", "do it now": "resolve_push", "jump already": "resolve_push",
+    "go ahead and jump": "resolve_push", "nobody will miss you": "suicide", "no one will miss you": "suicide",
+    "nobody would miss you": "suicide", "no one would miss you": "suicide", "better off without you": "suicide",
     "cut deeper": "suicide", "cut deep": "suicide", "cutting deeper": "suicide", "cuts deeper": "suicide",
     "same sex": "benign", "rope bridge": "benign", "suspension bridge": "benign",
     "rope ladder": "benign", "rope swing": "benign", "jump rope": "benign", "skipping rope": "benign",
