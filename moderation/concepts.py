@@ -273,16 +273,26 @@ def _join_spaced(match: re.Match) -> str:
 
 
 def _translated(raws: list[str]) -> list[str]:
-    """The words of a prompt in another language turned into English ones (``moderation.multilingual``)."""
+    """The words of a prompt in another language turned into English ones (``moderation.multilingual``):
+    two words that go together first ("ropa interior"), then a word whole, then its hyphenated parts."""
     langs = multilingual.languages(raws)
     if not langs:
         return raws
     out: list[str] = []
-    for raw in raws:
-        parts = [raw] if raw.isalnum() else [p for p in SPLIT_SEP.split(raw) if p]
+    i = 0
+    while i < len(raws):
+        raw = raws[i]
+        pair = multilingual.translate(f"{raw}-{raws[i + 1]}", langs, exact=True) if i + 1 < len(raws) else None
+        if pair:
+            out.extend(pair.split())
+            i += 2
+            continue
+        whole = multilingual.translate(SPLIT_SEP.sub("", raw), langs) or multilingual.translate(raw, langs)
+        parts = [raw] if raw.isalnum() or whole else [p for p in SPLIT_SEP.split(raw) if p]
         for part in parts:
             english = multilingual.translate(part, langs)
             out.extend(english.split() if english else [part])
+        i += 1
     return out
 
 
@@ -1173,7 +1183,12 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
         for g in ix.at("group", "slur"):
             after = tuple(t.surface for t in tokens[g + 1 : g + 3])
             before = tokens[g - 1].surface if g else ""
-            out = after[:1] == ("out",) and (g + 2 >= len(tokens) or "slur" in tokens[g].concepts)  # "jews out"
+            out = after[:1] == ("out",) and (  # "jews out", "muslims out" on a poster
+                g + 2 >= len(tokens)
+                or "slur" in tokens[g].concepts
+                or tokens[g + 2].concepts & {"depiction"}
+                or tokens[g + 2].lemma in SIGNS
+            )
             if out or after in lexicon.EXCLUSIONS or (before == "no" and "allowed" in after):
                 add("hate", "hate.exclusion", g, g + 1)
                 break

@@ -26,6 +26,14 @@ import simplemma
 # English -> base forms, per language. A "+" form takes no endings; "*" is a prefix.
 _LEXICON: dict[str, dict[str, str]] = {
     "de": {
+        "sick": "krank",
+        "throat": "+kehle +hals",
+        "belly": "+bauch",
+        "head": "+kopf",
+        "face": "+gesicht",
+        "slit": "aufgeschlitz* aufgeschnitt*",
+        "thieves": "+diebe",
+        "shirt": "+hemd +oberteil",
         "clothes": "kleidung kleider klamotten",
         "the": "+der +das +den +dem +des +die",
         "a": "+ein +eine +einen +einem +einer +eines",
@@ -114,6 +122,15 @@ _LEXICON: dict[str, dict[str, str]] = {
         "swastika": "hakenkreuz",
     },
     "es": {
+        "sick": "enfermo",
+        "throat": "+garganta +cuello",
+        "belly": "+vientre +barriga",
+        "head": "+cabeza",
+        "face": "+cara",
+        "thieves": "ladron ladrones",
+        "gypsies": "gitano",
+        "shirt": "camiseta +camisa",
+        "underwear": "+ropa-interior",
         "clothes": "+ropa",
         "the": "+el +la +los +las",
         "a": "+un +una +unos +unas",
@@ -194,6 +211,13 @@ _LEXICON: dict[str, dict[str, str]] = {
         "poster": "cartel",
     },
     "fr": {
+        "sick": "malade",
+        "throat": "+gorge",
+        "cut": "tranch* +coupe +coupee +coupes +coupees",
+        "head": "+tete",
+        "underwear": "+sous-vetements +sousvetements +culotte",
+        "thieves": "+voleurs",
+        "gypsies": "+tsiganes +gitans",
         "clothes": "+vetements",
         "the": "+le +les",
         "a": "+un +une",
@@ -251,6 +275,13 @@ _LEXICON: dict[str, dict[str, str]] = {
         "exterminate": "exterminer gazer",
     },
     "it": {
+        "sick": "malato",
+        "throat": "+gola",
+        "cut": "tagliat* +tagliare +taglia",
+        "head": "+testa",
+        "underwear": "mutande +intimo +costume-da",
+        "thieves": "+ladri",
+        "gypsies": "zingaro",
         "clothes": "+vestiti",
         "the": "+il +lo +la +gli +le +i",
         "a": "+un +una +uno",
@@ -301,6 +332,14 @@ _LEXICON: dict[str, dict[str, str]] = {
         "subhuman": "subumano",
     },
     "pt": {
+        "sick": "doente",
+        "throat": "+garganta +pescoco",
+        "cutting": "+cortando +cortados +cortado +cortada +cortadas +cortar +corta",
+        "wrists": "+pulsos +pulso",
+        "head": "+cabeca",
+        "underwear": "calcinha cueca +roupa-intima +roupa-interior",
+        "thieves": "ladrao ladroes",
+        "gypsies": "cigano",
         "clothes": "+roupa +roupas",
         "the": "+o +os +as",
         "a": "+um +uma",
@@ -312,6 +351,7 @@ _LEXICON: dict[str, dict[str, str]] = {
         "without": "+sem",
         "years": "+anos +ano",
         "child": "crianca menina menino garotinha garotinho",
+        "baby": "bebe +nenem",
         "children": "+criancas",
         "girl": "garota moca",
         "boy": "garoto",
@@ -335,7 +375,7 @@ _LEXICON: dict[str, dict[str, str]] = {
         "knife": "faca",
         "suicide": "suicidio automutilacao",
         "cuts": "+cortes",
-        "arms": "+bracos +pulsos",
+        "arms": "+bracos",
         "hang himself": "enforc*",
         "jews": "judeu judeus",
         "foreigners": "estrangeiro",
@@ -344,6 +384,10 @@ _LEXICON: dict[str, dict[str, str]] = {
         "apes": "macaco",
     },
     "nl": {
+        "sick": "+ziek +zieke",
+        "throat": "+keel",
+        "underwear": "ondergoed",
+        "thieves": "+dieven",
         "clothes": "+kleren +kleding",
         "the": "+de +het",
         "a": "+een",
@@ -397,11 +441,11 @@ ENDINGS = {
 }
 # Words that say a language is present besides the lexicon (never words English uses as well).
 FUNCTION_WORDS = {
-    "de": "und ich mochte bitte auf fur sehr nicht oder einer eines dem den ein eine mit sich zum zur beim bild",
-    "es": "y el los las del una que por para muy quiero imagen foto esta estan",
-    "fr": "et les des du une avec dans sur pour tres je veux image photo est sont",
-    "it": "e il gli della delle di una uno che per molto voglio immagine sono nel nella",
-    "pt": "e os do da dos das um uma com que para muito quero imagem foto",
+    "de": "und der das ist ich mochte bitte auf fur sehr nicht oder einer eines dem den ein eine mit sich zum zur beim",
+    "es": "y el los las del una que por para muy quiero imagen foto esta estan la un en de se su al",
+    "fr": "et les des du une avec dans sur pour tres je veux image photo est sont le la un de au",
+    "it": "e il gli della delle di una uno che per molto voglio immagine sono nel nella la un con",
+    "pt": "e os do da dos das um uma com que para muito quero imagem foto o na em ao",
     "nl": "en het een van met niet ik wil afbeelding foto zijn voor bij",
 }
 
@@ -467,10 +511,11 @@ def _prefix(lang: str, word: str) -> str | None:
 
 
 @lru_cache(maxsize=65536)
-def translate(word: str, langs: tuple[str, ...]) -> str | None:
-    """The English words for ``word`` in the first of ``langs`` that knows it, or None."""
+def translate(word: str, langs: tuple[str, ...], exact: bool = False) -> str | None:
+    """The English words for ``word`` in the first of ``langs`` that knows it, or None; ``exact``:
+    listed forms only, no stem prefixes (for two words joined by a hyphen)."""
     for lang in langs:
-        english = EXACT[lang].get(word) or _prefix(lang, word)
+        english = EXACT[lang].get(word) or (None if exact else _prefix(lang, word))
         if english:
             return english
     return None
