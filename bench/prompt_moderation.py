@@ -65,6 +65,7 @@ def clear_caches() -> None:
     concepts.lemma.cache_clear()
     concepts.stem.cache_clear()
     multilingual.translate.cache_clear()
+    multilingual.translate_raw.cache_clear()
     multilingual._word_languages.cache_clear()
 
 

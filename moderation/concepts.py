@@ -274,24 +274,21 @@ def _join_spaced(match: re.Match) -> str:
 
 def _translated(raws: list[str]) -> list[str]:
     """The words of a prompt in another language turned into English ones (``moderation.multilingual``):
-    two words that go together first ("ropa interior"), then a word whole, then its hyphenated parts."""
+    two words that go together first ("ropa interior"), then each word (whole, or its hyphenated parts)."""
     langs = multilingual.languages(raws)
     if not langs:
         return raws
     out: list[str] = []
-    i = 0
-    while i < len(raws):
+    i, n = 0, len(raws)
+    while i < n:
         raw = raws[i]
-        pair = multilingual.translate(f"{raw}-{raws[i + 1]}", langs, exact=True) if i + 1 < len(raws) else None
-        if pair:
-            out.extend(pair.split())
-            i += 2
-            continue
-        whole = multilingual.translate(SPLIT_SEP.sub("", raw), langs) or multilingual.translate(raw, langs)
-        parts = [raw] if raw.isalnum() or whole else [p for p in SPLIT_SEP.split(raw) if p]
-        for part in parts:
-            english = multilingual.translate(part, langs)
-            out.extend(english.split() if english else [part])
+        if raw in multilingual.PAIR_FIRSTS and i + 1 < n:
+            pair = multilingual.translate(f"{raw}-{raws[i + 1]}", langs, exact=True)
+            if pair:
+                out.extend(pair.split())
+                i += 2
+                continue
+        out.extend(multilingual.translate_raw(raw, langs))
         i += 1
     return out
 
@@ -1224,8 +1221,9 @@ def _hate_claims(ix: _Index, history: bool) -> Iterable[tuple[str, str, tuple[in
     drinking children's blood "presented as true", a mosque burning under "purify our land"."""
     tokens = ix.tokens
     n = len(tokens)
+    all_links = ix.at("link")
     for g in ix.at(*GROUPS):  # a group, a link, a dehumanising word: "women are property"
-        links = [k for k in ix.at("link") if g < k <= g + 3]
+        links = [k for k in all_links if g < k <= g + 3]
         if links and any(
             tokens[a].concepts & {"dehumanise", "dehumanise_animal"} and tokens[a - 1].surface not in POSSESSIVE_BEFORE
             for a in range(links[0] + 1, min(n, links[0] + 5))

@@ -19,6 +19,7 @@ the function words that the rules read ("of", "as", "are", "out", "no").
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import simplemma
@@ -503,11 +504,18 @@ def languages(words: list[str]) -> tuple[str, ...]:
     return tuple(sorted((lang for lang, n in counts.items() if n >= 2), key=lambda lang: -counts[lang]))
 
 
+PREFIX_RES = {
+    lang: (re.compile("|".join(sorted(map(re.escape, dict(pairs)), key=len, reverse=True))), dict(pairs))
+    for lang, pairs in PREFIXES.items()
+}
+
+
 def _prefix(lang: str, word: str) -> str | None:
-    for start, english in PREFIXES.get(lang, ()):
-        if word.startswith(start):
-            return english
-    return None
+    if lang not in PREFIX_RES:
+        return None
+    pattern, english = PREFIX_RES[lang]
+    m = pattern.match(word)
+    return english[m.group(0)] if m else None
 
 
 @lru_cache(maxsize=65536)
@@ -519,3 +527,24 @@ def translate(word: str, langs: tuple[str, ...], exact: bool = False) -> str | N
         if english:
             return english
     return None
+
+
+PAIR_FIRSTS = frozenset(form.split("-")[0] for table in EXACT.values() for form in table if "-" in form)
+SEPARATORS = re.compile(r"[.\-_*~·•']+")
+
+
+@lru_cache(maxsize=65536)
+def translate_raw(raw: str, langs: tuple[str, ...]) -> tuple[str, ...]:
+    """One written word ("12-jahrige", "sous-vetements", "apunalado") as the words to analyse: its
+    translation whole, else each hyphenated part translated or kept."""
+    whole = translate(SEPARATORS.sub("", raw), langs) or translate(raw, langs)
+    if whole:
+        return tuple(whole.split())
+    if raw.isalnum():
+        return (raw,)
+    out: list[str] = []
+    for part in SEPARATORS.split(raw):
+        if part:
+            english = translate(part, langs)
+            out.extend(english.split() if english else [part])
+    return tuple(out)
