@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from moderation import concepts  # noqa: E402
+from moderation import concepts, multilingual  # noqa: E402
 from moderation.evaluation import default_files, load_items  # noqa: E402
 from moderation.text import load_terms  # noqa: E402
 
@@ -64,6 +64,9 @@ def clear_caches() -> None:
     concepts.analyse.cache_clear()
     concepts.lemma.cache_clear()
     concepts.stem.cache_clear()
+    multilingual.translate.cache_clear()
+    multilingual.translate_raw.cache_clear()
+    multilingual._word_languages.cache_clear()
 
 
 def percentiles(check, prompts: list[str], cold: bool) -> tuple[float, float]:

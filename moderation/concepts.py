@@ -25,7 +25,7 @@ from functools import lru_cache
 
 import simplemma
 
-from moderation import lexicon
+from moderation import lexicon, multilingual
 
 # --- lexicon compiled --------------------------------------------------------------------------
 
@@ -232,7 +232,7 @@ def analyse(raw: str) -> tuple[Token, ...]:
         candidates += [_unleet(raw, LEET), _unleet(raw, LEET_ALT)]
     for cand in list(candidates):
         if RUNS.search(cand):  # "gooooore"; "nuuuudee": every doubled letter single as a last reading
-            candidates += [RUNS.sub(r"\1", cand), RUNS.sub(r"\1\1", cand), DOUBLES.sub(r"\1", cand)]
+            candidates += [RUNS.sub(r"\1\1", cand), RUNS.sub(r"\1", cand), DOUBLES.sub(r"\1", cand)]
     candidates = [NON_ALNUM.sub("", c) for c in candidates]
     if raw.endswith("in") and len(raw) >= 4 and raw.isalpha() and not simplemma.is_known(raw, lang="en"):
         candidates.insert(1, raw + "g")  # a dropped g: "slittin", "gettin", "hangin"
@@ -272,13 +272,42 @@ def _join_spaced(match: re.Match) -> str:
     return match.group(0)
 
 
+def _translated(raws: list[str]) -> list[str]:
+    """The words of a prompt in another language turned into English ones (``moderation.multilingual``):
+    two words that go together first ("ropa interior"), then each word (whole, or its hyphenated parts)."""
+    langs = multilingual.languages(raws)
+    if not langs:
+        return raws
+    out: list[str] = []
+    i, n = 0, len(raws)
+    while i < n:
+        raw = raws[i]
+        if raw in multilingual.PAIR_FIRSTS and i + 1 < n:
+            pair = multilingual.translate(f"{raw}-{raws[i + 1]}", langs, exact=True)
+            if pair:
+                out.extend(pair.split())
+                i += 2
+                continue
+        out.extend(multilingual.translate_raw(raw, langs))
+        i += 1
+    return out
+
+
+# Emoji that name a group or an animal, read as words ("🐀✡️" is "rats jews").
+EMOJI = str.maketrans(
+    {"✡": " jews ", "☪": " muslims ", "✝": " christians ", "🕉": " hindus ", "🐀": " rats ", "🐁": " rats ",
+     "🐖": " pigs ", "🐷": " pigs ", "🐒": " monkeys ", "🐵": " monkeys ", "🦍": " gorillas ", "🪳": " cockroaches ",
+     "🦠": " virus ", "🐛": " vermin ", "🪱": " vermin "}
+)  # fmt: skip
+
+
 def tokenize(folded: str) -> list[Token]:
     """Tokens of an already folded text (see ``moderation.text.fold``)."""
-    text = YEARS_OLD.sub(r"\1yo ", folded)
+    text = YEARS_OLD.sub(r"\1yo ", folded.translate(EMOJI))
     text = DOTTED.sub(_join_letters, text)
     text = SPACED.sub(_join_spaced, text)
     tokens: list[Token] = []
-    for raw in WORD.findall(text):
+    for raw in _translated(WORD.findall(text)):
         if raw in WORDMAP or raw.isalpha():
             tokens.extend(analyse(raw))
             continue
@@ -1151,7 +1180,12 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
         for g in ix.at("group", "slur"):
             after = tuple(t.surface for t in tokens[g + 1 : g + 3])
             before = tokens[g - 1].surface if g else ""
-            out = after[:1] == ("out",) and (g + 2 >= len(tokens) or "slur" in tokens[g].concepts)  # "jews out"
+            out = after[:1] == ("out",) and (  # "jews out", "muslims out" on a poster
+                g + 2 >= len(tokens)
+                or "slur" in tokens[g].concepts
+                or tokens[g + 2].concepts & {"depiction"}
+                or tokens[g + 2].lemma in SIGNS
+            )
             if out or after in lexicon.EXCLUSIONS or (before == "no" and "allowed" in after):
                 add("hate", "hate.exclusion", g, g + 1)
                 break
@@ -1164,7 +1198,109 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
         pair = ix.near(["hate_adjective"], ["depiction", "group", "slur"], 10)
         if pair:
             add("hate", "hate.hateful_depiction", *pair)
+    for category, rule, positions in (*_hate_claims(ix, history), *_violence_shapes(ix), *_self_harm_push(ix)):
+        add(category, rule, *positions)
     return hits
+
+
+GROUPS = ("group", "slur", "group_gender")
+POSSESSIVE_BEFORE = frozenset({"their", "her", "his", "my", "your", "our", "its"})
+WELCOME = frozenset("welcome allowed served permitted wanted admitted".split())
+SPLIT_VERBS = frozenset(
+    "split bite biting bit bitten tear tearing torn rip ripping ripped cut cutting saw sawed sawn chop chopped "
+    "slice sliced sever severed crush crushed snap snapped".split()
+)
+VICTIMS = frozenset({"person", "minor", "minor_weak", "dehumanise_animal", "body_part"})
+TRICKS = frozenset("magician magic trick illusion illusionist".split())
+LYING = frozenset("lie lying lay collapsed slumped unconscious floor ground pavement bruise bruised bruises".split())
+
+
+def _hate_claims(ix: _Index, history: bool) -> Iterable[tuple[str, str, tuple[int, ...]]]:
+    """Hate told as a claim or a picture rather than a slur: "women are property", "a woman in a
+    cage, inferior", "no jews or blacks welcome", "drive them out", rats wearing kippahs, Jews
+    drinking children's blood "presented as true", a mosque burning under "purify our land"."""
+    tokens = ix.tokens
+    n = len(tokens)
+    all_links = ix.at("link")
+    for g in ix.at(*GROUPS):  # a group, a link, a dehumanising word: "women are property"
+        links = [k for k in all_links if g < k <= g + 3]
+        if links and any(
+            tokens[a].concepts & {"dehumanise", "dehumanise_animal"} and tokens[a - 1].surface not in POSSESSIVE_BEFORE
+            for a in range(links[0] + 1, min(n, links[0] + 5))
+        ):
+            yield "hate", "hate.dehumanising_comparison", (g, links[0])
+            break
+    pair = ix.near(["group_gender"], ["cage"], 8)
+    if pair and ix.has("dehumanise"):
+        yield "hate", "hate.dehumanising", pair  # "a woman in a cage, 'breeding stock only'"
+    for g in ix.at("group", "slur"):  # "no jews or blacks welcome", buried in a long prompt
+        before = [k for k in range(max(0, g - 3), g) if tokens[k].surface == "no"]
+        if before and any(tokens[k].surface in WELCOME for k in range(g + 1, min(n, g + 5))):
+            yield "hate", "hate.exclusion", (before[0], g)
+            break
+    pair = ix.near(["expel_out"], ["group", "slur"], 10)
+    if pair and not history:
+        yield "hate", "hate.exclusion", pair  # "roma are thieves, drive them out of our town"
+    pair = ix.near(["dehumanise_animal", "dehumanise"], ["group_attire"], 3, order=True)
+    if pair:
+        yield "hate", "hate.dehumanising_comparison", pair  # "rats wearing kippahs"
+    for g in ix.at("group", "slur"):  # "🐀✡️ poster": a group beside an animal in a depiction
+        if ix.has("depiction") and any("dehumanise_animal" in tokens[k].concepts for k in (g - 1, g + 1) if 0 <= k < n):
+            yield "hate", "hate.dehumanising_comparison", (g,)
+            break
+    blood = [k for k, t in enumerate(tokens) if t.lemma == "blood"]
+    groups = [g for g in ix.at("group", "slur") if blood and abs(g - blood[0]) <= 8]
+    if groups and any(t.lemma in ("drink", "drinking", "drank") for t in tokens) and (not history or ix.has("claim")):
+        yield "hate", "hate.trope", (groups[0], blood[0])  # the blood libel told as true
+    pair = ix.near(["group", "slur"], ["trope", "dehumanise", "dehumanise_animal"], 14)
+    if pair and ix.has("depiction") and ix.has("trope") and not history:
+        yield "hate", "hate.trope", pair  # "Arab men ... drawn as ugly caricatures, hooked noses"
+    pair = ix.near(["symbol"], ["noose"], 8)
+    if pair and not history:
+        yield "hate", "hate.symbol_endorsed", pair  # a confederate flag and a noose
+    for g in ix.at("group", "slur"):  # "gay = pedo": a group called child abusers
+        if any("csam" in tokens[k].concepts for k in range(g + 1, min(n, g + 3))):
+            yield "hate", "hate.dehumanising", (g, g + 1)
+            break
+
+
+def _violence_shapes(ix: _Index) -> Iterable[tuple[str, str, tuple[int, ...]]]:
+    """A body bitten, split or torn in half; run over by a vehicle; animals tearing each other apart
+    with wounds; a person lying hurt after a fight or a beating."""
+    tokens = ix.tokens
+    n = len(tokens)
+    tricks = any(t.lemma in TRICKS or t.surface in TRICKS for t in tokens)
+    for h in ix.at("in_half"):
+        verbs = [k for k in range(max(0, h - 5), h) if {tokens[k].surface, tokens[k].lemma} & SPLIT_VERBS]
+        victims = ix.near(["in_half"], ["person", "body_part", "minor", "minor_weak", "death"], 6)
+        if verbs and victims and not tricks:
+            yield "violence", "violence.torn_apart", (verbs[0], h)
+            break
+    for r in ix.at("run_over"):  # "run over by a train", "a truck running over a cyclist"
+        by = any(tokens[k].surface == "by" for k in range(r + 1, min(n, r + 3)))
+        after = [k for k in range(r + 1, min(n, r + 5)) if "vehicle" in tokens[k].concepts]
+        before = [k for k in range(max(0, r - 4), r) if "vehicle" in tokens[k].concepts]
+        victim = any(tokens[k].concepts & VICTIMS for k in range(r + 1, min(n, r + 4)))
+        if (by and after) or (before and victim):
+            yield "violence", "violence.crushed", (r,)
+            break
+    pair = ix.near(["each_other"], ["apart"], 3, order=True)
+    if pair and ix.has("wound", "gore"):
+        yield "violence", "violence.torn_apart", pair  # "two pitbulls tearing each other apart, bloody wounds"
+    for a in ix.at("aftermath"):
+        if any(tokens[k].lemma in LYING or tokens[k].surface in LYING for k in range(max(0, a - 6), min(n, a + 8))):
+            yield "violence", "violence.wound_on_person", (a,)
+            break
+
+
+def _self_harm_push(ix: _Index) -> Iterable[tuple[str, str, tuple[int, ...]]]:
+    """An encouragement ("just do it tonight") beside a height or a method."""
+    tokens = ix.tokens
+    if ix.has("resolve_push") and (
+        ix.has("jump_intent", "noose", "pills", "cutter", "suicide")
+        or any(t.lemma in lexicon.HIGH_PLACES or t.surface in lexicon.HIGH_PLACES for t in tokens)
+    ):
+        yield "self_harm", "self_harm.suicide", (ix.at("resolve_push")[0],)
 
 
 GARMENT_GENERIC = frozenset("clothes clothing clothed dressed garment garments outfit outfits covered".split())

@@ -108,7 +108,10 @@ WORDS: dict[str, str] = {
     "person": """man men woman women guy guys person people victim victims prisoner prisoners soldier soldiers body
         bodies corpse corpses someone somebody family student students wife husband crowd civilian civilians hostage
         hostages girlfriend boyfriend mother father teacher worker villager villagers police officer protester
-        protesters him her his he she they them human humans lady gentleman""",
+        protesters him her his he she they them human humans lady gentleman
+        fisherman fishermen swimmer swimmers hiker hikers surfer surfers diver divers cyclist cyclists pedestrian
+        pedestrians jogger joggers tourist tourists sailor sailors passenger
+        passengers camper campers""",
     "wound": """wound wounds wounded gash gashes laceration lacerations bleed bleeding bled bloody bloodied blood
         gunshot stab-wound blister blistering charred bruised bruises gushing""",
     "death": "dead death die dying corpse corpses cadaver carcass lifeless slain murdered",
@@ -140,7 +143,8 @@ WORDS: dict[str, str] = {
         catholic catholics hindu hindus sikh sikhs latino latinos hispanic hispanics disabled semite semites jewry
         palestinian palestinians israeli israelis somali somalis romani natives aboriginal aborigines indigenous
         pakistani pakistanis nigerian nigerians haitian haitians slavs
-        infidel infidels kafir kafirs tutsi tutsis hutu hutus cripples""",
+        infidel infidels kafir kafirs tutsi tutsis hutu hutus cripples
+        foreigner foreigners autistic autists race races mosque mosques synagogue synagogues""",
     "dehumanise": """vermin cockroach cockroaches roach roaches parasite parasites lice louse pest pests plague
         infestation infest infesting subhuman untermensch filth scum inferior leeches leech maggot maggots termites
         locusts mongrel mongrels degenerate degenerates swarm swarming
@@ -152,8 +156,10 @@ WORDS: dict[str, str] = {
         insects gorilla gorillas chimp chimps chimpanzee baboon baboons orangutan thief thieves criminal criminals
         terrorist terrorists rapist rapists pedophile pedophiles paedophiles groomers dirty filthy
         bug bugs stupid dumb primitive barbaric backward evil sick superior perverts perverted
-        monster monsters burden burdens""",
-    "link": "are is as like were be being depicted portrayed drawn shown compared comparing compare",
+        monster monsters burden burdens
+        property livestock cattle chattel objects breeders""",
+    "link": """are is as like were be being depicted portrayed drawn shown compared comparing compare labelled
+        labeled""",
     "exterminate": """exterminate exterminated extermination eradicate eradicated purge purged cleanse cleansed
         euthanasia euthanise euthanize
         eliminate gas gassed lynch kill burn hang slaughter destroy annihilate massacre genocide cull sterilize
@@ -174,6 +180,14 @@ WORDS: dict[str, str] = {
         commemorate commemorating cemetery plaque textbook exhibit exhibition archive archival memorialize
         renaissance reenactment re-enactment wwi wwii ww2 ww1 1940s""",
     "prevention": "prevention prevent awareness hotline helpline crisis support recovery survivor",
+    # --- round five -------------------------------------------------------------------------
+    # Women as a protected group: only in the claim and comparison rules ("women are property",
+    # "a woman in a cage, inferior"), not beside every dehumanising word ("women swarm the sales").
+    "group_gender": "women woman females wives",
+    # What is said to be a fact ("presented as true", "proving"): outweighs a history context.
+    "claim": "true truth fact facts proof proving proves proven",
+    # Attire that names a group: animals wearing it are the group drawn as animals.
+    "group_attire": "kippah kippahs kippot yarmulke yarmulkes",
 }
 
 # Multi-word expressions (on lemmas, hyphens and spaces alike): phrase -> concepts.
@@ -585,7 +599,7 @@ PEOPLE_AFTER = {
     "folk",
     "folks",
 }
-AGE_HOLDERS = {"girl", "boy", "kid", "child", "daughter", "son", "gurl", "teen", "model", "niece", "nephew"}
+AGE_HOLDERS = {"girl", "boy", "kid", "child", "daughter", "son", "gurl", "teen", "model", "niece", "nephew", "young"}
 
 
 # --- Tuning round 2 (error analysis on held-out set A; every entry checked against a near miss) ---
@@ -674,6 +688,38 @@ PHRASES.update({
     "never thin enough": "suicide", "don t eat": "ed_caption", "dont eat": "ed_caption", "do not eat": "ed_caption",
     "skip dinner": "ed_caption", "skip meal": "ed_caption", "skipping meal": "ed_caption", "still fat": "ed_caption",
     "too fat": "ed_caption", "so fat": "ed_caption", "stop eating": "ed_caption", "hunger is": "ed_caption",
+    # round five: pro-ana and encouragement, hate as a claim, violence in other shapes
+    "eat less": "ed_caption", "eating less": "ed_caption", "hunger is power": "suicide",
+    "a4 waist": "suicide", "thigh gap challenge": "suicide", "ana goal": "suicide", "ana goals": "suicide",
+    "ana tip": "suicide", "ana tips": "suicide", "ana coach": "suicide", "ana buddy": "suicide",
+    "starving aesthetic": "suicide", "starvation aesthetic": "suicide", "starve yourself": "suicide",
+    "end their life": "suicide", "end their lives": "suicide", "end your life": "suicide",
+    "end my life": "suicide", "end her life": "suicide", "end his life": "suicide",
+    "take your own life": "suicide", "take their own life": "suicide", "take their own lives": "suicide",
+    "do it tonight": "resolve_push", "do it now": "resolve_push", "jump already": "resolve_push",
+    "go ahead and jump": "resolve_push", "nobody will miss you": "suicide", "no one will miss you": "suicide",
+    "nobody would miss you": "suicide", "no one would miss you": "suicide", "better off without you": "suicide",
+    "cut deeper": "suicide", "cut deep": "suicide", "cutting deeper": "suicide", "cuts deeper": "suicide",
+    "same sex": "benign", "nose piercing": "benign", "ear piercing": "benign", "lip piercing": "benign",
+    "tongue piercing": "benign", "navel piercing": "benign", "belly piercing": "benign",
+    "eyebrow piercing": "benign", "septum piercing": "benign", "rope bridge": "benign", "suspension bridge": "benign",
+    "rope ladder": "benign", "rope swing": "benign", "jump rope": "benign", "skipping rope": "benign",
+    "n word": "slur", "nword": "slur", "racial slur": "depiction",
+    "breeding stock": "dehumanise", "second class": "dehumanise", "less than human": "dehumanise",
+    "not human": "dehumanise", "purify our land": "hate_phrase", "purify the land": "hate_phrase",
+    "purify our nation": "hate_phrase", "cleanse our land": "hate_phrase", "cleanse the land": "hate_phrase",
+    "keep them in their place": "endorse", "confederate flag": "symbol",
+    "drive them out": "expel_out", "drive out": "expel_out", "chase them out": "expel_out",
+    "run them out": "expel_out", "kick them out": "expel_out", "throw them out": "expel_out",
+    "blood libel": "trope", "in half": "in_half", "in two": "in_half", "run over": "run_over",
+    "each other": "each_other", "after a fight": "aftermath", "after the fight": "aftermath",
+    "after a beating": "aftermath", "after the beating": "aftermath", "after a brawl": "aftermath",
+    "after being beaten": "aftermath", "after an attack": "aftermath", "after the attack": "aftermath",
+    "beaten up": "aftermath", "beat up": "aftermath", "not wearing any clothes": "nudity",
+    "not wearing clothes": "nudity", "wearing no clothes": "nudity", "no clothes on": "nudity",
+    "private part": "genitals", "private parts": "genitals", "privates visible": "genitals",
+    "privates showing": "genitals", "privates exposed": "genitals", "her privates": "genitals",
+    "his privates": "genitals", "their privates": "genitals",
     "bleed out": "bleed_out", "bleeding out": "bleed_out", "step off": "jump", "stepping off": "jump",
     "walk off": "jump", "ready to step": "jump_intent", "about to step off": "jump_intent",
     "kicked over": "kicked", "kick over": "kicked",
@@ -725,6 +771,8 @@ SENSES["lover"] = "dog cat book music art nature coffee animal wine food plant".
 SENSES["lovers"] = SENSES["lover"]
 SENSES["romantic"] = "era poet poets poetry painting painter composer period movement".split()
 SENSES["remove"] = []
+SENSES["race"] = "car cars horse horses track running runner runners marathon bike boat finish lap relay rat".split()
+SENSES["races"] = SENSES["race"]
 # Affection, not romance: "kissing his daughter goodnight", "a kiss on the forehead"
 for _word in ("kiss", "kissing", "kissed", "kisses"):
     SENSES[_word] = "goodnight forehead cheek cheeks goodbye bye hand hands boo-boo booboo scraped head".split()
