@@ -74,6 +74,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: every response is counted by route and status (/metrics), refusals included.
+    "imgplatform.middleware.HttpMetricsMiddleware",
     # First: an oversized or chunked body is refused (413) before anything reads it.
     "imgplatform.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -374,6 +376,18 @@ if not CALLBACK_RETRY_SCHEDULE or min(CALLBACK_RETRY_SCHEDULE) < 0 or not 0 <= C
     raise environ.ImproperlyConfigured(
         "CALLBACK_RETRY_SCHEDULE must list at least one delay >= 0; CALLBACK_RETRY_JITTER must be in [0, 1)"
     )
+
+# --- Metrics (imgplatform/metrics.py, docs/deployment.md) ------------------------------------
+# /metrics answers loopback, these networks (comma-separated CIDRs) and a Bearer METRICS_TOKEN;
+# anyone else gets 404. Behind a proxy, the address is the one BEHIND_TLS_PROXY trusts.
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Where each role process (scripts/serve) keeps its multiprocess metric files, one directory each.
+METRICS_DIR = env.str("METRICS_DIR", default=str(VAR_DIR / "prometheus"))
+try:
+    METRICS_NETWORKS = parse_networks(METRICS_ALLOWED_NETWORKS)
+except ValueError as _exc:
+    raise environ.ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_exc}") from None
 
 # --- Security --------------------------------------------------------------------------------
 # Defaults are on in production (DJANGO_ENV=production) and off in development; each can be set.
