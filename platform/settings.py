@@ -116,13 +116,20 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
+_POSTGRESQL = DATABASES["default"]["ENGINE"].endswith("postgresql")
+# Connections are reused: a worker keeps its PostgreSQL connection from job to job (and a WSGI
+# thread from request to request) for DB_CONN_MAX_AGE seconds instead of opening one per job. The
+# ASGI web process pools them instead (below; imgplatform/asgi.py).
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60 if _POSTGRESQL else 0))
+# A reused connection (persistent, or taken from the pool) is checked first, so one that a
+# PostgreSQL restart or failover broke is replaced instead of failing the next query.
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("DB_CONN_HEALTH_CHECKS", default=True))
 # PostgreSQL connection pool (psycopg_pool, Django's OPTIONS["pool"]) for the web process: its async
 # views run ORM code on WEB_SYNC_THREADS threads and close the connection after each call, which
 # with the pool hands it back instead of ending a PostgreSQL backend. imgplatform/asgi.py turns it on
-# (DB_POOL_MAX_SIZE, default 20 per web process); rq workers fork, so they keep plain connections.
+# (DB_POOL_MAX_SIZE, default 20 per web process); workers keep one persistent connection each.
 DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=0)
-if DB_POOL_MAX_SIZE > 0 and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+if DB_POOL_MAX_SIZE > 0 and _POSTGRESQL:
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections with a pool
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": min(2, DB_POOL_MAX_SIZE),
