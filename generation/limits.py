@@ -28,6 +28,7 @@ from datetime import timedelta
 import django_rq
 from django.conf import settings
 from django.db import transaction
+from imgplatform import metrics
 from imgplatform.offloop import run_sync
 from imgplatform.problems import Problem
 from redis.exceptions import RedisError
@@ -188,12 +189,14 @@ async def async_sync_wait_slot(*, tenant: Tenant, seconds: float) -> AsyncIterat
         yield 0
         return
     _process_waits += 1  # taken before the first await: the per-process count cannot overshoot
+    metrics.SYNC_WAITS.inc()
     acquire = asyncio.ensure_future(run_sync(sync_wait_acquire, tenant=tenant, seconds=seconds))
     try:
         wait, _ = await asyncio.shield(acquire)
         yield wait
     finally:
         _process_waits -= 1
+        metrics.SYNC_WAITS.dec()
         # Shielded: a cancelled view (client gone) still gives its tenant slot back at once, also when
         # it left while the slot was still being taken (the release waits for the taking to end).
         await asyncio.shield(_give_back(acquire, tenant=tenant))

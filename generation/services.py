@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from imgplatform import metrics
 from imgplatform.problems import Problem
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
@@ -122,6 +123,8 @@ def task_submit(
         earlier.replayed = True
         return earlier
     task.replayed = False
+    # queued, or failed by prompt moderation
+    metrics.task_moved(task, {"state": task.state, "timings_ms": task.timings_ms})
     if verdict.blocked:
         _notify(task)
         return task
@@ -159,6 +162,8 @@ def _transition(task: Task, *, from_states: list[str], attempt: int | None = Non
         current = current.filter(attempts=attempt)
     moved = current.update(**changes) == 1
     task.refresh_from_db()
+    if moved and "state" in changes:
+        metrics.task_moved(task, changes)
     return moved
 
 

@@ -8,6 +8,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imgplatform.settings")
 # The web process pools its PostgreSQL connections (platform/settings.py, DB_POOL_MAX_SIZE); 0 turns
 # the pool off.
 os.environ.setdefault("DB_POOL_MAX_SIZE", "20")
+# Without the pool, no persistent connections here: under ASGI a request's synchronous code may run
+# on a thread of its own, which would keep its connection open after the request.
+os.environ.setdefault("DB_CONN_MAX_AGE", "0")
 application = get_asgi_application()
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import time
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
 from django.http import JsonResponse
+from imgplatform import metrics
 from imgplatform.offloop import run_sync
 from imgplatform.problems import CODES, PROBLEM_CONTENT_TYPE, problem_body
 from whitenoise.middleware import WhiteNoiseMiddleware
@@ -56,6 +58,22 @@ class _SyncAndAsync(_HandlersMode):
         return None
 
     def process_response(self, request, response):
+        return response
+
+
+class HttpMetricsMiddleware(_SyncAndAsync):
+    """Counts every response by route pattern (``api/v2/task/<uuid:task_id>``, never the raw path;
+    ``unmatched`` for a path no pattern took, static files included), method and status, and
+    times it (imgplatform.metrics)."""
+
+    def process_request(self, request):
+        request._metrics_started = time.perf_counter()
+
+    def process_response(self, request, response):
+        match = getattr(request, "resolver_match", None)
+        route = match.route if match is not None and match.route else "unmatched"
+        metrics.HTTP_REQUESTS.labels(route=route, method=request.method, status=str(response.status_code)).inc()
+        metrics.HTTP_SECONDS.labels(route=route).observe(time.perf_counter() - request._metrics_started)
         return response
 
 

@@ -74,6 +74,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: every response is counted by route and status (/metrics), refusals included.
+    "imgplatform.middleware.HttpMetricsMiddleware",
     # First: an oversized or chunked body is refused (413) before anything reads it.
     "imgplatform.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -114,13 +116,20 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
+_POSTGRESQL = DATABASES["default"]["ENGINE"].endswith("postgresql")
+# Connections are reused: a worker keeps its PostgreSQL connection from job to job (and a WSGI
+# thread from request to request) for DB_CONN_MAX_AGE seconds instead of opening one per job. The
+# ASGI web process pools them instead (below; imgplatform/asgi.py).
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60 if _POSTGRESQL else 0))
+# A reused connection (persistent, or taken from the pool) is checked first, so one that a
+# PostgreSQL restart or failover broke is replaced instead of failing the next query.
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("DB_CONN_HEALTH_CHECKS", default=True))
 # PostgreSQL connection pool (psycopg_pool, Django's OPTIONS["pool"]) for the web process: its async
 # views run ORM code on WEB_SYNC_THREADS threads and close the connection after each call, which
 # with the pool hands it back instead of ending a PostgreSQL backend. imgplatform/asgi.py turns it on
-# (DB_POOL_MAX_SIZE, default 20 per web process); rq workers fork, so they keep plain connections.
+# (DB_POOL_MAX_SIZE, default 20 per web process); workers keep one persistent connection each.
 DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=0)
-if DB_POOL_MAX_SIZE > 0 and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+if DB_POOL_MAX_SIZE > 0 and _POSTGRESQL:
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections with a pool
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": min(2, DB_POOL_MAX_SIZE),
@@ -374,6 +383,18 @@ if not CALLBACK_RETRY_SCHEDULE or min(CALLBACK_RETRY_SCHEDULE) < 0 or not 0 <= C
     raise environ.ImproperlyConfigured(
         "CALLBACK_RETRY_SCHEDULE must list at least one delay >= 0; CALLBACK_RETRY_JITTER must be in [0, 1)"
     )
+
+# --- Metrics (imgplatform/metrics.py, docs/deployment.md) ------------------------------------
+# /metrics answers loopback, these networks (comma-separated CIDRs) and a Bearer METRICS_TOKEN;
+# anyone else gets 404. Behind a proxy, the address is the one BEHIND_TLS_PROXY trusts.
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Where each role process (scripts/serve) keeps its multiprocess metric files, one directory each.
+METRICS_DIR = env.str("METRICS_DIR", default=str(VAR_DIR / "prometheus"))
+try:
+    METRICS_NETWORKS = parse_networks(METRICS_ALLOWED_NETWORKS)
+except ValueError as _exc:
+    raise environ.ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_exc}") from None
 
 # --- Security --------------------------------------------------------------------------------
 # Defaults are on in production (DJANGO_ENV=production) and off in development; each can be set.

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from imgplatform import health
+from imgplatform import health, metrics
 
 urlpatterns = [
     path("api/v2/", include("billing.urls")),  # first: "task/quote" is not a task id
@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),  # loopback, allowed networks or token
     path("admin/rq/", include("console.rq")),  # django-rq's views: staff look, django_rq.admin acts
     path("admin/console/", include("console.urls")),  # dashboard and failures view
     path("admin/", admin.site.urls),

@@ -1,4 +1,16 @@
-# gunicorn settings that `make run` (scripts/run.sh) and the live-server tests share.
+# gunicorn settings that `scripts/serve web` (`make run`, the containers) and the live-server tests
+# share.
+import os
+
+from gunicorn.config import ControlSocket
+
+# The control socket (`gunicornc`) of this instance only: gunicorn's default is one path per user
+# ($XDG_RUNTIME_DIR/gunicorn.ctl), so a second instance on the host took it over and deleted it on
+# exit. GUNICORN_CONTROL_SOCKET names another path; this file is read by the master, so the pid is
+# the instance's.
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET") or os.path.join(
+    os.path.dirname(ControlSocket.default), f"gunicorn-{os.getpid()}.ctl"
+)
 #
 # The access log names the path without its query string (%(U)s, not the request line %(r)s) and
 # no request header: a key that a client put in the URL or the headers never reaches a log line.
@@ -18,3 +30,12 @@ def post_worker_init(worker):
             return True
 
     logging.getLogger("uvicorn.access").addFilter(PathWithoutQuery())
+
+
+# prometheus-client's multiprocess mode: a web process that exits takes its live gauges
+# (imagegen_sync_waits) with it; its counters stay counted.
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -33,7 +33,7 @@ def test_run_script_serves_the_printed_curl_and_stops_on_ctrl_c(tmp_path):
         ["bash", "scripts/run.sh"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300  # five processes load Django and the model at once
         while (
             "Listening on generation-tiny" not in (text := (tmp_path / "run.log").read_text())
             or "Listening on callbacks" not in text
