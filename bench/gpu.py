@@ -11,7 +11,8 @@ weights cost exactly what trained ones cost per step; the pictures are noise.
 
 Per family it measures, each the median of ``--runs`` runs after one warm-up run:
 * batch scaling: seconds per call and per image at 1, 2, 3 and 6 images per call, peak memory;
-* channels-last on, and ``torch.compile`` of the denoiser on (compile time apart), at 1 and 6;
+* channels-last on, and ``torch.compile`` of the denoiser on (compile time apart), at 6 images
+  per call (``--variant-batches``);
 * the worker path for one 6-image call: inference, then PNG encoding (Pillow, the worker's level),
   image moderation (the project's NudeNet checker, loaded once) and storage (Django's
   FileSystemStorage in a temporary directory), against bare inference.
@@ -314,11 +315,12 @@ def set_channels_last(pipe, on: bool) -> None:
             getattr(pipe, name).to(memory_format=memory_format)
 
 
-def compiled_figures(device: Device, pipe, family: str, settings: dict, runs: int, mode: str, backend: str) -> dict:
-    """Compile the denoiser in place, then time 1 and 6 images; a call's first-run time minus its
-    warm median is that shape's compile time (a new batch size compiles again)."""
-    getattr(pipe, denoiser_name(pipe)).compile(mode=None if backend == "eager" else mode, backend=backend)
-    figures = per_batch(device, pipe, family, settings, (1, 6), runs)
+def compiled_figures(device: Device, pipe, family: str, settings: dict, args, backend: str) -> dict:
+    """Compile the denoiser in place, then time each of ``--variant-batches``; a call's first-run
+    time minus its warm median is that shape's compile time (a new batch size compiles again)."""
+    mode = None if backend == "eager" else args.compile_mode
+    getattr(pipe, denoiser_name(pipe)).compile(mode=mode, backend=backend)
+    figures = per_batch(device, pipe, family, settings, args.variant_batches, args.runs)
     for entry in figures.values():
         entry["compile_s"] = max(entry["first_s"] - entry["median_s"], 0.0)
     return figures
@@ -409,15 +411,13 @@ def run_family(family: str, args, profile: dict, device: Device, post: PostProce
     result["worker_path"] = worker_path(device, pipe, family, settings, args.runs, post)
     log(f"{family}: channels-last")
     set_channels_last(pipe, True)
-    result["channels_last"] = per_batch(device, pipe, family, settings, (1, 6), args.runs)
+    result["channels_last"] = per_batch(device, pipe, family, settings, args.variant_batches, args.runs)
     set_channels_last(pipe, False)
     if args.no_compile:
         result["compiled"] = None
     else:
         log(f"{family}: torch.compile ({args.compile_mode}, {profile['compile_backend']})")
-        result["compiled"] = compiled_figures(
-            device, pipe, family, settings, args.runs, args.compile_mode, profile["compile_backend"]
-        )
+        result["compiled"] = compiled_figures(device, pipe, family, settings, args, profile["compile_backend"])
     del pipe
     device.release()
     return result
@@ -498,8 +498,11 @@ def parse_args(argv=None):
     parser.add_argument("--device", help="default cuda, or cpu with --tiny")
     parser.add_argument("--dtype", choices=("bf16", "fp16", "fp32"), help="default bf16, or fp32 with --tiny")
     parser.add_argument("--families", default="sdxl,flux")
-    parser.add_argument("--runs", type=int, default=3, help="timed runs per figure (median), after one warm-up")
+    parser.add_argument("--runs", type=int, default=2, help="timed runs per figure (median), after one warm-up")
     parser.add_argument("--batches", default="1,2,3,6", help="images per call for batch scaling")
+    parser.add_argument(
+        "--variant-batches", default="6", help="images per call for channels-last and compiled (each compiles)"
+    )
     parser.add_argument(
         "--sdxl-steps", type=int, help=f"default {FULL['steps']['sdxl']} (--tiny {TINY['steps']['sdxl']})"
     )
@@ -516,6 +519,7 @@ def parse_args(argv=None):
     args.sdxl_steps = args.sdxl_steps or profile["steps"]["sdxl"]
     args.flux_steps = args.flux_steps or profile["steps"]["flux"]
     args.batches = sorted({int(b) for b in args.batches.split(",")} | {1, 6})
+    args.variant_batches = sorted({int(b) for b in args.variant_batches.split(",")})
     return args
 
 

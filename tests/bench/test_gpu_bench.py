@@ -35,7 +35,7 @@ def assert_timing(figures: dict, *, compiled: bool = False) -> None:
 def test_tiny_run_writes_every_figure_for_both_families(tmp_path):
     out = tmp_path / "gpu.json"
     done = subprocess.run(
-        [sys.executable, "bench/gpu.py", "--tiny", "--runs", "1", "--out", str(out)],
+        [sys.executable, "bench/gpu.py", "--tiny", "--runs", "1", "--variant-batches", "1,6", "--out", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
