@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from accounts.models import ApiKey, Project, Tenant
+from accounts.models import ApiKey, Project, Tenant, all_scopes, validate_scopes
 
 
 def hash_api_key(raw_key: str) -> str:
@@ -24,8 +24,29 @@ class IssuedKey:
     raw_key: str  # shown once; never stored
 
 
-def api_key_create(*, project: Project, name: str = "", expires_at: datetime | None = None) -> IssuedKey:
-    key = ApiKey(tenant_id=project.tenant_id, project=project, name=name, expires_at=expires_at)
+def api_key_create(
+    *,
+    project: Project,
+    name: str = "",
+    expires_at: datetime | None = None,
+    scopes: list[str] | None = None,
+    tenant_wide: bool = False,
+    rate_limit_per_minute: int | None = None,
+) -> IssuedKey:
+    """A new key for ``project``: every scope unless ``scopes`` names fewer; bound to the project
+    unless ``tenant_wide`` (the named exception). Raises ValidationError for unknown scopes."""
+    scopes = all_scopes() if scopes is None else list(scopes)
+    validate_scopes(scopes)
+    scopes = [scope for scope in all_scopes() if scope in scopes]  # one order, no repeats
+    key = ApiKey(
+        tenant_id=project.tenant_id,
+        project=project,
+        name=name,
+        expires_at=expires_at,
+        scopes=scopes,
+        tenant_wide=tenant_wide,
+        rate_limit_per_minute=rate_limit_per_minute,
+    )
     raw = f"{key.display_prefix}_{secrets.token_urlsafe(32)}"
     key.secret_hash = hash_api_key(raw)
     key.save()
@@ -53,6 +74,13 @@ class CreatedTenant:
     tenant: Tenant
     project: Project
     key: IssuedKey
+
+
+@transaction.atomic
+def project_create(*, tenant: Tenant, name: str, key_name: str = "default") -> tuple[Project, IssuedKey]:
+    """A new project of ``tenant`` with its first (project-bound, every scope) API key."""
+    project = Project.objects.for_tenant(tenant).create(tenant=tenant, name=name)
+    return project, api_key_create(project=project, name=key_name)
 
 
 @transaction.atomic
