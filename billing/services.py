@@ -368,14 +368,22 @@ def request_hash(body: Any) -> str:
 
 
 def idempotent_task(*, tenant: Tenant, key: str, body_hash: str):
-    """The task an earlier submit with ``key`` made (same body), None if the key is new or older
-    than 24 h, or 409 ``idempotency_conflict`` if the body differs."""
+    """The task an earlier submit with ``key`` made (same body), None if the key is new, older
+    than 24 h or released, or 409 ``idempotency_conflict`` if the body differs.
+
+    A key whose task failed on the server's side before it could run (``service_unavailable``,
+    never started) counts as released even if its release was lost (the process died between
+    the commit and the release): the client's retry with the same key runs, as Stripe's rule
+    has it."""
     found = (
         IdempotencyKey.objects.for_tenant(tenant)
         .filter(key=key, created_at__gte=timezone.now() - IDEMPOTENCY_TTL)
         .select_related("task")
         .first()
     )
+    if found is not None and _never_ran_for_the_server(found.task):
+        idempotency_release(tenant=tenant, key=key, task=found.task)
+        found = None
     if found is None:
         return None
     if found.request_hash != body_hash:
@@ -385,6 +393,17 @@ def idempotent_task(*, tenant: Tenant, key: str, body_hash: str):
             task_id=str(found.task_id),
         )
     return found.task
+
+
+def _never_ran_for_the_server(task) -> bool:
+    return task.error_code == "service_unavailable" and task.attempts == 0 and task.started_at is None
+
+
+def idempotency_release(*, tenant: Tenant, key: str, task) -> None:
+    """Free ``key`` of a submit that ended in a server-side error before its task could run
+    (Redis could not take the job): a retry with the same key then makes and runs a new task.
+    The failed task keeps its record (and its callback); only the key stops pointing at it."""
+    IdempotencyKey.objects.for_tenant(tenant).filter(key=key, task=task).delete()
 
 
 def idempotency_record(*, tenant: Tenant, key: str, body_hash: str, task) -> None:

@@ -38,7 +38,8 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
     description="The same key and body within 24 h returns the first task (header Idempotent-Replayed: true) "
-    "and charges nothing new; the same key with another body is 409 idempotency_conflict.",
+    "and charges nothing new; the same key with another body is 409 idempotency_conflict. A 503 "
+    "service_unavailable (the task could not be queued) releases the key: retry with the same key.",
 )
 
 

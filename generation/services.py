@@ -57,7 +57,8 @@ def task_submit(
     for nobody, its hold released) and the caller gets a 503.
 
     With ``idempotency_key``, a second submit of the same body within 24 h gets the first task back
-    (``task.replayed`` is True) and nothing new is written or charged.
+    (``task.replayed`` is True) and nothing new is written or charged; a submit that ended in the
+    503 below releases its key first, so the client's retry with the same key runs.
 
     ``redis_down``: Redis already failed earlier in this request (the rate limiter could not reach
     it), so the enqueue is not tried: a hung Redis costs the request one read timeout, not two."""
@@ -140,6 +141,8 @@ def task_submit(
             from_states=[State.QUEUED],
             redis_available=False,
         )
+        if idempotency_key:  # failed on our side before it could run: the retry must run
+            billing.idempotency_release(tenant=tenant, key=idempotency_key, task=task)
         raise Problem(
             "service_unavailable",
             "The job queue is unavailable; nothing was charged. Retry shortly.",
