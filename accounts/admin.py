@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from accounts.models import ApiKey, Membership, Project, Scope, Tenant, all_scopes
-from accounts.services import api_key_create, api_key_revoke
+from accounts.services import api_key_create, api_key_revoke, reactivate_tenant, suspend_tenant
 from billing.models import ZERO, BillingAccount, DailyUsage, MoneySum, MonthlyUsage, Plan, TenantPlan
 from billing.services import period_of
 from callbacks.admin import ProjectWebhookSecretMixin
@@ -237,11 +237,7 @@ class TenantAdmin(ButtonsMixin, admin.ModelAdmin):
     # --- actions ---------------------------------------------------------------------------
     @admin.action(description="Suspend (their keys stop working at once)", permissions=["change"])
     def suspend(self, request, queryset):
-        changed = list(queryset.filter(status=Tenant.Status.ACTIVE))
-        names = [tenant.name for tenant in changed]
-        Tenant.objects.filter(pk__in=list(queryset.values_list("pk", flat=True))).update(status=Tenant.Status.SUSPENDED)
-        for tenant in changed:
-            self.log_change(request, tenant, "Suspended.")
+        names = [tenant.name for tenant in queryset if suspend_tenant(tenant=tenant, actor=request.user)]
         self.message_user(
             request,
             f"Suspended {', '.join(names) or 'nobody new'}: their API keys are refused from now on.",
@@ -250,11 +246,7 @@ class TenantAdmin(ButtonsMixin, admin.ModelAdmin):
 
     @admin.action(description="Reactivate", permissions=["change"])
     def reactivate(self, request, queryset):
-        changed = list(queryset.filter(status=Tenant.Status.SUSPENDED))
-        names = [tenant.name for tenant in changed]
-        Tenant.objects.filter(pk__in=list(queryset.values_list("pk", flat=True))).update(status=Tenant.Status.ACTIVE)
-        for tenant in changed:
-            self.log_change(request, tenant, "Reactivated.")
+        names = [tenant.name for tenant in queryset if reactivate_tenant(tenant=tenant, actor=request.user)]
         self.message_user(
             request, f"Reactivated {', '.join(names) or 'nobody new'}: their keys work again.", messages.SUCCESS
         )
@@ -440,8 +432,7 @@ class ApiKeyAdmin(ButtonsMixin, admin.ModelAdmin):
     def revoke(self, request, queryset):
         revoked = []
         for key in queryset.filter(revoked_at__isnull=True):
-            api_key_revoke(api_key=key)
-            self.log_change(request, key, "Revoked.")
+            api_key_revoke(api_key=key, actor=request.user)
             revoked.append(key.display_prefix)
         self.message_user(
             request,

@@ -1,4 +1,8 @@
-"""Writes for tenants, projects and keys. Keyword-only arguments, one transaction each."""
+"""Writes for tenants, projects and keys. Keyword-only arguments, one transaction each.
+
+Operator actions (suspend, reactivate, revoke; and in other apps rotating a webhook secret or
+assigning a plan) take the ``actor`` (the staff user) and write their audit row, the admin's
+history entry (``LogEntry``), in the same transaction as the change: :func:`audit_record`."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -53,11 +58,45 @@ def api_key_create(
     return IssuedKey(api_key=key, raw_key=raw)
 
 
-def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
-    if api_key.revoked_at is None:
-        api_key.revoked_at = timezone.now()
-        api_key.save(update_fields=["revoked_at"])
+def audit_record(*, actor, obj, message: str, flag: int = CHANGE) -> None:
+    """The audit row of an operator action on ``obj``: an entry of the admin's history, written in
+    the caller's transaction (so the change and its record commit or roll back together). No
+    ``actor`` (a command or a job acting for the system): no row, its log line is the record."""
+    if actor is None:
+        return
+    LogEntry.objects.log_actions(
+        user_id=actor.pk, queryset=[obj], action_flag=flag, change_message=message, single_object=True
+    )
+
+
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey, actor=None) -> ApiKey:
+    """Refuse the key from the next request on. Revoking a revoked key changes (and records) nothing."""
+    if ApiKey.unscoped_objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()):
+        audit_record(actor=actor, obj=api_key, message="Revoked.")
+    api_key.refresh_from_db(fields=["revoked_at"])
     return api_key
+
+
+def _tenant_status_set(*, tenant: Tenant, actor, to: str, message: str) -> bool:
+    changed = Tenant.objects.filter(pk=tenant.pk).exclude(status=to).update(status=to) == 1
+    tenant.status = to
+    if changed:
+        audit_record(actor=actor, obj=tenant, message=message)
+    return changed
+
+
+@transaction.atomic
+def suspend_tenant(*, tenant: Tenant, actor=None) -> bool:
+    """Suspend ``tenant``: its keys get 403 from the next request (authentication reads the
+    status every time). True if it was active. Its audit row is written in the same transaction."""
+    return _tenant_status_set(tenant=tenant, actor=actor, to=Tenant.Status.SUSPENDED, message="Suspended.")
+
+
+@transaction.atomic
+def reactivate_tenant(*, tenant: Tenant, actor=None) -> bool:
+    """Let a suspended tenant's keys work again. True if it was suspended."""
+    return _tenant_status_set(tenant=tenant, actor=actor, to=Tenant.Status.ACTIVE, message="Reactivated.")
 
 
 def _unique_slug(name: str) -> str:

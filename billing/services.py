@@ -18,6 +18,7 @@ from django.utils import timezone
 from imgplatform.problems import Problem
 
 from accounts.models import Project, Tenant
+from accounts.services import audit_record
 from billing.defaults import ensure_default_plan
 from billing.models import (
     ZERO,
@@ -64,9 +65,17 @@ def plan_for(tenant: Tenant, *, at: datetime | None = None) -> Plan:
     return ensure_default_plan(Plan, PriceTier)
 
 
-def tenant_plan_assign(*, tenant: Tenant, plan: Plan, starts_at: datetime | None = None) -> TenantPlan:
+@transaction.atomic
+def tenant_plan_assign(*, tenant: Tenant, plan: Plan, starts_at: datetime | None = None, actor=None) -> TenantPlan:
+    """Put ``tenant`` on ``plan`` from ``starts_at`` (now). An operator's change (``actor``) writes
+    its audit row, on the tenant's history, in the same transaction."""
     validate_currency_unchanged(tenant, plan)
-    return TenantPlan.objects.for_tenant(tenant).create(tenant=tenant, plan=plan, starts_at=starts_at or timezone.now())
+    assignment = TenantPlan.objects.for_tenant(tenant).create(
+        tenant=tenant, plan=plan, starts_at=starts_at or timezone.now()
+    )
+    when = f"{assignment.starts_at:%Y-%m-%d %H:%M}"
+    audit_record(actor=actor, obj=tenant, message=f"Plan changed to {plan.code}, from {when}.")
+    return assignment
 
 
 @dataclass(frozen=True)
