@@ -9,6 +9,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imgplatform.settings")
 # the pool off.
 os.environ.setdefault("DB_POOL_MAX_SIZE", "20")
 application = get_asgi_application()
+# manage.py runs the system checks before every command; the web process runs the settings' own.
+from imgplatform.checks import require_valid_settings  # noqa: E402
+
+require_valid_settings()
 
 
 def _no_thread_at_request_start() -> None:
