@@ -163,6 +163,8 @@ def test_create_api_key_with_scopes_and_tenant_wide():
     assert refused.status_code == 403 and problem(refused)["scope"] == "generate"
     wide = run("create_api_key", "--project", str(project.id), "--tenant-wide")
     assert wide["tenant_wide"] is True and wide["scopes"] == Scope.values
+    spaced = run("create_api_key", "--project", str(project.id), "--scopes", "webhooks", "generate")
+    assert spaced["scopes"] == ["generate", "webhooks"]
     with pytest.raises(CommandError, match="admin"):
         call_command("create_api_key", "--project", str(project.id), "--scopes", "read,admin")
 
@@ -177,6 +179,7 @@ def test_create_project_prints_a_key_bound_to_the_new_project():
     api = client_for(made["api_key"])
     assert api.get(f"/api/v2/task/{task_id}").status_code == 404  # the sibling project's task
     assert run("create_project", "--tenant", str(tenant.id), "Web")["tenant_id"] == tenant.id
+    assert run("create_project", "--tenant", tenant.name, "Desktop")["tenant_id"] == tenant.id
     with pytest.raises(CommandError, match="no tenant"):
         call_command("create_project", "--tenant", "nobody", "X")
 

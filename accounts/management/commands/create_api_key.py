@@ -8,9 +8,10 @@ from accounts.models import Project, Scope
 from accounts.services import api_key_create
 
 
-def scope_list(value: str) -> list[str]:
-    """``read,generate`` -> ["read", "generate"]; an unknown scope is an error naming the known ones."""
-    scopes = [part.strip() for part in value.split(",") if part.strip()]
+def scope_list(values: list[str]) -> list[str]:
+    """``["read,generate"]`` or ``["read", "generate"]`` -> ["read", "generate"]; an unknown scope
+    is an error naming the known ones."""
+    scopes = [part.strip() for value in values for part in value.split(",") if part.strip()]
     unknown = [scope for scope in scopes if scope not in Scope.values]
     if unknown or not scopes:
         raise CommandError(f"--scopes: {', '.join(unknown) or 'none given'}; choose from {', '.join(Scope.values)}")
@@ -29,7 +30,8 @@ class Command(BaseCommand):
         parser.add_argument("--expires", default=None, help="ISO 8601 expiry, e.g. 2027-01-01T00:00:00Z")
         parser.add_argument(
             "--scopes",
-            default=",".join(Scope.values),
+            nargs="+",
+            default=list(Scope.values),
             help=f"comma-separated, out of {','.join(Scope.values)} (default: all)",
         )
         parser.add_argument(

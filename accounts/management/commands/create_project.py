@@ -7,11 +7,14 @@ from accounts.services import project_create
 
 
 def find_tenant(value: str) -> Tenant:
-    """A tenant by id or slug (an operator command: any tenant)."""
+    """A tenant by id, slug or (unique) name (an operator command: any tenant)."""
     tenant = Tenant.objects.filter(pk=int(value)).first() if value.isdigit() and len(value) < 18 else None
     tenant = tenant or Tenant.objects.filter(slug=value).first()
     if tenant is None:
-        raise CommandError(f"no tenant {value!r} (give its id or slug)")
+        named = list(Tenant.objects.filter(name=value)[:2])
+        tenant = named[0] if len(named) == 1 else None
+    if tenant is None:
+        raise CommandError(f"no tenant {value!r} (give its id, slug or name)")
     return tenant
 
 
@@ -20,7 +23,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("name", help="the project's name")
-        parser.add_argument("--tenant", required=True, help="tenant id or slug")
+        parser.add_argument("--tenant", required=True, help="tenant id, slug or name")
         parser.add_argument("--json", action="store_true", help="print {tenant_id, project_id, api_key} as JSON")
 
     def handle(self, *args, name, tenant, **options):
