@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from axes.admin import AccessAttemptAdmin
 from axes.models import AccessAttempt
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import CharField, DecimalField, IntegerField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
@@ -16,8 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from accounts.models import ApiKey, Membership, Project, Tenant
-from accounts.services import api_key_create, api_key_revoke
+from accounts.models import ApiKey, Membership, Project, Scope, Tenant, all_scopes
+from accounts.services import api_key_create, api_key_revoke, reactivate_tenant, suspend_tenant
 from billing.models import ZERO, BillingAccount, DailyUsage, MoneySum, MonthlyUsage, Plan, TenantPlan
 from billing.services import period_of
 from callbacks.admin import ProjectWebhookSecretMixin
@@ -56,7 +57,8 @@ class ApiKeyInline(admin.TabularInline):
     model = ApiKey
     extra = 0
     can_delete = False
-    fields = ("display_prefix", "name", "project", "created_at", "last_used_at", "expires_at", "revoked_at")
+    fields = ("display_prefix", "name", "project", "scope_list", "tenant_wide", "created_at", "last_used_at",
+              "expires_at", "revoked_at")  # fmt: skip
     readonly_fields = fields
     show_change_link = True
     verbose_name_plural = "API keys"
@@ -69,6 +71,10 @@ class ApiKeyInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("project", "project__tenant")
+
+    @admin.display(description="scopes")
+    def scope_list(self, key):
+        return ", ".join(key.scopes or ())
 
 
 def _usage_table(rows) -> str:
@@ -231,11 +237,7 @@ class TenantAdmin(ButtonsMixin, admin.ModelAdmin):
     # --- actions ---------------------------------------------------------------------------
     @admin.action(description="Suspend (their keys stop working at once)", permissions=["change"])
     def suspend(self, request, queryset):
-        changed = list(queryset.filter(status=Tenant.Status.ACTIVE))
-        names = [tenant.name for tenant in changed]
-        Tenant.objects.filter(pk__in=list(queryset.values_list("pk", flat=True))).update(status=Tenant.Status.SUSPENDED)
-        for tenant in changed:
-            self.log_change(request, tenant, "Suspended.")
+        names = [tenant.name for tenant in queryset if suspend_tenant(tenant=tenant, actor=request.user)]
         self.message_user(
             request,
             f"Suspended {', '.join(names) or 'nobody new'}: their API keys are refused from now on.",
@@ -244,11 +246,7 @@ class TenantAdmin(ButtonsMixin, admin.ModelAdmin):
 
     @admin.action(description="Reactivate", permissions=["change"])
     def reactivate(self, request, queryset):
-        changed = list(queryset.filter(status=Tenant.Status.SUSPENDED))
-        names = [tenant.name for tenant in changed]
-        Tenant.objects.filter(pk__in=list(queryset.values_list("pk", flat=True))).update(status=Tenant.Status.ACTIVE)
-        for tenant in changed:
-            self.log_change(request, tenant, "Reactivated.")
+        names = [tenant.name for tenant in queryset if reactivate_tenant(tenant=tenant, actor=request.user)]
         self.message_user(
             request, f"Reactivated {', '.join(names) or 'nobody new'}: their keys work again.", messages.SUCCESS
         )
@@ -322,12 +320,36 @@ class ProjectAdmin(ProjectWebhookSecretMixin, admin.ModelAdmin):
         return format_html('<a class="addlink" href="{}">Create an API key for this project</a>', url)
 
 
+class ApiKeyForm(forms.ModelForm):
+    """Scopes as checkboxes (the model keeps them as a JSON list)."""
+
+    scopes = forms.MultipleChoiceField(
+        choices=Scope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=all_scopes,
+        required=False,
+        help_text="What the key may do; a request outside them is 403 forbidden naming the scope. "
+        "None ticked: all four (as keys made before scopes existed).",
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ("project", "name", "expires_at", "scopes", "tenant_wide", "rate_limit_per_minute")
+
+    def clean_scopes(self):
+        chosen = self.cleaned_data["scopes"] or all_scopes()
+        return [scope for scope in all_scopes() if scope in chosen]
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(ButtonsMixin, admin.ModelAdmin):
+    form = ApiKeyForm
     list_display = (
         "display_prefix",
         "name",
         "key_status",
+        "scope_list",
+        "reach",
         "tenant",
         "project",
         "created_at",
@@ -336,9 +358,10 @@ class ApiKeyAdmin(ButtonsMixin, admin.ModelAdmin):
         "revoked_at",
     )
     list_select_related = ("tenant", "project", "project__tenant")
-    list_filter = (("revoked_at", admin.EmptyFieldListFilter), "tenant")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter), "tenant_wide", "tenant")
     search_fields = ("key_id", "name", "tenant__name")
-    fields = ("project", "name", "expires_at", "key_id", "created_at", "last_used_at", "revoked_at")
+    fields = ("project", "name", "expires_at", "scopes", "tenant_wide", "rate_limit_per_minute", "key_id",
+              "created_at", "last_used_at", "revoked_at")  # fmt: skip
     readonly_fields = ("key_id", "created_at", "last_used_at", "revoked_at")
     autocomplete_fields = ("project",)
     actions = ["revoke"]
@@ -346,6 +369,14 @@ class ApiKeyAdmin(ButtonsMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields + (("project",) if obj else ())
+
+    @admin.display(description="scopes")
+    def scope_list(self, key):
+        return ", ".join(key.scopes or ())
+
+    @admin.display(description="sees", ordering="tenant_wide")
+    def reach(self, key):
+        return "every project" if key.tenant_wide else "its project"
 
     @admin.display(description="status")
     def key_status(self, key):
@@ -358,7 +389,14 @@ class ApiKeyAdmin(ButtonsMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             return super().save_model(request, obj, form, change)
-        issued = api_key_create(project=obj.project, name=obj.name, expires_at=obj.expires_at)
+        issued = api_key_create(
+            project=obj.project,
+            name=obj.name,
+            expires_at=obj.expires_at,
+            scopes=obj.scopes,
+            tenant_wide=obj.tenant_wide,
+            rate_limit_per_minute=obj.rate_limit_per_minute,
+        )
         obj.pk, obj.key_id, obj.tenant_id = issued.api_key.pk, issued.api_key.key_id, issued.api_key.tenant_id
         obj.secret_hash, obj.created_at = issued.api_key.secret_hash, issued.api_key.created_at
         obj._state.adding = False
@@ -394,8 +432,7 @@ class ApiKeyAdmin(ButtonsMixin, admin.ModelAdmin):
     def revoke(self, request, queryset):
         revoked = []
         for key in queryset.filter(revoked_at__isnull=True):
-            api_key_revoke(api_key=key)
-            self.log_change(request, key, "Revoked.")
+            api_key_revoke(api_key=key, actor=request.user)
             revoked.append(key.display_prefix)
         self.message_user(
             request,

@@ -29,6 +29,14 @@ class ApiClient:
     is_authenticated = True
     is_anonymous = False
 
+    @property
+    def bound_project(self) -> Project | None:
+        """The one project whose tasks this key may see and act on; None for a tenant-wide key."""
+        return None if self.api_key.tenant_wide else self.project
+
+    def has_scope(self, scope: str) -> bool:
+        return self.api_key.has_scope(scope)
+
 
 def _parse_key(raw: str) -> str | None:
     """``igk_<key_id>_<secret>`` -> key_id, or None when the shape is wrong."""

@@ -25,7 +25,7 @@ class Tenant(models.Model):
     # Limits: empty means the deployment's default (settings, see the README, "Limits").
     rate_limit_per_minute = models.PositiveIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1)],
-        help_text="API requests per minute per API key. Empty: RATE_LIMIT_PER_MINUTE.",
+        help_text="API requests per minute of the tenant, all its keys together. Empty: RATE_LIMIT_PER_MINUTE.",
     )  # fmt: skip
     max_queued_tasks = models.PositiveIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1)],
@@ -47,6 +47,24 @@ class Tenant(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+
+class Scope(models.TextChoices):
+    """What an API key may do (docs/architecture.md maps every route to one)."""
+
+    GENERATE = "generate", "generate: submit, quote, cancel"
+    READ = "read", "read: tasks, their events and callbacks"
+    BILLING = "billing", "billing: usage and invoices"
+    WEBHOOKS = "webhooks", "webhooks: read and rotate the webhook secret"
+
+
+def all_scopes() -> list[str]:
+    return list(Scope.values)
+
+
+def validate_scopes(value) -> None:
+    if not isinstance(value, list) or not value or any(scope not in Scope.values for scope in value):
+        raise ValidationError(f"A non-empty list of scopes out of {', '.join(Scope.values)}.")
 
 
 def new_key_id() -> str:
@@ -122,6 +140,7 @@ class ApiKey(TenantOwned):
     itself is shown once, when it is created."""
 
     PREFIX = "igk_"
+    Scope = Scope
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="api_keys")
@@ -132,6 +151,16 @@ class ApiKey(TenantOwned):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    scopes = models.JSONField(default=all_scopes, validators=[validate_scopes], help_text="What the key may do.")
+    tenant_wide = models.BooleanField(
+        default=False,
+        help_text="Reads and acts on every project's tasks of the tenant. Off (the default): only its own "
+        "project's; another project's task is 404.",
+    )
+    rate_limit_per_minute = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text="Requests per minute of this key, within the tenant's own limit. Empty: only the tenant's.",
+    )  # fmt: skip
 
     class Meta(TenantOwned.Meta):
         verbose_name = "API key"
@@ -147,6 +176,9 @@ class ApiKey(TenantOwned):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in (self.scopes or ())
 
     def is_expired(self, now=None) -> bool:
         return self.expires_at is not None and self.expires_at <= (now or timezone.now())

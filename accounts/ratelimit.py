@@ -1,15 +1,18 @@
-"""Requests per minute per API key: GCRA (the generic cell rate algorithm) in one Redis Lua script,
-so every web process and thread shares one atomic limit per key, on Redis's own clock.
+"""Requests per minute per tenant (all its API keys share one budget, so more keys never mean more
+capacity), and optionally per key within it: GCRA (the generic cell rate algorithm) in one Redis
+Lua script, so every web process and thread shares one atomic limit, on Redis's own clock.
 
-The quota is ``limit`` requests per 60 s, and a key may spend all of it at once (burst = limit);
-after that one request is let through every 60/limit seconds. A Redis key per API key holds the
-"theoretical arrival time" and expires when the key is back to a full quota, so an idle key costs
-nothing.
+A quota is ``limit`` requests per 60 s, and may be spent all at once (burst = limit); after that one
+request is let through every 60/limit seconds. A request is counted against every bucket that
+applies to it (the tenant's, and the key's when the key has its own ``rate_limit_per_minute``) in
+one script call: it is let through only when all of them allow it, and a refused request spends
+nothing. A Redis key per bucket holds the "theoretical arrival time" and expires when the bucket is
+full again, so an idle tenant costs nothing.
 
-Answers carry the IETF draft (draft-ietf-httpapi-ratelimit-headers) fields::
+Answers carry the IETF draft (draft-ietf-httpapi-ratelimit-headers) fields, one item per bucket::
 
-    RateLimit-Policy: "per-key";q=600;w=60
-    RateLimit: "per-key";r=599;t=1
+    RateLimit-Policy: "per-tenant";q=600;w=60, "per-key";q=100;w=60
+    RateLimit: "per-tenant";r=599;t=1, "per-key";r=99;t=1
 
 ``r`` is what is left now, ``t`` the seconds until the quota is full again. A refused request is
 429 ``rate_limited`` with ``Retry-After`` (seconds until one request is allowed) and the same two.
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -30,42 +34,107 @@ from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
-POLICY = "per-key"
 WINDOW_SECONDS = 60
-KEY = "imagegen:ratelimit:key:{api_key_id}"
+TENANT, KEY_POLICY = "per-tenant", "per-key"
+# How a refusal names whose budget ran out.
+WHO = {TENANT: "for this account (all its API keys together)", KEY_POLICY: "with this API key"}
 
-# KEYS[1]: the API key's TAT (ms). ARGV[1]: emission interval (ms), ARGV[2]: burst (requests).
-# Returns {allowed, ms until the quota is full again, ms until one request is allowed}.
+# KEYS[i]: one bucket's TAT (ms). ARGV[2i-1]: its emission interval (ms), ARGV[2i]: its burst.
+# Returns {allowed, then per bucket: ms until it is full again, ms until it allows one request}.
+# Nothing is written unless every bucket allows the request.
 GCRA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local interval = tonumber(ARGV[1])
-local tolerance = interval * tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local new_tat = tat + interval
-local allow_at = new_tat - tolerance
-if allow_at > now then
-  return {0, tat - now, allow_at - now}
+local allowed = 1
+local out = {}
+local new_tats = {}
+for i = 1, #KEYS do
+  local interval = tonumber(ARGV[2 * i - 1])
+  local tolerance = interval * tonumber(ARGV[2 * i])
+  local tat = tonumber(redis.call('GET', KEYS[i]) or now)
+  if tat < now then tat = now end
+  local new_tat = tat + interval
+  local allow_at = new_tat - tolerance
+  new_tats[i] = new_tat
+  if allow_at > now then
+    allowed = 0
+    out[2 * i - 1] = tat - now
+    out[2 * i] = allow_at - now
+  else
+    out[2 * i - 1] = new_tat - now
+    out[2 * i] = 0
+  end
 end
--- PX takes whole milliseconds; the interval (60000 / limit) may be fractional
-redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil(math.max(1, new_tat - now)))
-return {1, new_tat - now, 0}
+if allowed == 1 then
+  for i = 1, #KEYS do
+    -- PX takes whole milliseconds; the interval (60000 / limit) may be fractional
+    redis.call('SET', KEYS[i], new_tats[i], 'PX', math.ceil(math.max(1, new_tats[i] - now)))
+  end
+end
+table.insert(out, 1, allowed)
+return out
 """
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """One budget a request counts against: ``policy`` (per-tenant or per-key), whose, how many."""
+
+    policy: str
+    ident: str | int
+    limit: int
+
+    @property
+    def redis_key(self) -> str:
+        kind = "tenant" if self.policy == TENANT else "key"
+        return f"imagegen:ratelimit:{kind}:{self.ident}"
+
+
+@dataclass(frozen=True)
+class BucketState:
+    policy: str
+    limit: int
+    remaining: int
+    reset: int  # seconds until the quota is full again
+    retry_after: int  # seconds until one request is allowed (0 when it allows one now)
 
 
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
-    limit: int
-    remaining: int
-    reset: int  # seconds until the quota is full again
-    retry_after: int  # seconds until one request is allowed (0 when allowed)
+    buckets: tuple[BucketState, ...]
+
+    @property
+    def binding(self) -> BucketState:
+        """The bucket that decides: the one that refused for longest, else the one with least left."""
+        if not self.allowed:
+            return max(self.buckets, key=lambda b: b.retry_after)
+        return min(self.buckets, key=lambda b: b.remaining)
+
+    @property
+    def policy(self) -> str:
+        return self.binding.policy
+
+    @property
+    def limit(self) -> int:
+        return self.binding.limit
+
+    @property
+    def remaining(self) -> int:
+        return self.binding.remaining
+
+    @property
+    def reset(self) -> int:
+        return self.binding.reset
+
+    @property
+    def retry_after(self) -> int:
+        return self.binding.retry_after
 
     def headers(self) -> dict[str, str]:
         headers = {
-            "RateLimit-Policy": f'"{POLICY}";q={self.limit};w={WINDOW_SECONDS}',
-            "RateLimit": f'"{POLICY}";r={self.remaining};t={self.reset}',
+            "RateLimit-Policy": ", ".join(f'"{b.policy}";q={b.limit};w={WINDOW_SECONDS}' for b in self.buckets),
+            "RateLimit": ", ".join(f'"{b.policy}";r={b.remaining};t={b.reset}' for b in self.buckets),
         }
         if not self.allowed:
             headers["Retry-After"] = str(self.retry_after)
@@ -76,33 +145,44 @@ def limit_for(tenant) -> int:
     return tenant.rate_limit_per_minute or settings.RATE_LIMIT_PER_MINUTE
 
 
-def hit(*, api_key_id: int, limit: int, connection=None) -> Decision:
-    """Count one request of ``api_key_id`` against ``limit`` per minute. Raises RedisError."""
+def buckets_for(client) -> list[Bucket]:
+    """The tenant's bucket, and the key's own when it has a limit of its own."""
+    buckets = [Bucket(TENANT, client.tenant.pk, limit_for(client.tenant))]
+    if client.api_key.rate_limit_per_minute:
+        buckets.append(Bucket(KEY_POLICY, client.api_key.pk, client.api_key.rate_limit_per_minute))
+    return buckets
+
+
+def hit(*, buckets: Sequence[Bucket], connection=None) -> Decision:
+    """Count one request against every bucket in ``buckets``. Raises RedisError."""
     if connection is None:
         from generation.queues import connection as default_connection
 
         connection = default_connection()
-    interval = WINDOW_SECONDS * 1000 / limit
-    tolerance = interval * limit
-    allowed, used_ms, wait_ms = connection.register_script(GCRA)(
-        keys=[KEY.format(api_key_id=api_key_id)], args=[interval, limit]
-    )
-    used_ms, wait_ms = float(used_ms), float(wait_ms)
-    remaining = max(0, math.floor((tolerance - used_ms) / interval + 1e-9)) if allowed else 0
-    return Decision(
-        allowed=bool(allowed),
-        limit=limit,
-        remaining=remaining,
-        reset=math.ceil(used_ms / 1000),
-        retry_after=max(1, math.ceil(wait_ms / 1000)) if not allowed else 0,
-    )
+    intervals = [WINDOW_SECONDS * 1000 / b.limit for b in buckets]
+    args = [value for b, interval in zip(buckets, intervals, strict=True) for value in (interval, b.limit)]
+    allowed, *raw = connection.register_script(GCRA)(keys=[b.redis_key for b in buckets], args=args)
+    states = []
+    for i, (bucket, interval) in enumerate(zip(buckets, intervals, strict=True)):
+        used_ms, wait_ms = float(raw[2 * i]), float(raw[2 * i + 1])
+        tolerance = interval * bucket.limit
+        states.append(
+            BucketState(
+                policy=bucket.policy,
+                limit=bucket.limit,
+                remaining=0 if wait_ms > 0 else max(0, math.floor((tolerance - used_ms) / interval + 1e-9)),
+                reset=math.ceil(used_ms / 1000),
+                retry_after=max(1, math.ceil(wait_ms / 1000)) if wait_ms > 0 else 0,
+            )
+        )
+    return Decision(allowed=bool(allowed), buckets=tuple(states))
 
 
 def check(client) -> Decision | None:
     """The decision for one request of an authenticated ``client``; None when Redis is away
     (fail open, see the module docstring)."""
     try:
-        return hit(api_key_id=client.api_key.pk, limit=limit_for(client.tenant))
+        return hit(buckets=buckets_for(client))
     except RedisError as exc:
         log.warning("rate limiter unavailable, request let through: %s", type(exc).__name__)
         return None
@@ -111,12 +191,13 @@ def check(client) -> Decision | None:
 # --- OpenAPI -----------------------------------------------------------------------------------
 HEADERS = {
     "RateLimit-Policy": {
-        "description": 'The request quota of this API key, e.g. `"per-key";q=600;w=60` (600 per 60 s) '
+        "description": "The request quotas that apply: the tenant's, shared by all its keys, and the key's own "
+        'when it has one, e.g. `"per-tenant";q=600;w=60, "per-key";q=100;w=60` (600 and 100 per 60 s) '
         "(IETF draft-ietf-httpapi-ratelimit-headers).",
         "schema": {"type": "string"},
     },
     "RateLimit": {
-        "description": 'What is left of the quota, e.g. `"per-key";r=599;t=1`: r requests left, full again '
+        "description": 'What is left of each quota, e.g. `"per-tenant";r=599;t=1`: r requests left, full again '
         "in t seconds. Absent while the limiter cannot reach Redis.",
         "schema": {"type": "string"},
     },
@@ -139,8 +220,8 @@ def postprocess_schema(result, generator, request, public):
                 "429",
                 {
                     "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
-                    "description": "rate_limited: too many requests for this API key, or too many queued tasks "
-                    "for this tenant (application/problem+json)",
+                    "description": "rate_limited: too many requests for this tenant (all its keys together) or "
+                    "this API key, or too many queued tasks for this tenant (application/problem+json)",
                 },
             )
             for status, response in responses.items():

@@ -32,7 +32,8 @@ from accounts import ratelimit  # noqa: E402
 
 
 def gcra(conn, i: int, n: int) -> None:
-    ratelimit.hit(api_key_id=f"bench-{(i * 7919 + n) % 1000}", limit=1_000_000, connection=conn)
+    bucket = ratelimit.Bucket(ratelimit.KEY_POLICY, f"bench-{(i * 7919 + n) % 1000}", 1_000_000)
+    ratelimit.hit(buckets=[bucket], connection=conn)
 
 
 def ping(conn, i: int, n: int) -> None:

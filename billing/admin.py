@@ -68,7 +68,11 @@ class TenantPlanAdmin(admin.ModelAdmin):
         if change:
             raise ValidationError("Plan assignments are history: add a new one instead of editing.")
         validate_currency_unchanged(obj.tenant, obj.plan)
-        super().save_model(request, obj, form, change)
+        assignment = services.tenant_plan_assign(
+            tenant=obj.tenant, plan=obj.plan, starts_at=obj.starts_at, actor=request.user
+        )
+        obj.pk, obj.created_at, obj.starts_at = assignment.pk, assignment.created_at, assignment.starts_at
+        obj._state.adding = False
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)

@@ -22,6 +22,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from accounts.api import TenantAPIView
+from accounts.models import Scope
 from billing import selectors, services
 from billing.models import Invoice
 from generation.schema import ProblemSerializer
@@ -95,6 +96,8 @@ class QuoteSerializer(serializers.Serializer):
     )
 )
 class QuoteView(TenantAPIView):
+    required_scope = Scope.GENERATE  # the price of a submit, asked by who submits
+
     def post(self, request):
         serializer = TaskSubmitSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -153,7 +156,8 @@ UsageReportSerializer = inline_serializer(
         operation_id="usage_report",
         summary="Usage per day, project or end user (JSON or CSV)",
         description="From the daily rollups. `from`/`to` are dates, both included (default: this month to today). "
-        "CSV with `?format=csv` or `Accept: text/csv`.",
+        "CSV with `?format=csv` or `Accept: text/csv`. Usage and invoices are the tenant's billing account: "
+        "any key with the `billing` scope reads all of it, project-bound or not.",
         parameters=[
             OpenApiParameter("from", OpenApiTypes.DATE),
             OpenApiParameter("to", OpenApiTypes.DATE),
@@ -165,6 +169,7 @@ UsageReportSerializer = inline_serializer(
 )
 class UsageView(TenantAPIView):
     renderer_classes = [JSONRenderer, CSVRenderer]
+    required_scope = Scope.BILLING
 
     def get(self, request):
         query = UsageQuerySerializer(data=request.query_params)
@@ -219,6 +224,8 @@ class InvoiceSerializer(serializers.Serializer):
     )
 )
 class InvoiceListView(TenantAPIView):
+    required_scope = Scope.BILLING
+
     def get(self, request):
         return Response(InvoiceSerializer(selectors.invoice_list(tenant=self.tenant), many=True).data)
 
@@ -232,6 +239,7 @@ class InvoiceListView(TenantAPIView):
     )
 )
 class InvoiceDetailView(TenantAPIView):
+    required_scope = Scope.BILLING
     renderer_classes = [JSONRenderer, CSVRenderer]
 
     def get(self, request, invoice_id: str):
@@ -255,6 +263,8 @@ class InvoiceDetailView(TenantAPIView):
     )
 )
 class InvoiceHTMLView(TenantAPIView):
+    required_scope = Scope.BILLING
+
     def get(self, request, invoice_id: str):
         invoice = selectors.access_invoice_by_id(tenant=self.tenant, invoice_id=invoice_id)
         html = render_to_string(

@@ -18,6 +18,7 @@ from django.utils import timezone
 from imgplatform.problems import Problem
 
 from accounts.models import Project, Tenant
+from accounts.services import audit_record
 from billing.defaults import ensure_default_plan
 from billing.models import (
     ZERO,
@@ -64,9 +65,17 @@ def plan_for(tenant: Tenant, *, at: datetime | None = None) -> Plan:
     return ensure_default_plan(Plan, PriceTier)
 
 
-def tenant_plan_assign(*, tenant: Tenant, plan: Plan, starts_at: datetime | None = None) -> TenantPlan:
+@transaction.atomic
+def tenant_plan_assign(*, tenant: Tenant, plan: Plan, starts_at: datetime | None = None, actor=None) -> TenantPlan:
+    """Put ``tenant`` on ``plan`` from ``starts_at`` (now). An operator's change (``actor``) writes
+    its audit row, on the tenant's history, in the same transaction."""
     validate_currency_unchanged(tenant, plan)
-    return TenantPlan.objects.for_tenant(tenant).create(tenant=tenant, plan=plan, starts_at=starts_at or timezone.now())
+    assignment = TenantPlan.objects.for_tenant(tenant).create(
+        tenant=tenant, plan=plan, starts_at=starts_at or timezone.now()
+    )
+    when = f"{assignment.starts_at:%Y-%m-%d %H:%M}"
+    audit_record(actor=actor, obj=tenant, message=f"Plan changed to {plan.code}, from {when}.")
+    return assignment
 
 
 @dataclass(frozen=True)
@@ -368,14 +377,22 @@ def request_hash(body: Any) -> str:
 
 
 def idempotent_task(*, tenant: Tenant, key: str, body_hash: str):
-    """The task an earlier submit with ``key`` made (same body), None if the key is new or older
-    than 24 h, or 409 ``idempotency_conflict`` if the body differs."""
+    """The task an earlier submit with ``key`` made (same body), None if the key is new, older
+    than 24 h or released, or 409 ``idempotency_conflict`` if the body differs.
+
+    A key whose task failed on the server's side before it could run (``service_unavailable``,
+    never started) counts as released even if its release was lost (the process died between
+    the commit and the release): the client's retry with the same key runs, as Stripe's rule
+    has it."""
     found = (
         IdempotencyKey.objects.for_tenant(tenant)
         .filter(key=key, created_at__gte=timezone.now() - IDEMPOTENCY_TTL)
         .select_related("task")
         .first()
     )
+    if found is not None and _never_ran_for_the_server(found.task):
+        idempotency_release(tenant=tenant, key=key, task=found.task)
+        found = None
     if found is None:
         return None
     if found.request_hash != body_hash:
@@ -385,6 +402,17 @@ def idempotent_task(*, tenant: Tenant, key: str, body_hash: str):
             task_id=str(found.task_id),
         )
     return found.task
+
+
+def _never_ran_for_the_server(task) -> bool:
+    return task.error_code == "service_unavailable" and task.attempts == 0 and task.started_at is None
+
+
+def idempotency_release(*, tenant: Tenant, key: str, task) -> None:
+    """Free ``key`` of a submit that ended in a server-side error before its task could run
+    (Redis could not take the job): a retry with the same key then makes and runs a new task.
+    The failed task keeps its record (and its callback); only the key stops pointing at it."""
+    IdempotencyKey.objects.for_tenant(tenant).filter(key=key, task=task).delete()
 
 
 def idempotency_record(*, tenant: Tenant, key: str, body_hash: str, task) -> None:

@@ -141,5 +141,5 @@ class ProjectWebhookSecretMixin:
     )
     def rotate_webhook_secret(self, request, queryset):
         for project in queryset:
-            secret = services.webhook_secret_rotate(project=project)
+            secret = services.webhook_secret_rotate(project=project, actor=request.user)
             self.message_user(request, f"{project}: new webhook secret {secret}", messages.SUCCESS)

@@ -9,10 +9,11 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework.response import Response
 
 from accounts.api import TenantAPIView
+from accounts.models import Scope
 from callbacks import selectors, services
 from callbacks.serializers import TaskCallbacksSerializer, WebhookSecretSerializer
 from generation import schema
-from generation.selectors import access_task_by_id
+from generation.selectors import access_task_for
 
 PROBLEM = OpenApiResponse(schema.ProblemSerializer, description="application/problem+json")
 ERRORS = {code: PROBLEM for code in (401, 403)}
@@ -26,8 +27,10 @@ ERRORS = {code: PROBLEM for code in (401, 403)}
     )
 )
 class TaskCallbacksView(TenantAPIView):
+    required_scope = Scope.READ
+
     def get(self, request, task_id: str):
-        task = access_task_by_id(tenant=self.tenant, task_id=task_id)
+        task = access_task_for(client=self.client, task_id=task_id)
         deliveries = selectors.delivery_list(tenant=self.tenant, task=task)
         return Response(TaskCallbacksSerializer({"task_id": task.id, "deliveries": deliveries}).data)
 
@@ -40,6 +43,8 @@ class TaskCallbacksView(TenantAPIView):
     )
 )
 class WebhookSecretView(TenantAPIView):
+    required_scope = Scope.WEBHOOKS
+
     def get(self, request):
         secret = selectors.webhook_secret_get(project=self.client.project)
         return Response(WebhookSecretSerializer(asdict(secret)).data)
@@ -58,6 +63,8 @@ class WebhookSecretView(TenantAPIView):
     )
 )
 class WebhookSecretRotateView(TenantAPIView):
+    required_scope = Scope.WEBHOOKS
+
     def post(self, request):
         project = self.client.project
         services.webhook_secret_rotate(project=project)

@@ -19,6 +19,7 @@ from imgplatform import metrics
 from redis.exceptions import RedisError
 
 from accounts.models import Project
+from accounts.services import audit_record
 from callbacks import queues, selectors, transport
 from callbacks.models import CallbackAttempt, CallbackDelivery, CallbackEndpoint, WebhookSecretRotation, url_digest
 from callbacks.schedule import next_delay, parse_retry_after
@@ -357,10 +358,11 @@ def endpoint_clear_gone(*, endpoint: CallbackEndpoint) -> None:
     CallbackEndpoint.unscoped_objects.filter(pk=endpoint.pk).update(gone_at=None)
 
 
-def webhook_secret_rotate(*, project: Project) -> str:
+def webhook_secret_rotate(*, project: Project, actor=None) -> str:
     """Give the project a new webhook secret. The old one keeps signing (a second ``v1,``
     signature on every message) for CALLBACK_SECRET_ROTATION_GRACE seconds, so receivers can
-    switch without losing a message. Rotating again within that time drops the oldest."""
+    switch without losing a message. Rotating again within that time drops the oldest. An
+    operator's rotation (``actor``) writes its audit row in the same transaction (never the secret)."""
     now = timezone.now()
     with transaction.atomic():
         locked = Project.unscoped_objects.select_for_update().get(pk=project.pk)
@@ -375,6 +377,7 @@ def webhook_secret_rotate(*, project: Project) -> str:
                 "rotated_at": now,
             },
         )
+        audit_record(actor=actor, obj=locked, message="Webhook secret rotated.")
     project.webhook_secret = secret
     log.info("webhook secret of project %s rotated", project.pk)
     return secret

@@ -403,17 +403,16 @@ class TaskAdmin(ButtonsMixin, admin.ModelAdmin):
     # --- actions ---------------------------------------------------------------------------
     def _cancel(self, request, task) -> bool:
         try:
-            services.task_cancel(task=task)
+            services.task_cancel(task=task, actor=request.user)
         except Problem as problem:
             self.message_user(request, f"{task.id}: {problem.detail}", messages.WARNING)
             return False
         self.message_user(request, f"{task.id}: cancelled; nothing is charged.", messages.SUCCESS)
-        self.log_change(request, task, "Cancelled (admin action).")
         return True
 
     def _retry(self, request, task) -> bool:
         try:
-            services.task_retry(task=task)
+            services.task_retry(task=task, actor=request.user)
         except Problem as problem:
             self.message_user(request, f"{task.id}: not retried: {problem.detail}", messages.ERROR)
             return False
@@ -422,7 +421,6 @@ class TaskAdmin(ButtonsMixin, admin.ModelAdmin):
             f"{task.id}: queued again for attempt {task.attempts + 1}; it is billed only if it succeeds.",
             messages.SUCCESS,
         )
-        self.log_change(request, task, f"Retried: queued for attempt {task.attempts + 1}.")
         return True
 
     def _redeliver(self, request, task) -> bool:

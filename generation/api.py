@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import TenantAPIView
+from accounts.models import Scope
 from generation import limits, queues, schema, selectors, services, storage, waiters
 from generation.models import Task
 from generation.serializers import TaskSubmitSerializer, task_object
@@ -37,7 +38,8 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
     description="The same key and body within 24 h returns the first task (header Idempotent-Replayed: true) "
-    "and charges nothing new; the same key with another body is 409 idempotency_conflict.",
+    "and charges nothing new; the same key with another body is 409 idempotency_conflict. A 503 "
+    "service_unavailable (the task could not be queued) releases the key: retry with the same key.",
 )
 
 
@@ -46,6 +48,7 @@ def base_url(request) -> str:
 
 
 class _SubmitView(TenantAPIView):
+    required_scope = Scope.GENERATE
     sync = False
 
     def _submit(self, request) -> Task:
@@ -122,7 +125,7 @@ class TaskSyncView(_SubmitView):
     def answer(self, task_id, *, replayed: bool) -> Response:
         """The task as it is now: 200 finished, its problem when failed, 202 with ``Location``."""
         replay = {"Idempotent-Replayed": "true"} if replayed else {}
-        task = selectors.access_task_by_id(tenant=self.tenant, task_id=task_id)
+        task = selectors.access_task_for(client=self.client, task_id=task_id)
         body = task_object(task, base_url=base_url(self.request))
         if task.state == Task.State.FAILED:
             problem = {**body["error"], "task": body}
@@ -229,15 +232,16 @@ class TaskEventsView(TenantAPIView):
     tenant's task; :func:`task_events` streams."""
 
     renderer_classes = [JSONRenderer, EventStreamRenderer]
+    required_scope = Scope.READ
 
     def get(self, request, task_id: str):
-        task = selectors.access_task_by_id(tenant=self.tenant, task_id=task_id)
+        task = selectors.access_task_for(client=self.client, task_id=task_id)
         pending = Response(status=200)
         pending.pending = task.id
         return pending
 
     def snapshot(self, task_id) -> dict:
-        return task_snapshot(selectors.access_task_by_id(tenant=self.tenant, task_id=task_id), self.request)
+        return task_snapshot(selectors.access_task_for(client=self.client, task_id=task_id), self.request)
 
 
 def task_snapshot(task: Task, request) -> dict:
@@ -363,8 +367,10 @@ async def _event_stream(task_id, snapshot: Callable[[], dict]) -> AsyncIterator[
     )
 )
 class TaskDetailView(TenantAPIView):
+    required_scope = Scope.READ
+
     def get(self, request, task_id: str):
-        task = selectors.access_task_by_id(tenant=self.tenant, task_id=task_id)
+        task = selectors.access_task_for(client=self.client, task_id=task_id)
         return Response(task_object(task, base_url=base_url(request)))
 
 
@@ -380,8 +386,10 @@ class TaskDetailView(TenantAPIView):
     )
 )
 class TaskCancelView(TenantAPIView):
+    required_scope = Scope.GENERATE
+
     def post(self, request, task_id: str):
-        task = selectors.access_task_by_id(tenant=self.tenant, task_id=task_id)
+        task = selectors.access_task_for(client=self.client, task_id=task_id)
         task = services.task_cancel(task=task, redis_down=self.redis_down)
         return Response(task_object(task, base_url=base_url(request)))
 
@@ -418,6 +426,8 @@ class TaskCursorPagination(CursorPagination):
     )
 )
 class TaskListView(TenantAPIView):
+    required_scope = Scope.READ
+
     def get(self, request):
         raw = request.query_params
         data = {k: raw.get(k) for k in ("created_after", "created_before", "project_id") if raw.get(k)}
@@ -429,6 +439,7 @@ class TaskListView(TenantAPIView):
         params = filters.validated_data
         qs = selectors.task_list(
             tenant=self.tenant,
+            project=self.bound_project,
             states=sorted(params.get("state", [])),
             created_after=params.get("created_after"),
             created_before=params.get("created_before"),

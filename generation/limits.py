@@ -1,6 +1,6 @@
 """Per-tenant limits on tasks: how many may wait queued, how many may run at once, how many
 /task/sync requests may wait at once. Each value is the tenant's own (admin) or the deployment's
-default (settings). The request rate per API key is in :mod:`accounts.ratelimit`.
+default (settings). The request rate (per tenant, and per key within it) is in :mod:`accounts.ratelimit`.
 
 - Queued: counted in the database inside the submit transaction, after locking the tenant's row,
   so two concurrent submits at limit - 1 cannot both pass (the second waits for the first's

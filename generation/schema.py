@@ -7,6 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.models import Scope
 from generation.models import Task
 
 
@@ -65,6 +66,11 @@ class ProblemSerializer(serializers.Serializer):
     pending = serializers.CharField(required=False, help_text="With quota_exceeded: worst case of unfinished tasks")
     required = serializers.CharField(required=False, help_text="With quota_exceeded: this task's worst case")
     currency = serializers.CharField(required=False)
+    scope = serializers.ChoiceField(
+        choices=Scope.values,
+        required=False,
+        help_text="With forbidden: the API key scope the request needs and the key lacks",
+    )
 
 
 class _StatusSerializer(serializers.Serializer):

@@ -27,6 +27,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from accounts.authentication import ApiClient
+from accounts.services import audit_record
 from billing import services as billing
 from callbacks.services import callback_schedule
 from generation import events, limits, progress, queues
@@ -58,7 +59,8 @@ def task_submit(
     for nobody, its hold released) and the caller gets a 503.
 
     With ``idempotency_key``, a second submit of the same body within 24 h gets the first task back
-    (``task.replayed`` is True) and nothing new is written or charged.
+    (``task.replayed`` is True) and nothing new is written or charged; a submit that ended in the
+    503 below releases its key first, so the client's retry with the same key runs.
 
     ``redis_down``: Redis already failed earlier in this request (the rate limiter could not reach
     it), so the enqueue is not tried: a hung Redis costs the request one read timeout, not two."""
@@ -143,6 +145,8 @@ def task_submit(
             from_states=[State.QUEUED],
             redis_available=False,
         )
+        if idempotency_key:  # failed on our side before it could run: the retry must run
+            billing.idempotency_release(tenant=tenant, key=idempotency_key, task=task)
         raise Problem(
             "service_unavailable",
             "The job queue is unavailable; nothing was charged. Retry shortly.",
@@ -311,7 +315,7 @@ def task_fail(
     return moved
 
 
-def task_cancel(*, task: Task, redis_down: bool = False) -> Task:
+def task_cancel(*, task: Task, redis_down: bool = False, actor=None) -> Task:
     """Cancel a queued or running task (never billed). One conditional update, whatever run the
     task is in, in one transaction with the hold's release; after the commit, the running worker is
     told through a Redis flag (generation/progress.py) and stops within one step, a queued job is
@@ -322,7 +326,9 @@ def task_cancel(*, task: Task, redis_down: bool = False) -> Task:
 
     ``redis_down``: Redis already failed in this request (the rate limiter), so it is not tried
     again; nor after the flag could not be set: a hung Redis costs a cancel one read timeout, and
-    the callback goes out through the callback worker's sweep."""
+    the callback goes out through the callback worker's sweep.
+
+    ``actor``: the staff user of an admin cancel; its audit row commits with the cancel."""
     with transaction.atomic():
         moved = _transition(
             task,
@@ -333,6 +339,7 @@ def task_cancel(*, task: Task, redis_down: bool = False) -> Task:
         )
         if moved:
             billing.task_release(task=task)
+            audit_record(actor=actor, obj=task, message="Cancelled (admin action).")
     if not moved:
         raise Problem(
             "task_not_cancellable",
@@ -382,7 +389,7 @@ def _announce(task_id, event: str, **data: Any) -> None:
 NOT_RETRYABLE_CODES = ("moderation_blocked_prompt", "moderation_blocked_image")
 
 
-def task_retry(*, task: Task) -> Task:
+def task_retry(*, task: Task, actor=None) -> Task:
     """An operator's retry of a failed task: the same task (same id, request and seeds) is queued
     again for a new attempt (``attempts`` goes up when a worker starts it). It is admitted through
     billing like a submit (caps, prepaid credit: a new hold), so a retried task is billed once, when
@@ -437,6 +444,7 @@ def task_retry(*, task: Task) -> Task:
         assert moved, "the row is locked"
         if admission.prepaid:
             billing.credit_hold(task=locked, amount=admission.hold)
+        audit_record(actor=actor, obj=locked, message=f"Retried: queued for attempt {locked.attempts + 1}.")
     # After the commit, as at submit: a worker may take the job at once and must find the task queued.
     try:
         queues.remove_generation_job(Task(pk=locked.pk, model=locked.model, job_id=failed_as["job_id"]))
@@ -446,6 +454,7 @@ def task_retry(*, task: Task) -> Task:
         with transaction.atomic():
             if Task.unscoped_objects.filter(pk=locked.pk, state=State.QUEUED).update(state=State.FAILED, **failed_as):
                 billing.task_release(task=locked)
+                audit_record(actor=actor, obj=locked, message="Retry undone: the job queue is unavailable.")
         raise unavailable(exc) from exc
     Task.unscoped_objects.filter(pk=locked.pk).update(job_id=job_id)
     log.info("task %s retried by an operator (attempt %s next)", locked.id, locked.attempts + 1)

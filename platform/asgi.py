@@ -12,6 +12,10 @@ os.environ.setdefault("DB_POOL_MAX_SIZE", "20")
 # on a thread of its own, which would keep its connection open after the request.
 os.environ.setdefault("DB_CONN_MAX_AGE", "0")
 application = get_asgi_application()
+# manage.py runs the system checks before every command; the web process runs the settings' own.
+from imgplatform.checks import require_valid_settings  # noqa: E402
+
+require_valid_settings()
 
 
 def _no_thread_at_request_start() -> None:

@@ -15,6 +15,7 @@ anyone else gets the same 404 as an unknown path. See docs/deployment.md, "Metri
 
 from __future__ import annotations
 
+import functools
 import glob
 import hmac
 import ipaddress
@@ -170,7 +171,14 @@ def allowed(address: str | None, authorization: str) -> bool:
         return False
     if ip.version == 6 and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
-    return ip.is_loopback or any(ip in network for network in settings.METRICS_NETWORKS)
+    return ip.is_loopback or any(ip in network for network in _networks(tuple(settings.METRICS_ALLOWED_NETWORKS)))
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(cidrs: tuple[str, ...]) -> tuple:
+    from callbacks.ssrf import parse_networks  # checked at start (imgplatform/checks.py, E008)
+
+    return tuple(parse_networks(list(cidrs)))
 
 
 async def metrics_view(request):

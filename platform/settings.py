@@ -1,5 +1,9 @@
 """Settings, read from the environment (django-environ). Defaults suit a laptop: SQLite in var/,
 Redis on localhost, local image files. Every setting is listed in the README's configuration table.
+
+This module only reads values; the rules they must follow are Django system checks in
+``platform/checks.py`` (``manage.py check`` lists every problem; commands and the web process
+refuse to start on one).
 """
 
 from __future__ import annotations
@@ -10,10 +14,8 @@ from pathlib import Path
 
 import environ
 
-from callbacks.ssrf import parse_networks
 from generation.engine.registry import build_registry
-from moderation.policy import policy_errors
-from moderation.text import DEFAULT_TERMS_FILE, load_terms
+from moderation.text import DEFAULT_TERMS_FILE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
@@ -21,22 +23,14 @@ VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 env = environ.Env()
 
 # DJANGO_ENV=production: no development fallbacks (SECRET_KEY and ALLOWED_HOSTS must be set, DEBUG
-# must be off) and the TLS settings default to on, so `manage.py check --deploy` is clean.
+# must be off: checks imagegen.E001) and the TLS settings default to on, so `manage.py check
+# --deploy` is clean.
 DJANGO_ENV = env.str("DJANGO_ENV", default="development")
-if DJANGO_ENV not in ("development", "production"):
-    raise environ.ImproperlyConfigured("DJANGO_ENV must be 'development' or 'production'")
 PRODUCTION = DJANGO_ENV == "production"
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
-if PRODUCTION:
-    if DEBUG:
-        raise environ.ImproperlyConfigured("DEBUG must be off when DJANGO_ENV=production")
-    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
-        raise environ.ImproperlyConfigured("DJANGO_ENV=production needs SECRET_KEY: 50 or more random characters")
-    if not env.list("ALLOWED_HOSTS", default=[]):
-        raise environ.ImproperlyConfigured("DJANGO_ENV=production needs ALLOWED_HOSTS (comma-separated host names)")
-if not SECRET_KEY:
+if not SECRET_KEY and not PRODUCTION:
     # Development fallback: a random key per checkout, kept in var/ so that signed links survive a
     # restart. Production sets SECRET_KEY.
     VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -47,7 +41,9 @@ if not SECRET_KEY:
         _key_file.write_text(secrets.token_urlsafe(50))
     SECRET_KEY = _key_file.read_text().strip()
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
+)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Absolute base for links in responses made outside a request (callbacks, workers).
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").rstrip("/")
@@ -120,7 +116,8 @@ _POSTGRESQL = DATABASES["default"]["ENGINE"].endswith("postgresql")
 # Connections are reused: a worker keeps its PostgreSQL connection from job to job (and a WSGI
 # thread from request to request) for DB_CONN_MAX_AGE seconds instead of opening one per job. The
 # ASGI web process pools them instead (below; imgplatform/asgi.py).
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60 if _POSTGRESQL else 0))
+DB_CONN_MAX_AGE = env.int("DB_CONN_MAX_AGE", default=60 if _POSTGRESQL else 0)
+DATABASES["default"].setdefault("CONN_MAX_AGE", DB_CONN_MAX_AGE)
 # A reused connection (persistent, or taken from the pool) is checked first, so one that a
 # PostgreSQL restart or failover broke is replaced instead of failing the next query.
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("DB_CONN_HEALTH_CHECKS", default=True))
@@ -181,12 +178,11 @@ IMAGE_STORAGE_BACKENDS = {
         },
     },
 }
-if IMAGE_STORAGE not in IMAGE_STORAGE_BACKENDS:
-    raise environ.ImproperlyConfigured(f"IMAGE_STORAGE must be one of {sorted(IMAGE_STORAGE_BACKENDS)}")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
-    "images": IMAGE_STORAGE_BACKENDS[IMAGE_STORAGE],
+    # An unknown IMAGE_STORAGE falls back to local here and fails check imagegen.E002.
+    "images": IMAGE_STORAGE_BACKENDS.get(IMAGE_STORAGE, IMAGE_STORAGE_BACKENDS["local"]),
 }
 
 # --- API -------------------------------------------------------------------------------------
@@ -239,10 +235,6 @@ SYNC_MAX_WAITS_PER_PROCESS = env.int("SYNC_MAX_WAITS_PER_PROCESS", default=2000)
 WEB_SYNC_THREADS = env.int("WEB_SYNC_THREADS", default=16)
 # An event stream (/task/<id>/events) sends a comment line this often so proxies keep it open.
 EVENTS_KEEPALIVE_SECONDS = env.float("EVENTS_KEEPALIVE_SECONDS", default=15.0)
-if SYNC_MAX_WAITS_PER_PROCESS < 0 or WEB_SYNC_THREADS < 1 or EVENTS_KEEPALIVE_SECONDS <= 0:
-    raise environ.ImproperlyConfigured(
-        "SYNC_MAX_WAITS_PER_PROCESS must be >= 0, WEB_SYNC_THREADS >= 1, EVENTS_KEEPALIVE_SECONDS > 0"
-    )
 # A worker counts as live for /readyz when its rq heartbeat is younger than this.
 WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=900)
 # Redis clients of the web and of job code (imgplatform/redisconn.py): pooled, and failing fast
@@ -264,17 +256,12 @@ RECONCILE_GRACE_SECONDS = env.float("RECONCILE_GRACE_SECONDS", default=30.0)
 GENERATION_PROGRESS_INTERVAL = env.float("GENERATION_PROGRESS_INTERVAL", default=0.25)
 # How often `manage.py run_scheduler` runs the reconciler (seconds).
 RECONCILE_INTERVAL = env.int("RECONCILE_INTERVAL", default=60)
-if GENERATION_LEASE_SECONDS <= 0 or GENERATION_MAX_ATTEMPTS < 1 or RECONCILE_INTERVAL < 1:
-    raise environ.ImproperlyConfigured(
-        "GENERATION_LEASE_SECONDS must be > 0, GENERATION_MAX_ATTEMPTS >= 1, RECONCILE_INTERVAL >= 1"
-    )
-if not 0 <= GENERATION_PROGRESS_INTERVAL <= 60:
-    raise environ.ImproperlyConfigured("GENERATION_PROGRESS_INTERVAL must be between 0 and 60 seconds")
 
 # --- Per-tenant limits -----------------------------------------------------------------------
 # Deployment defaults; a tenant's own value (admin, tenant page) replaces each one. See the README,
 # "Limits", and docs/reliability.md, "Abuse and bad input".
-# Requests per minute per API key (GCRA in Redis; bursts up to the whole minute's quota).
+# Requests per minute per tenant, all its keys together (GCRA in Redis; bursts up to the whole
+# minute's quota). A key may also have a smaller limit of its own (admin, create_api_key).
 RATE_LIMIT_PER_MINUTE = env.int("RATE_LIMIT_PER_MINUTE", default=600)
 # Tasks a tenant may have queued (submitted, not started) at once; a submit beyond is 429.
 TENANT_MAX_QUEUED_TASKS = env.int("TENANT_MAX_QUEUED_TASKS", default=100)
@@ -284,11 +271,6 @@ TENANT_MAX_RUNNING_TASKS = env.int("TENANT_MAX_RUNNING_TASKS", default=4)
 TENANT_MAX_SYNC_WAITS = env.int("TENANT_MAX_SYNC_WAITS", default=10)
 # A task over its tenant's running limit goes back to the queue for about this long (seconds).
 TENANT_RUNNING_RETRY_SECONDS = env.float("TENANT_RUNNING_RETRY_SECONDS", default=2.0)
-for _name in ("RATE_LIMIT_PER_MINUTE", "TENANT_MAX_QUEUED_TASKS", "TENANT_MAX_RUNNING_TASKS", "TENANT_MAX_SYNC_WAITS"):
-    if globals()[_name] < 1:
-        raise environ.ImproperlyConfigured(f"{_name} must be at least 1")
-if not 0.1 <= TENANT_RUNNING_RETRY_SECONDS <= 300:
-    raise environ.ImproperlyConfigured("TENANT_RUNNING_RETRY_SECONDS must be between 0.1 and 300")
 
 # --- Models ----------------------------------------------------------------------------------
 # The registry: see generation/engine/registry.py for the built-in entries. GENERATION_MODELS
@@ -296,10 +278,9 @@ if not 0.1 <= TENANT_RUNNING_RETRY_SECONDS <= 300:
 # {"sdxl-turbo": {"source": "/models/sdxl-turbo"}}.
 DEFAULT_MODEL = env.str("DEFAULT_MODEL", default="tiny")
 GENERATION_MODELS = json.loads(env.str("GENERATION_MODELS", default="{}"))
-# Checked here, at start-up, so a bad GENERATION_MODELS fails the deploy rather than a task.
+# Parsed here, at start-up (a malformed entry raises), so a bad GENERATION_MODELS fails the deploy
+# rather than a task; DEFAULT_MODEL is checked by imagegen.E006.
 MODEL_REGISTRY = build_registry(GENERATION_MODELS)
-if DEFAULT_MODEL not in MODEL_REGISTRY:
-    raise environ.ImproperlyConfigured(f"DEFAULT_MODEL {DEFAULT_MODEL!r} is not in the model registry")
 # rq queues: one per registered model, plus "callbacks" and "default" (django-rq's views list them).
 RQ_QUEUES = {
     name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": GENERATION_JOB_TIMEOUT}
@@ -343,11 +324,8 @@ MODERATION_TEXT_CLASSIFIER_PATH = env.str("MODERATION_TEXT_CLASSIFIER_PATH", def
 MODERATION_TEXT_CLASSIFIER_BLOCK_AT = env.float("MODERATION_TEXT_CLASSIFIER_BLOCK_AT", default=None)
 # Optional: another NudeNet ONNX file (the 320n model inside the nudenet package by default).
 MODERATION_NUDENET_PATH = env.str("MODERATION_NUDENET_PATH", default="")
-# Checked here, at start-up, so a bad list or threshold fails the deploy rather than a task.
-_moderation_errors = policy_errors({"image_thresholds": MODERATION_IMAGE_THRESHOLDS})
-if _moderation_errors:
-    raise environ.ImproperlyConfigured("MODERATION_IMAGE_THRESHOLDS: " + " ".join(_moderation_errors))
-load_terms(MODERATION_TERMS_FILE)
+# The thresholds and the terms file are checked at start-up (imagegen.E007), so a bad list or
+# threshold fails the deploy rather than a task.
 
 # --- Callbacks --------------------------------------------------------------------------------
 # Signed POSTs of finished tasks to their callback_url, from the "callbacks" queue
@@ -375,14 +353,6 @@ CALLBACK_RECOVER_INTERVAL = env.float("CALLBACK_RECOVER_INTERVAL", default=60.0)
 # Longest a submission waits for DNS when checking its callback_url (seconds); no answer in time
 # means "check again at delivery", never a refused task.
 CALLBACK_SUBMIT_DNS_TIMEOUT = env.float("CALLBACK_SUBMIT_DNS_TIMEOUT", default=2.0)
-try:
-    parse_networks(CALLBACK_ALLOWED_NETWORKS)
-except ValueError as _exc:
-    raise environ.ImproperlyConfigured(f"CALLBACK_ALLOWED_NETWORKS: {_exc}") from None
-if not CALLBACK_RETRY_SCHEDULE or min(CALLBACK_RETRY_SCHEDULE) < 0 or not 0 <= CALLBACK_RETRY_JITTER < 1:
-    raise environ.ImproperlyConfigured(
-        "CALLBACK_RETRY_SCHEDULE must list at least one delay >= 0; CALLBACK_RETRY_JITTER must be in [0, 1)"
-    )
 
 # --- Metrics (imgplatform/metrics.py, docs/deployment.md) ------------------------------------
 # /metrics answers loopback, these networks (comma-separated CIDRs) and a Bearer METRICS_TOKEN;
@@ -391,10 +361,6 @@ METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Where each role process (scripts/serve) keeps its multiprocess metric files, one directory each.
 METRICS_DIR = env.str("METRICS_DIR", default=str(VAR_DIR / "prometheus"))
-try:
-    METRICS_NETWORKS = parse_networks(METRICS_ALLOWED_NETWORKS)
-except ValueError as _exc:
-    raise environ.ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_exc}") from None
 
 # --- Security --------------------------------------------------------------------------------
 # Defaults are on in production (DJANGO_ENV=production) and off in development; each can be set.

@@ -15,7 +15,6 @@ from django.test import Client
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from callbacks.ssrf import parse_networks
 from generation.models import Task
 from tests.conftest import free_port, images_of, poll, problem, submit
 from tests.roles import http_get, roles  # noqa: F401 (fixture)
@@ -99,7 +98,7 @@ def test_behind_a_trusted_proxy_the_client_address_decides_not_the_proxys(settin
 def test_the_token_and_the_allowed_networks_open_it(settings):
     settings.METRICS_TOKEN = "s3cret-metrics-token"
     scrape(Client(), REMOTE_ADDR="203.0.113.7", HTTP_AUTHORIZATION="Bearer s3cret-metrics-token")
-    settings.METRICS_NETWORKS = parse_networks(["10.0.0.0/8", "2001:db8::/32"])
+    settings.METRICS_ALLOWED_NETWORKS = ["10.0.0.0/8", "2001:db8::/32"]
     scrape(Client(), REMOTE_ADDR="10.1.2.3")
     scrape(Client(), REMOTE_ADDR="2001:db8::5")
     scrape(Client(), REMOTE_ADDR="::ffff:10.1.2.3")  # IPv4 as a dual-stack socket reports it

@@ -1,5 +1,6 @@
-"""Tenant scoping: the manager fails closed, and every route answers another tenant exactly as it
-answers for a missing object."""
+"""Tenant and project scoping: the manager fails closed, and every route answers another tenant,
+and another project of the same tenant for a project-bound key, exactly as it answers for a
+missing object; a tenant-wide key (the named exception) reaches every project of its tenant."""
 
 import uuid
 
@@ -46,17 +47,28 @@ ROUTES = {
     "cancel": ("post", "/api/v2/task/{id}/cancel", None, 200),
     "callbacks": ("get", "/api/v2/task/{id}/callbacks", None, 200),
 }
-ACTORS = ["owner", "other_tenant", "anonymous"]
+# owner: the key of the task's project. sibling_project: a (project-bound) key of another project
+# of the same tenant. tenant_wide: a tenant-wide key made for that other project.
+ACTORS = ["owner", "sibling_project", "tenant_wide", "other_tenant", "anonymous"]
+SEES_THE_TASK = {"owner", "tenant_wide"}
+SEES_NOTHING = {"sibling_project", "other_tenant"}
 
 
 @pytest.fixture
 def world(settings):
     settings.SYNC_WAIT_SECONDS = 0.05
     owner_project = ProjectFactory()
+    sibling = ProjectFactory(tenant=owner_project.tenant)
     owner_key = make_key(owner_project)
-    other_key = make_key(ProjectFactory())
     task_id = client_for(owner_key).post("/api/v2/task/async", SEED_REQUEST, format="json").json()["id"]
-    return {"owner": owner_key, "other_tenant": other_key, "anonymous": None, "task_id": task_id}
+    return {
+        "owner": owner_key,
+        "sibling_project": make_key(sibling),
+        "tenant_wide": make_key(sibling, tenant_wide=True),
+        "other_tenant": make_key(ProjectFactory()),
+        "anonymous": None,
+        "task_id": task_id,
+    }
 
 
 @pytest.mark.parametrize("route", sorted(ROUTES))
@@ -65,9 +77,9 @@ def test_object_route_matrix(world, route, actor):
     method, template, body, owner_status = ROUTES[route]
     client = client_for(world[actor])
     response = getattr(client, method)(template.format(id=world["task_id"]), body, format="json")
-    expected = {"owner": owner_status, "other_tenant": 404, "anonymous": 401}[actor]
-    assert response.status_code == expected
-    if actor == "other_tenant":
+    expected = 401 if actor == "anonymous" else owner_status if actor in SEES_THE_TASK else 404
+    assert response.status_code == expected, response.content
+    if actor in SEES_NOTHING:
         missing = getattr(client, method)(template.format(id=uuid.uuid4()), body, format="json")
         assert missing.status_code == 404
         assert problem(response) == problem(missing)  # indistinguishable from a missing task
@@ -83,7 +95,16 @@ def test_list_route_matrix(world, actor):
         return
     assert response.status_code == 200
     ids = [task["id"] for task in response.json()["results"]]
-    assert ids == ([world["task_id"]] if actor == "owner" else [])
+    assert ids == ([world["task_id"]] if actor in SEES_THE_TASK else [])
+
+
+def test_a_project_key_cannot_list_its_siblings_tasks_by_filter(world):
+    """project_id in the query narrows a key's view; it never widens it."""
+    owner_project = Task.unscoped_objects.get(pk=world["task_id"]).project_id
+    sibling = client_for(world["sibling_project"]).get(f"/api/v2/tasks?project_id={owner_project}")
+    assert sibling.status_code == 200 and sibling.json()["results"] == []
+    wide = client_for(world["tenant_wide"]).get(f"/api/v2/tasks?project_id={owner_project}")
+    assert [task["id"] for task in wide.json()["results"]] == [world["task_id"]]
 
 
 # /sync's DRF half runs on the web's sync pool (another thread): it sees only committed rows.

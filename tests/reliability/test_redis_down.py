@@ -80,3 +80,46 @@ def test_readyz_reports_both_kinds_of_worker_and_leaves_the_shared_pool_fast(cli
         "callback_workers": "1 live",
     }
     assert redisconn.connection().connection_pool.connection_kwargs["socket_timeout"] == settings.REDIS_SOCKET_TIMEOUT
+
+
+def test_an_idempotent_retry_after_a_503_runs_the_task_once(api, project, settings, run_worker):
+    """Stripe's rule: a request that failed on the server's side may be retried with the same
+    Idempotency-Key, and the retry runs (instead of replaying the failure)."""
+    headers = {"HTTP_IDEMPOTENCY_KEY": "order-42"}
+    real_queues = settings.RQ_QUEUES
+    settings.RQ_QUEUES = queues_for(f"redis://127.0.0.1:{free_port()}/0")  # Redis gone for this process
+    refused = api.post("/api/v2/task/async", BODY, format="json", **headers)
+    assert refused.status_code == 503 and problem(refused)["code"] == "service_unavailable"
+    settings.RQ_QUEUES = real_queues  # Redis is back
+    retry = api.post("/api/v2/task/async", BODY, format="json", **headers)
+    assert retry.status_code == 200 and "Idempotent-Replayed" not in retry
+    assert retry.json()["id"] != problem(refused)["task_id"]
+    run_worker()
+    replay = api.post("/api/v2/task/async", BODY, format="json", **headers)
+    assert replay.status_code == 200 and replay["Idempotent-Replayed"] == "true"
+    assert replay.json()["id"] == retry.json()["id"] and replay.json()["status"][0]["status"]["message"] == "SUCCESS"
+    ran = Task.unscoped_objects.filter(started_at__isnull=False)
+    assert [str(task.id) for task in ran] == [retry.json()["id"]] and ran.get().attempts == 1
+    assert Task.unscoped_objects.get(pk=problem(refused)["task_id"]).state == "failed"  # kept, for the record
+
+
+def test_a_key_left_pointing_at_a_task_that_never_ran_counts_as_released(api, project, settings):
+    """The process died between the 503's commit and the release: the retry still runs."""
+    from billing import services as billing
+    from billing.models import IdempotencyKey
+
+    settings.RQ_QUEUES = queues_for(f"redis://127.0.0.1:{free_port()}/0")
+    failed = Task.unscoped_objects.get(pk=problem(api.post("/api/v2/task/async", BODY, format="json"))["task_id"])
+    IdempotencyKey.unscoped_objects.create(tenant=failed.tenant, key="order-43", request_hash="h", task=failed)
+    assert billing.idempotent_task(tenant=failed.tenant, key="order-43", body_hash="h") is None
+    assert not IdempotencyKey.unscoped_objects.filter(key="order-43").exists()
+
+
+def test_a_4xx_outcome_still_replays(api, project):
+    """A task that ended for the customer's reasons (a blocked prompt) is the answer to its key."""
+    headers = {"HTTP_IDEMPOTENCY_KEY": "order-44"}
+    body = {"text_data": "a naked child"}
+    first = api.post("/api/v2/task/async", body, format="json", **headers)
+    again = api.post("/api/v2/task/async", body, format="json", **headers)
+    assert first.json()["status"][0]["status"]["code"] == "422"
+    assert again["Idempotent-Replayed"] == "true" and again.json()["id"] == first.json()["id"]
