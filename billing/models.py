@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -42,6 +43,12 @@ class Plan(models.Model):
         **MONEY, null=True, blank=True, help_text="Default monthly spend cap of its tenants (empty: none)"
     )
     is_default = models.BooleanField(default=False, help_text="The plan of tenants that have none assigned")
+    scheduling_weight = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text="Share of the generation workers while tenants wait: a tenant on a plan of weight 2 gets "
+        "twice the images of one on weight 1 (fair scheduling, docs/reliability.md)",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

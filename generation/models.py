@@ -123,3 +123,23 @@ class Image(TenantOwned):
 
     def __str__(self) -> str:
         return self.storage_path
+
+
+class FairShare(models.Model):
+    """Fair scheduling (generation/scheduling.py): how far a tenant has been served on one queue, in
+    images divided by its plan's weight (its *pass*)."""
+
+    queue = models.CharField(max_length=64)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    vpass = models.FloatField(default=0.0, help_text="Virtual time at which this tenant's next task would start")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["queue", "tenant"], name="fair_share_unique_tenant")]
+
+
+class FairClock(models.Model):
+    """Fair scheduling: the virtual time of one queue, the turn of the task that started last. A
+    tenant that was idle comes back at this time."""
+
+    queue = models.CharField(max_length=64, primary_key=True)
+    clock = models.FloatField(default=0.0)

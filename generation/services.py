@@ -146,7 +146,9 @@ def task_submit(
             headers={"Retry-After": "5"},
             task_id=str(task.id),
         ) from exc
-    Task.unscoped_objects.filter(pk=task.pk).update(job_id=job_id)
+    # Unless a worker already gave the task another job (fair scheduling swaps jobs between
+    # queued tasks: generation/scheduling.py), this job is its.
+    Task.unscoped_objects.filter(pk=task.pk, job_id="").update(job_id=job_id)
     task.job_id = job_id
     return task
 

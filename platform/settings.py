@@ -278,6 +278,12 @@ TENANT_RUNNING_RETRY_SECONDS = env.float("TENANT_RUNNING_RETRY_SECONDS", default
 for _name in ("RATE_LIMIT_PER_MINUTE", "TENANT_MAX_QUEUED_TASKS", "TENANT_MAX_RUNNING_TASKS", "TENANT_MAX_SYNC_WAITS"):
     if globals()[_name] < 1:
         raise environ.ImproperlyConfigured(f"{_name} must be at least 1")
+# Which queued task a worker starts next: "fair" (tenants in turn by their plan's weight, counted in
+# images; generation/scheduling.py) or "fifo" (the oldest job first, whoever's; the baseline of
+# bench/fairness.py).
+GENERATION_SCHEDULING = env.str("GENERATION_SCHEDULING", default="fair")
+if GENERATION_SCHEDULING not in ("fair", "fifo"):
+    raise environ.ImproperlyConfigured("GENERATION_SCHEDULING must be fair or fifo")
 if not 0.1 <= TENANT_RUNNING_RETRY_SECONDS <= 300:
     raise environ.ImproperlyConfigured("TENANT_RUNNING_RETRY_SECONDS must be between 0.1 and 300")
 
