@@ -100,6 +100,34 @@ class Project(TenantOwned):
     def __str__(self) -> str:
         return f"{self.tenant.name} / {self.name}"
 
+    def tenant_change_refusal(self) -> str | None:
+        """Why this project may not move to the tenant it now names, or None. A project with keys
+        or tasks stays with its tenant: its keys, tasks, ledger and rollups all name that tenant,
+        and a half-moved project would show one tenant's tasks to another's keys."""
+        if self.pk is None:
+            return None
+        before = Project.unscoped_objects.filter(pk=self.pk).values_list("tenant_id", flat=True).first()
+        if before is None or before == self.tenant_id:
+            return None
+        if self.api_keys.exists() or self.tasks.exists():
+            return (
+                "This project has API keys or tasks, which belong to its tenant: it cannot move to another "
+                "tenant. Create a project in the other tenant instead."
+            )
+        return None
+
+    def clean(self) -> None:
+        super().clean()
+        refusal = self.tenant_change_refusal()
+        if refusal:
+            raise ValidationError({"tenant": refusal})
+
+    def save(self, *args, **kwargs) -> None:
+        refusal = self.tenant_change_refusal()  # also for code that saves without the form
+        if refusal:
+            raise ValidationError({"tenant": refusal})
+        super().save(*args, **kwargs)
+
 
 class Membership(TenantOwned):
     class Role(models.TextChoices):

@@ -159,6 +159,13 @@ class UsageRecord(TenantOwned):
     unit_price = models.DecimalField(**MONEY, help_text="Price of the task's last image (see lines for each tier)")
     tier = models.PositiveSmallIntegerField(help_text="Tier of the task's last image (0: included)")
     amount = models.DecimalField(**MONEY)
+    billing_mode = models.CharField(
+        max_length=16,
+        choices=BillingAccount.Mode.choices,
+        default=BillingAccount.Mode.POSTPAID,
+        help_text="The task's billing mode (the one it was admitted under): prepaid is captured from credit, "
+        "postpaid is invoiced; never both",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta(TenantOwned.Meta):

@@ -66,6 +66,13 @@ class Task(TenantOwned):
     )
     images_delivered = models.PositiveSmallIntegerField(default=0)
     charge = models.DecimalField(max_digits=14, decimal_places=5, default=Decimal("0"))
+    billing_mode = models.CharField(
+        max_length=16,
+        blank=True,
+        default="",
+        help_text="The tenant's billing mode when the task was admitted (prepaid: held on and captured from "
+        "credit; postpaid: invoiced); a later change of the mode does not apply to it. Empty: not admitted.",
+    )
     hold_amount = models.DecimalField(
         max_digits=14,
         decimal_places=5,

@@ -91,6 +91,7 @@ def task_submit(
                     tenant=tenant, project=project, end_user=data.end_user, num_images=data.num_images
                 )
                 fields["hold_amount"] = admission.hold
+                fields["billing_mode"] = admission.mode
             task = Task.objects.for_tenant(tenant).create(
                 tenant=tenant,
                 project=project,
@@ -429,6 +430,7 @@ def task_retry(*, task: Task) -> Task:
             charge=0,
             images_delivered=0,
             hold_amount=admission.hold,
+            billing_mode=admission.mode,
             **resets,
         )
         assert moved, "the row is locked"
