@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from accounts.models import ApiKey, Membership, Project, Tenant
-from accounts.services import api_key_create, api_key_revoke
+from accounts.services import api_key_create, api_key_revoke, tenant_reactivate, tenant_suspend
 from billing.models import ZERO, BillingAccount, DailyUsage, MoneySum, MonthlyUsage, Plan, TenantPlan
 from billing.services import period_of
 from callbacks.admin import ProjectWebhookSecretMixin
@@ -229,26 +229,27 @@ class TenantAdmin(ButtonsMixin, admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), "buttons": buttons})
 
     # --- actions ---------------------------------------------------------------------------
-    @admin.action(description="Suspend (their keys stop working at once)", permissions=["change"])
+    @admin.action(description="Suspend (their keys stop working, queued tasks are cancelled)", permissions=["change"])
     def suspend(self, request, queryset):
-        changed = list(queryset.filter(status=Tenant.Status.ACTIVE))
-        names = [tenant.name for tenant in changed]
-        Tenant.objects.filter(pk__in=list(queryset.values_list("pk", flat=True))).update(status=Tenant.Status.SUSPENDED)
-        for tenant in changed:
-            self.log_change(request, tenant, "Suspended.")
+        done = []
+        for tenant in queryset.filter(status=Tenant.Status.ACTIVE):
+            outcome = tenant_suspend(tenant=tenant, actor=request.user.get_username(), reason="admin")
+            if outcome.changed:
+                self.log_change(request, tenant, f"Suspended; {outcome.tasks_cancelled} queued tasks cancelled.")
+                done.append(f"{tenant.name} ({outcome.tasks_cancelled} queued tasks cancelled)")
         self.message_user(
             request,
-            f"Suspended {', '.join(names) or 'nobody new'}: their API keys are refused from now on.",
+            f"Suspended {', '.join(done) or 'nobody new'}: their API keys are refused from now on.",
             messages.SUCCESS,
         )
 
     @admin.action(description="Reactivate", permissions=["change"])
     def reactivate(self, request, queryset):
-        changed = list(queryset.filter(status=Tenant.Status.SUSPENDED))
-        names = [tenant.name for tenant in changed]
-        Tenant.objects.filter(pk__in=list(queryset.values_list("pk", flat=True))).update(status=Tenant.Status.ACTIVE)
-        for tenant in changed:
-            self.log_change(request, tenant, "Reactivated.")
+        names = []
+        for tenant in queryset.filter(status=Tenant.Status.SUSPENDED):
+            if tenant_reactivate(tenant=tenant, actor=request.user.get_username(), reason="admin"):
+                self.log_change(request, tenant, "Reactivated.")
+                names.append(tenant.name)
         self.message_user(
             request, f"Reactivated {', '.join(names) or 'nobody new'}: their keys work again.", messages.SUCCESS
         )

@@ -178,3 +178,23 @@ class ApiKey(TenantOwned):
 
     def is_expired(self, now=None) -> bool:
         return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+
+class TenantStatusChange(TenantOwned):
+    """Audit row of every suspension and reactivation (accounts.services.tenant_suspend and
+    tenant_reactivate): who, when, why, and what the suspension cancelled. Image links minted while
+    a tenant was suspended never serve (generation/storage.py)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="status_changes")
+    status = models.CharField(max_length=16, choices=Tenant.Status.choices)
+    actor = models.CharField(max_length=150, blank=True, default="")
+    reason = models.CharField(max_length=500, blank=True, default="")
+    tasks_cancelled = models.PositiveIntegerField(default=0)
+    callbacks_stopped = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta(TenantOwned.Meta):
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.tenant} {self.status} at {self.created_at:%Y-%m-%d %H:%M:%S}"

@@ -116,6 +116,8 @@ def _start_of(tenant_id: int, queue_name: str, *, holder: Task, job_id: str, wor
     this tenant can start now."""
     with transaction.atomic():
         tenant = limits.lock_tenant(tenant_id)
+        if not tenant.is_active:  # suspended: its queued tasks are being cancelled
+            return None
         running = Task.unscoped_objects.filter(tenant_id=tenant_id, state=State.RUNNING).count()
         if running >= limits.limits_for(tenant).running:
             return None

@@ -344,6 +344,28 @@ def task_cancel(*, task: Task, redis_down: bool = False) -> Task:
     return task
 
 
+def tasks_cancel_for_suspension(*, tenant, detail: str) -> int:
+    """Inside the suspension's transaction (the tenant's row locked): every queued task of the
+    tenant ends cancelled with ``tenant_suspended`` (charge 0, hold released); after the commit
+    each one's job is removed and its one callback scheduled. Returns how many."""
+    queued = list(Task.unscoped_objects.select_for_update().filter(tenant=tenant, state=State.QUEUED))
+    for task in queued:
+        moved = _transition(
+            task,
+            from_states=[State.QUEUED],
+            state=State.CANCELLED,
+            finished_at=timezone.now(),
+            lease_expires_at=None,
+            error_code="tenant_suspended",
+            error_detail=detail,
+        )
+        if moved:
+            billing.task_release(task=task)
+            transaction.on_commit(partial(_stop_work, task), robust=True)
+            _notify(task)
+    return len(queued)
+
+
 def _stop_work(task: Task) -> bool:
     """After a cancel commits: the flag for a run in progress (only a task that ever started can
     have one), and the job of a queued task out of its queue (the worker would skip it anyway).

@@ -368,6 +368,12 @@ CALLBACK_RESPONSE_MAX_BYTES = env.int("CALLBACK_RESPONSE_MAX_BYTES", default=409
 # How long the previous webhook secret keeps signing after a rotation (seconds).
 CALLBACK_SECRET_ROTATION_GRACE = env.int("CALLBACK_SECRET_ROTATION_GRACE", default=86400)
 # How often a callback worker sweeps the database for attempts whose job Redis lost (seconds).
+# Attempts one callback worker makes at once (threads), and at most this many to one receiver
+# (scheme, host, port): a slow receiver holds its own slots, never every tenant's callbacks.
+CALLBACK_CONCURRENCY = env.int("CALLBACK_CONCURRENCY", default=16)
+CALLBACK_MAX_PER_RECEIVER = env.int("CALLBACK_MAX_PER_RECEIVER", default=2)
+if CALLBACK_CONCURRENCY < 1 or CALLBACK_MAX_PER_RECEIVER < 1:
+    raise environ.ImproperlyConfigured("CALLBACK_CONCURRENCY and CALLBACK_MAX_PER_RECEIVER must be at least 1")
 CALLBACK_RECOVER_INTERVAL = env.float("CALLBACK_RECOVER_INTERVAL", default=60.0)
 # Longest a submission waits for DNS when checking its callback_url (seconds); no answer in time
 # means "check again at delivery", never a refused task.
