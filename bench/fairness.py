@@ -101,12 +101,12 @@ def wait_all(timeout: float = 900) -> None:
         time.sleep(0.2)
 
 
-def backlog_run() -> dict[str, float]:
+def backlog_run(x_tasks: int) -> dict[str, float]:
     from generation.models import Task
 
     clean()
     x, y = tenant(), tenant()
-    xs = [submit(x, 6) for _ in range(15)]
+    xs = [submit(x, 6) for _ in range(x_tasks)]
     while not Task.unscoped_objects.filter(state="running").exists():
         time.sleep(0.02)
     late = submit(y, 1)
@@ -147,7 +147,8 @@ def main() -> None:
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/bench_fair")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--tasks-per-weight", type=int, default=20)
+    parser.add_argument("--x-tasks", type=int, default=15, help="six-image tasks tenant X queues")
+    parser.add_argument("--tasks-per-weight", type=int, default=20, help="0: skip the shares scenario")
     parser.add_argument("--step-delay", type=float, default=0.05, help="seconds per denoising step (tiny model)")
     args = parser.parse_args()
     env = prepare(args.database_url, args.redis_url)
@@ -156,18 +157,24 @@ def main() -> None:
     for mode in ("fifo", "fair"):
         worker = start_worker(env, mode, ROOT / "var" / f"bench-fairness-{mode}.log")
         try:
-            backlog = [backlog_run() for _ in range(args.runs)]
-            shares = [shares_run(args.tasks_per_weight) for _ in range(args.runs)]
+            backlog = [backlog_run(args.x_tasks) for _ in range(args.runs)]
+            shares = [shares_run(args.tasks_per_weight) for _ in range(args.runs if args.tasks_per_weight else 0)]
         finally:
             os.killpg(worker.pid, 15)
             worker.wait(timeout=30)
         median = {k: statistics.median(r[k] for r in backlog) for k in backlog[0]}
-        share = {k: statistics.median(r[k] for r in shares) for k in shares[0]}
         print(
             f"{mode}: Y waited {median['y_wait_s']:.2f} s behind {median['x_before_y']:.0f} of X's tasks "
-            f"(one X task {median['x_task_s']:.2f} s); shares while all busy w2 {share['w2']:.1%} "
-            f"w1a {share['w1a']:.1%} w1b {share['w1b']:.1%} (weights: 50% / 25% / 25%)"
+            f"(one X task {median['x_task_s']:.2f} s; runs: {[round(r['y_wait_s'], 2) for r in backlog]})",
+            flush=True,
         )
+        if shares:
+            share = {k: statistics.median(r[k] for r in shares) for k in shares[0]}
+            print(
+                f"{mode}: shares while all busy w2 {share['w2']:.1%} w1a {share['w1a']:.1%} "
+                f"w1b {share['w1b']:.1%} (weights: 50% / 25% / 25%)",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
