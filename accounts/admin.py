@@ -235,7 +235,7 @@ class TenantAdmin(ButtonsMixin, admin.ModelAdmin):
         for tenant in queryset.filter(status=Tenant.Status.ACTIVE):
             outcome = tenant_suspend(tenant=tenant, actor=request.user.get_username(), reason="admin")
             if outcome.changed:
-                self.log_change(request, tenant, f"Suspended; {outcome.tasks_cancelled} queued tasks cancelled.")
+                self.log_change(request, tenant, "Suspended.")  # what it stopped: the TenantStatusChange row
                 done.append(f"{tenant.name} ({outcome.tasks_cancelled} queued tasks cancelled)")
         self.message_user(
             request,

@@ -59,6 +59,11 @@ class Plan(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.currency})"
 
+    def save(self, *args, **kwargs) -> None:
+        if self.scheduling_weight is None:  # cleared in the admin's form: the default weight
+            self.scheduling_weight = 1
+        super().save(*args, **kwargs)
+
 
 class PriceTier(models.Model):
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="tiers")
