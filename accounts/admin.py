@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from accounts.models import ApiKey, Membership, Project, Scope, Tenant, all_scopes
-from accounts.services import api_key_create, api_key_revoke, reactivate_tenant, suspend_tenant
+from accounts.services import api_key_create, api_key_revoke, tenant_reactivate, tenant_suspend
 from billing.models import ZERO, BillingAccount, DailyUsage, MoneySum, MonthlyUsage, Plan, TenantPlan
 from billing.services import period_of
 from callbacks.admin import ProjectWebhookSecretMixin
@@ -235,18 +235,23 @@ class TenantAdmin(ButtonsMixin, admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), "buttons": buttons})
 
     # --- actions ---------------------------------------------------------------------------
-    @admin.action(description="Suspend (their keys stop working at once)", permissions=["change"])
+    @admin.action(description="Suspend (their keys stop working, queued tasks are cancelled)", permissions=["change"])
     def suspend(self, request, queryset):
-        names = [tenant.name for tenant in queryset if suspend_tenant(tenant=tenant, actor=request.user)]
+        done = []
+        for tenant in queryset.filter(status=Tenant.Status.ACTIVE):
+            outcome = tenant_suspend(tenant=tenant, actor=request.user, reason="admin")
+            if outcome.changed:  # its audit rows: the history entry and the TenantStatusChange row
+                done.append(f"{tenant.name} ({outcome.tasks_cancelled} queued tasks cancelled)")
         self.message_user(
             request,
-            f"Suspended {', '.join(names) or 'nobody new'}: their API keys are refused from now on.",
+            f"Suspended {', '.join(done) or 'nobody new'}: their API keys are refused from now on.",
             messages.SUCCESS,
         )
 
     @admin.action(description="Reactivate", permissions=["change"])
     def reactivate(self, request, queryset):
-        names = [tenant.name for tenant in queryset if reactivate_tenant(tenant=tenant, actor=request.user)]
+        suspended = queryset.filter(status=Tenant.Status.SUSPENDED)
+        names = [t.name for t in suspended if tenant_reactivate(tenant=t, actor=request.user, reason="admin")]
         self.message_user(
             request, f"Reactivated {', '.join(names) or 'nobody new'}: their keys work again.", messages.SUCCESS
         )

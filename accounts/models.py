@@ -118,6 +118,34 @@ class Project(TenantOwned):
     def __str__(self) -> str:
         return f"{self.tenant.name} / {self.name}"
 
+    def tenant_change_refusal(self) -> str | None:
+        """Why this project may not move to the tenant it now names, or None. A project with keys
+        or tasks stays with its tenant: its keys, tasks, ledger and rollups all name that tenant,
+        and a half-moved project would show one tenant's tasks to another's keys."""
+        if self.pk is None:
+            return None
+        before = Project.unscoped_objects.filter(pk=self.pk).values_list("tenant_id", flat=True).first()
+        if before is None or before == self.tenant_id:
+            return None
+        if self.api_keys.exists() or self.tasks.exists():
+            return (
+                "This project has API keys or tasks, which belong to its tenant: it cannot move to another "
+                "tenant. Create a project in the other tenant instead."
+            )
+        return None
+
+    def clean(self) -> None:
+        super().clean()
+        refusal = self.tenant_change_refusal()
+        if refusal:
+            raise ValidationError({"tenant": refusal})
+
+    def save(self, *args, **kwargs) -> None:
+        refusal = self.tenant_change_refusal()  # also for code that saves without the form
+        if refusal:
+            raise ValidationError({"tenant": refusal})
+        super().save(*args, **kwargs)
+
 
 class Membership(TenantOwned):
     class Role(models.TextChoices):
@@ -182,3 +210,23 @@ class ApiKey(TenantOwned):
 
     def is_expired(self, now=None) -> bool:
         return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+
+class TenantStatusChange(TenantOwned):
+    """Audit row of every suspension and reactivation (accounts.services.tenant_suspend and
+    tenant_reactivate): who, when, why, and what the suspension cancelled. Image links minted while
+    a tenant was suspended never serve (generation/storage.py)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="status_changes")
+    status = models.CharField(max_length=16, choices=Tenant.Status.choices)
+    actor = models.CharField(max_length=150, blank=True, default="")
+    reason = models.CharField(max_length=500, blank=True, default="")
+    tasks_cancelled = models.PositiveIntegerField(default=0)
+    callbacks_stopped = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta(TenantOwned.Meta):
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.tenant} {self.status} at {self.created_at:%Y-%m-%d %H:%M:%S}"

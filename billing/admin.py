@@ -51,9 +51,15 @@ class PriceTierInline(admin.TabularInline):
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "currency", "included_images", "monthly_cap", "is_default")
+    list_display = ("code", "name", "currency", "included_images", "monthly_cap", "scheduling_weight", "is_default")
     readonly_fields = ("created_at",)
     inlines = [PriceTierInline]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "scheduling_weight":
+            field.required = False  # left out of a form: the default weight, 1
+        return field
 
 
 @admin.register(TenantPlan)

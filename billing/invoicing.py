@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Tenant
 from billing.models import ZERO, BillingAccount, Invoice, InvoiceLine, MoneySum, UsageLine, UsageRecord
-from billing.services import account_for, period_of
+from billing.services import period_of
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +45,23 @@ def billing_period_close(*, period: date, issue: bool = True, now=None) -> Close
     return result
 
 
+def invoiced_mode(records) -> str:
+    """What a month's invoice covers: the tasks admitted postpaid (to be paid), whatever the
+    account's mode is now; a month with none is a statement of the prepaid ones, settled from
+    credit as each finished. A task is never on an invoice to pay and captured from credit."""
+    if records.filter(billing_mode=BillingAccount.Mode.POSTPAID).exists():
+        return BillingAccount.Mode.POSTPAID
+    return BillingAccount.Mode.PREPAID
+
+
 def _invoice_tenant(*, tenant: Tenant, period: date, issue: bool, now) -> str:
     with transaction.atomic():
         invoice = Invoice.objects.for_tenant(tenant).select_for_update().filter(period=period).first()
         if invoice is not None and invoice.status != Invoice.Status.DRAFT:
             return "unchanged"
-        account = account_for(tenant)
         records = UsageRecord.objects.for_tenant(tenant).filter(period=period)
+        mode = invoiced_mode(records)
+        records = records.filter(billing_mode=mode)
         currency = records.values_list("currency", flat=True).first()
         outcome = "rebuilt" if invoice else "created"
         if invoice is None:
@@ -60,13 +70,13 @@ def _invoice_tenant(*, tenant: Tenant, period: date, issue: bool, now) -> str:
                 number=invoice_number(tenant.pk, period),
                 period=period,
                 currency=currency,
-                billing_mode=account.mode,
+                billing_mode=mode,
                 created_at=now,
             )
         invoice.lines.all().delete()
         grouped = (
             UsageLine.objects.for_tenant(tenant)
-            .filter(record__period=period)
+            .filter(record__in=records)
             .values("record__project_id", "tier", "unit_price")
             .annotate(images=Sum("images"), amount=MoneySum("amount"))
             .order_by("record__project_id", "tier", "unit_price")
@@ -87,11 +97,11 @@ def _invoice_tenant(*, tenant: Tenant, period: date, issue: bool, now) -> str:
         invoice.images = sum(line.images for line in lines)
         invoice.total = sum((line.amount for line in lines), ZERO)
         invoice.currency = currency
-        invoice.billing_mode = account.mode
+        invoice.billing_mode = mode
         if issue:
             invoice.status = Invoice.Status.ISSUED
             invoice.issued_at = now
-            if account.mode == BillingAccount.Mode.PREPAID:
+            if mode == BillingAccount.Mode.PREPAID:
                 # Captured from credit as each task finished: the statement is settled already.
                 invoice.status, invoice.paid_at = Invoice.Status.PAID, now
         invoice.save()

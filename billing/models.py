@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -42,6 +43,12 @@ class Plan(models.Model):
         **MONEY, null=True, blank=True, help_text="Default monthly spend cap of its tenants (empty: none)"
     )
     is_default = models.BooleanField(default=False, help_text="The plan of tenants that have none assigned")
+    scheduling_weight = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text="Share of the generation workers while tenants wait: a tenant on a plan of weight 2 gets "
+        "twice the images of one on weight 1 (fair scheduling, docs/reliability.md)",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -51,6 +58,11 @@ class Plan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.currency})"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.scheduling_weight is None:  # cleared in the admin's form: the default weight
+            self.scheduling_weight = 1
+        super().save(*args, **kwargs)
 
 
 class PriceTier(models.Model):
@@ -152,6 +164,13 @@ class UsageRecord(TenantOwned):
     unit_price = models.DecimalField(**MONEY, help_text="Price of the task's last image (see lines for each tier)")
     tier = models.PositiveSmallIntegerField(help_text="Tier of the task's last image (0: included)")
     amount = models.DecimalField(**MONEY)
+    billing_mode = models.CharField(
+        max_length=16,
+        choices=BillingAccount.Mode.choices,
+        default=BillingAccount.Mode.POSTPAID,
+        help_text="The task's billing mode (the one it was admitted under): prepaid is captured from credit, "
+        "postpaid is invoiced; never both",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta(TenantOwned.Meta):

@@ -103,9 +103,17 @@ def reconcile(*, period: date | None = None) -> list[str]:
     if period is not None:
         invoices = invoices.filter(period=period)
     for invoice in invoices.annotate(line_total=MoneySum("lines__amount"), line_images=Sum("lines__images")):
-        ledger_total = UsageRecord.unscoped_objects.filter(
-            tenant_id=invoice.tenant_id, period=invoice.period
-        ).aggregate(amount=MoneySum("amount"), images=Sum("images"))
+        # An invoice covers the month's tasks of its mode: postpaid ones (to pay), or, in a month
+        # without any, the prepaid ones (a statement of captured credit).
+        month = UsageRecord.unscoped_objects.filter(tenant_id=invoice.tenant_id, period=invoice.period)
+        ledger_total = month.filter(billing_mode=invoice.billing_mode).aggregate(
+            amount=MoneySum("amount"), images=Sum("images")
+        )
+        if invoice.billing_mode == BillingAccount.Mode.PREPAID:
+            for task_id in month.filter(billing_mode=BillingAccount.Mode.POSTPAID).values_list("task_id", flat=True):
+                problems.append(
+                    f"task {task_id}: postpaid but not on invoice {invoice.number} (prepaid): charged neither way"
+                )
         if (invoice.line_total or ZERO) != invoice.total:
             problems.append(
                 f"invoice {invoice.number}: lines add up to {invoice.line_total}, total says {invoice.total}"
@@ -116,7 +124,10 @@ def reconcile(*, period: date | None = None) -> list[str]:
                 f"{ledger_total['images']} for {ledger_total['amount']}"
             )
 
-    # 5. prepaid credit <-> its entries and open holds
+    # 5. each billed task charged one way: the mode it was admitted under
+    problems += _charged_once(records)
+
+    # 6. prepaid credit <-> its entries and open holds
     sums = {
         row["tenant_id"]: row
         for row in CreditEntry.unscoped_objects.values("tenant_id").annotate(
@@ -151,6 +162,29 @@ def reconcile(*, period: date | None = None) -> list[str]:
         open_amount = (row["held"] or ZERO) - (row["settled"] or ZERO)
         if account and open_amount != account["credit_held"]:
             problems.append(f"tenant {row['tenant_id']}: open holds {open_amount} != held {account['credit_held']}")
+    return problems
+
+
+def _charged_once(records) -> list[str]:
+    """A prepaid task's charge was captured from credit, in full; a postpaid one's was not captured
+    at all (it is invoiced). Otherwise it was charged both ways, or neither."""
+    problems = []
+    captured = dict(
+        CreditEntry.unscoped_objects.filter(kind=CreditEntry.Kind.CAPTURE, task_id__in=records.values("task_id"))
+        .values("task_id")
+        .annotate(s=MoneySum("amount"))
+        .values_list("task_id", "s")
+    )
+    rows = records.values_list("task_id", "billing_mode", "amount", "task__billing_mode")
+    for task_id, mode, amount, admitted in rows:
+        taken = captured.get(task_id, ZERO)
+        if admitted and admitted != mode:
+            problems.append(f"task {task_id}: admitted {admitted} but billed {mode}")
+        if mode == BillingAccount.Mode.POSTPAID and taken:
+            problems.append(f"task {task_id}: charged both ways: postpaid (invoiced) and {taken} captured from credit")
+        elif mode == BillingAccount.Mode.PREPAID and taken != amount:
+            how = "neither way" if not taken else f"{taken} from credit"
+            problems.append(f"task {task_id}: prepaid, charged {amount} but {how}")
     return problems
 
 

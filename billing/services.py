@@ -180,6 +180,11 @@ class Admission:
     hold: Decimal
     prepaid: bool
 
+    @property
+    def mode(self) -> str:
+        """What the task records: it is billed this way whatever the account's mode is later."""
+        return BillingAccount.Mode.PREPAID if self.prepaid else BillingAccount.Mode.POSTPAID
+
 
 def task_admit(*, tenant: Tenant, project: Project, end_user: str, num_images: int) -> Admission:
     """Inside the submit transaction: lock the tenant's account (so concurrent submits are counted
@@ -312,6 +317,7 @@ def task_bill(*, task, images_delivered: int) -> Decimal:
             unit_price=lines[-1].unit_price,
             tier=lines[-1].tier,
             amount=amount,
+            billing_mode=task_billing_mode(task),
         )
         UsageLine.objects.for_tenant(task.tenant).bulk_create(
             [
@@ -337,6 +343,15 @@ def task_bill(*, task, images_delivered: int) -> Decimal:
         )
     _settle_hold(task, charge=amount)
     return amount
+
+
+def task_billing_mode(task) -> str:
+    """The mode ``task`` was admitted under; a task from before tasks recorded it: prepaid if it
+    holds credit."""
+    if task.billing_mode:
+        return task.billing_mode
+    held = CreditEntry.objects.for_tenant(task.tenant).filter(task=task, kind=CreditEntry.Kind.HOLD).exists()
+    return BillingAccount.Mode.PREPAID if held else BillingAccount.Mode.POSTPAID
 
 
 def task_release(*, task) -> None:

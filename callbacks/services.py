@@ -11,6 +11,7 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -80,6 +81,17 @@ def callback_schedule(*, task_id, enqueue: bool = True) -> CallbackDelivery | No
         if enqueue:
             _enqueue(delivery.pk, 1)
     return delivery
+
+
+def receiver_of(delivery_id: int) -> str:
+    """The receiver a delivery goes to, as the concurrency limit counts it: scheme, host, port."""
+    url = CallbackDelivery.unscoped_objects.filter(pk=delivery_id).values_list("url", flat=True).first() or ""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or {"https": 443, "http": 80}.get(parts.scheme, 0)
+    except ValueError:
+        port = 0
+    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}"
 
 
 def _build_body(delivery: CallbackDelivery) -> str:
@@ -241,6 +253,8 @@ def callback_attempt_run(
     delivery = CallbackDelivery.unscoped_objects.select_related("project").get(pk=delivery_id)
     expect = {"status": Status.DELIVERING, "attempts_count": number, "claimed_at": started_at}
 
+    if _stopped_by_suspension(delivery, expect=expect, number=number):
+        return Status.GAVE_UP
     gone = selectors.endpoint_gone_mark(project_id=delivery.project_id, url=delivery.url)
     if gone is not None:
         reason = (
@@ -274,6 +288,24 @@ def callback_attempt_run(
     return _record(
         delivery, number=number, trigger=trigger, started_at=started_at, outcome=outcome, body=body, expect=expect
     )
+
+
+def _stopped_by_suspension(delivery: CallbackDelivery, *, expect: dict, number: int) -> bool:
+    """A suspended tenant's callbacks stop (no more signed links go out for it), except the one of
+    each task the suspension cancelled, which tells the receiver why."""
+    task = Task.unscoped_objects.select_related("tenant").only("error_code", "tenant__status").get(pk=delivery.task_id)
+    if task.tenant.is_active or task.error_code == "tenant_suspended":
+        return False
+    CallbackDelivery.unscoped_objects.filter(pk=delivery.pk, **expect).update(
+        status=Status.GAVE_UP,
+        attempts_count=number - 1,
+        claimed_at=None,
+        next_attempt_at=None,
+        finished_at=timezone.now(),
+        last_error="stopped: the account was suspended",
+    )
+    log.info("callback %s not sent: the tenant is suspended", delivery.webhook_id)
+    return True
 
 
 def callback_redeliver(*, delivery: CallbackDelivery) -> tuple[bool, str]:

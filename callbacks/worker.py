@@ -7,6 +7,9 @@ import logging
 import os
 import socket
 import threading
+from collections import defaultdict, deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.db import close_old_connections, connections
@@ -57,6 +60,63 @@ class RecoverySweeper(threading.Thread):
         self.stopped.set()
 
 
+class Dispatcher:
+    """Runs callback attempts on a thread pool (``CALLBACK_CONCURRENCY`` threads), at most
+    ``CALLBACK_MAX_PER_RECEIVER`` at once per receiver; the others of a busy receiver wait in its
+    own line, in order, without holding a thread. So one slow receiver (each attempt allowed
+    ``CALLBACK_TIMEOUT``) delays only its own callbacks. The delivery row stays the truth: an
+    attempt is claimed on it when it starts, and one that waited here when the process died is
+    pending and overdue, and the recovery sweep enqueues it again."""
+
+    def __init__(self, *, threads: int, per_receiver: int):
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="callback-attempt")
+        self.per_receiver = per_receiver
+        self.lock = threading.Condition()
+        self.in_flight: dict[str, int] = defaultdict(int)
+        self.waiting: dict[str, deque] = defaultdict(deque)
+        self.pending = 0  # in flight or waiting
+
+    def submit(self, receiver: str, attempt: Callable[[], object]) -> None:
+        with self.lock:
+            self.pending += 1
+            if self.in_flight[receiver] >= self.per_receiver:
+                self.waiting[receiver].append(attempt)
+                return
+            self.in_flight[receiver] += 1
+        self.pool.submit(self._run, receiver, attempt)
+
+    def _run(self, receiver: str, attempt: Callable[[], object]) -> None:
+        try:
+            attempt()
+        except Exception:  # the attempt logs its own failures; this keeps the pool going
+            log.exception("callback attempt to %s failed", receiver)
+        finally:
+            connections.close_all()  # this thread's own connections
+            with self.lock:
+                self.pending -= 1
+                following = self.waiting[receiver].popleft() if self.waiting[receiver] else None
+                if following is None:
+                    self.in_flight[receiver] -= 1
+                self.lock.notify_all()
+            if following is not None:
+                self.pool.submit(self._run, receiver, following)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        with self.lock:
+            return self.lock.wait_for(lambda: self.pending == 0, timeout)
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=True)
+
+
+_dispatcher: Dispatcher | None = None
+
+
+def current_dispatcher() -> Dispatcher | None:
+    """The pool of this callback worker process; None elsewhere (an attempt then runs inline)."""
+    return _dispatcher
+
+
 def run(*, burst: bool = False, name: str | None = None) -> bool:
     """Sweep once (a restart or a Redis flush loses nothing), then work the queue with the
     scheduler; a long-running worker sweeps again every CALLBACK_RECOVER_INTERVAL seconds."""
@@ -70,8 +130,13 @@ def run(*, burst: bool = False, name: str | None = None) -> bool:
     if not burst:
         sweeper = RecoverySweeper(settings.CALLBACK_RECOVER_INTERVAL)
         sweeper.start()
+    global _dispatcher
+    _dispatcher = Dispatcher(threads=settings.CALLBACK_CONCURRENCY, per_receiver=settings.CALLBACK_MAX_PER_RECEIVER)
     try:
         return worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
     finally:
         if sweeper is not None:
             sweeper.stop()
+        dispatcher, _dispatcher = _dispatcher, None
+        dispatcher.wait_idle()  # the attempts handed over finish (each is bounded by CALLBACK_TIMEOUT)
+        dispatcher.shutdown()

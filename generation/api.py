@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import mimetypes
+import uuid
 from collections.abc import AsyncIterator, Callable
 from functools import partial
 
@@ -466,9 +467,23 @@ class ImageFileView(APIView):
     permission_classes: list = []
 
     def get(self, request, token: str):
-        path = storage.path_from_token(token)
-        if path is None or not storage.image_storage().exists(path):
+        link = storage.link_from_token(token)
+        path = link[0] if link else None
+        if link is None or _suspended_link(*link) or not storage.image_storage().exists(path):
             raise Problem("not_found", "This image link is invalid or has expired.")
         response = FileResponse(storage.image_storage().open(path, "rb"), content_type=mimetypes.guess_type(path)[0])
         response["Cache-Control"] = f"private, max-age={settings.IMAGE_LINK_TTL}"
         return response
+
+
+def _suspended_link(path: str, minted_at) -> bool:
+    """A link of a tenant that is suspended, or was when the link was minted, serves nothing."""
+    from accounts.services import minted_while_suspended
+
+    parts = path.split("/")
+    try:
+        task_id = uuid.UUID(parts[1]) if len(parts) > 2 else None
+    except ValueError:
+        task_id = None
+    tenant_id = Task.unscoped_objects.filter(pk=task_id).values_list("tenant_id", flat=True).first()
+    return tenant_id is not None and minted_while_suspended(tenant_id=tenant_id, minted_at=minted_at)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 
+from rq.job import get_current_job
 from rq.timeouts import JobTimeoutException
 
-from generation import limits, services, storage
+from generation import limits, queues, scheduling, services, storage
 from generation.engine import GenerationCancelled, GenerationRequest
 from generation.lease import lease_kept
 from generation.models import Task
@@ -23,26 +25,45 @@ def _ms(since: float) -> float:
 
 
 def run_generation(task_id: str) -> str:
-    """Generate, store and finish one task. Every way out leaves the task in a final state."""
-    # A job carries only the id: the worker reads the task from the database, across tenants.
-    task = Task.unscoped_objects.select_related("project").filter(pk=task_id).first()
-    if task is None or task.state != Task.State.QUEUED:
-        return f"skipped: task is {task.state if task else 'missing'}"
+    """Start the task whose turn it is on this job's queue (fair across tenants, first in first out
+    within one: generation/scheduling.py), then generate, store and finish it. ``task_id`` names
+    the task the job was enqueued for; the job may start another one, and that task keeps a job.
+    Every way out leaves the started task in a final state."""
+    hint = _task_or_none(task_id)
+    job = get_current_job()
+    job_id = job.id if job is not None else (hint.job_id if hint else "")
+    holder = scheduling.token_holder(job_id=job_id, hint=hint)
+    if holder is None:  # a replayed job, or one whose task was cancelled or started elsewhere
+        return f"skipped: task is {hint.state if hint else 'missing'}"
+    claim = scheduling.claim_next(
+        queue_name=job.origin if job is not None else queues.model_spec(holder.model).queue,
+        holder=holder,
+        job_id=job_id,
+        worker_name=worker_identity(),
+        describe=lambda model: loaded_engine(model).describe(),
+    )
+    task = claim.task
+    if task is None and claim.waiting:
+        # Tasks wait, their tenants at their running limit (generation/limits.py): this token comes
+        # back after a delay, so the worker goes on with other jobs and the waiting tasks keep theirs.
+        return f"deferred: tenants at their running limit; job {limits.task_defer_start(holder)}"
+    if task is None:
+        return "skipped: nothing queued"
     engine = loaded_engine(task.model)
-    run_info = engine.describe()
-    # At most the tenant's limit of tasks run at once: a task over it waits, queued, with its job
-    # back on the queue after a delay, so this worker goes on with other jobs (generation/limits.py).
-    with limits.running_slot(task) as admitted:
-        started = admitted and services.task_start(task=task, worker_name=worker_identity(), run_info=run_info)
-    if not admitted:
-        return f"deferred: tenant at its running limit; job {limits.task_defer_start(task)}"
-    if not started:
-        return f"skipped: task is {task.state}"
+    run_info = dict(task.run_info)
     with lease_kept(task) as lease:  # renewed until this run has written its end
         # Told every step: publishes progress, and stops the pipeline when the task was cancelled
         # (Redis flag) or this run lost the row (the lease thread's event).
         reporter = StepReporter(task_id=task.pk, attempt=task.attempts, lost=lease.lost)
         return _run_started(task, engine, run_info, reporter)
+
+
+def _task_or_none(task_id: str) -> Task | None:
+    try:
+        uuid.UUID(str(task_id))
+    except ValueError:
+        return None
+    return Task.unscoped_objects.select_related("project").filter(pk=task_id).first()
 
 
 def _run_started(task: Task, engine, run_info: dict, reporter: StepReporter) -> str:

@@ -55,7 +55,7 @@ def limits_for(tenant: Tenant) -> TenantLimits:
     )
 
 
-def _lock_tenant(tenant_id) -> Tenant:
+def lock_tenant(tenant_id) -> Tenant:
     """Inside a transaction: the tenant's row, locked until commit (one admission at a time)."""
     return Tenant.objects.select_for_update().get(pk=tenant_id)
 
@@ -64,7 +64,7 @@ def _lock_tenant(tenant_id) -> Tenant:
 def task_admit_queued(*, tenant: Tenant) -> None:
     """Inside the submit transaction, before the task is written: 429 when the tenant already has
     its limit of queued tasks."""
-    tenant = _lock_tenant(tenant.pk)
+    tenant = lock_tenant(tenant.pk)
     limit = limits_for(tenant).queued
     queued = Task.objects.for_tenant(tenant).filter(state=Task.State.QUEUED).count()
     if queued >= limit:
@@ -87,7 +87,7 @@ def running_slot(task: Task) -> Iterator[bool]:
     than its limit of running tasks, and the start inside the block commits (and releases the
     lock) when the block ends, so two workers cannot both take the last slot."""
     with transaction.atomic():
-        tenant = _lock_tenant(task.tenant_id)
+        tenant = lock_tenant(task.tenant_id)
         running = Task.objects.for_tenant(tenant).filter(state=Task.State.RUNNING).count()
         yield running < limits_for(tenant).running
 

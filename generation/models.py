@@ -66,6 +66,13 @@ class Task(TenantOwned):
     )
     images_delivered = models.PositiveSmallIntegerField(default=0)
     charge = models.DecimalField(max_digits=14, decimal_places=5, default=Decimal("0"))
+    billing_mode = models.CharField(
+        max_length=16,
+        blank=True,
+        default="",
+        help_text="The tenant's billing mode when the task was admitted (prepaid: held on and captured from "
+        "credit; postpaid: invoiced); a later change of the mode does not apply to it. Empty: not admitted.",
+    )
     hold_amount = models.DecimalField(
         max_digits=14,
         decimal_places=5,
@@ -123,3 +130,23 @@ class Image(TenantOwned):
 
     def __str__(self) -> str:
         return self.storage_path
+
+
+class FairShare(models.Model):
+    """Fair scheduling (generation/scheduling.py): how far a tenant has been served on one queue, in
+    images divided by its plan's weight (its *pass*)."""
+
+    queue = models.CharField(max_length=64)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    vpass = models.FloatField(default=0.0, help_text="Virtual time at which this tenant's next task would start")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["queue", "tenant"], name="fair_share_unique_tenant")]
+
+
+class FairClock(models.Model):
+    """Fair scheduling: the virtual time of one queue, the turn of the task that started last. A
+    tenant that was idle comes back at this time."""
+
+    queue = models.CharField(max_length=64, primary_key=True)
+    clock = models.FloatField(default=0.0)

@@ -181,6 +181,8 @@ def task_status(task: Task) -> dict[str, str]:
         http = CODES.get(task.error_code, (500, ""))[0]
         return {"code": str(http), "message": f"FAILED: {task.error_detail or task.error_code}"}
     code, message = STATUS_BY_STATE[task.state]
+    if task.state == Task.State.CANCELLED and task.error_detail:  # why (a suspension)
+        message = f"{message}: {task.error_detail}"
     return {"code": code, "message": message}
 
 
@@ -208,6 +210,8 @@ def task_moderation(task: Task) -> dict[str, Any]:
 
 
 def task_error(task: Task) -> dict[str, Any] | None:
+    if task.state == Task.State.CANCELLED and task.error_code:  # cancelled by the platform (a suspension)
+        return problem_body(task.error_code, task.error_detail or task.error_code, task_id=str(task.id))
     if task.state != Task.State.FAILED:
         return None
     extra: dict[str, Any] = {}

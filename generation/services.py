@@ -94,6 +94,7 @@ def task_submit(
                     tenant=tenant, project=project, end_user=data.end_user, num_images=data.num_images
                 )
                 fields["hold_amount"] = admission.hold
+                fields["billing_mode"] = admission.mode
             task = Task.objects.for_tenant(tenant).create(
                 tenant=tenant,
                 project=project,
@@ -153,7 +154,9 @@ def task_submit(
             headers={"Retry-After": "5"},
             task_id=str(task.id),
         ) from exc
-    Task.unscoped_objects.filter(pk=task.pk).update(job_id=job_id)
+    # Unless a worker already gave the task another job (fair scheduling swaps jobs between
+    # queued tasks: generation/scheduling.py), this job is its.
+    Task.unscoped_objects.filter(pk=task.pk, job_id="").update(job_id=job_id)
     task.job_id = job_id
     return task
 
@@ -353,6 +356,28 @@ def task_cancel(*, task: Task, redis_down: bool = False, actor=None) -> Task:
     return task
 
 
+def tasks_cancel_for_suspension(*, tenant, detail: str) -> int:
+    """Inside the suspension's transaction (the tenant's row locked): every queued task of the
+    tenant ends cancelled with ``tenant_suspended`` (charge 0, hold released); after the commit
+    each one's job is removed and its one callback scheduled. Returns how many."""
+    queued = list(Task.unscoped_objects.select_for_update().filter(tenant=tenant, state=State.QUEUED))
+    for task in queued:
+        moved = _transition(
+            task,
+            from_states=[State.QUEUED],
+            state=State.CANCELLED,
+            finished_at=timezone.now(),
+            lease_expires_at=None,
+            error_code="tenant_suspended",
+            error_detail=detail,
+        )
+        if moved:
+            billing.task_release(task=task)
+            transaction.on_commit(partial(_stop_work, task), robust=True)
+            _notify(task)
+    return len(queued)
+
+
 def _stop_work(task: Task) -> bool:
     """After a cancel commits: the flag for a run in progress (only a task that ever started can
     have one), and the job of a queued task out of its queue (the worker would skip it anyway).
@@ -439,6 +464,7 @@ def task_retry(*, task: Task, actor=None) -> Task:
             charge=0,
             images_delivered=0,
             hold_amount=admission.hold,
+            billing_mode=admission.mode,
             **resets,
         )
         assert moved, "the row is locked"

@@ -8,6 +8,7 @@ IMAGE_STORAGE=s3: django-storages' presigned URLs, expiring after the same time.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core import signing
@@ -53,15 +54,31 @@ def serves_own_links() -> bool:
 def image_url(path: str, *, base_url: str) -> str:
     if not serves_own_links():
         return image_storage().url(path)
-    token = signing.TimestampSigner(salt=LINK_SALT).sign_object({"p": path}, compress=False)
+    # "t": when it was minted, in ms (the signer's own time is in whole seconds): a link minted
+    # while its tenant was suspended never serves (accounts.services.minted_while_suspended).
+    minted = round(datetime.now(UTC).timestamp() * 1000)
+    token = signing.TimestampSigner(salt=LINK_SALT).sign_object({"p": path, "t": minted}, compress=False)
     return base_url + reverse("image-file", kwargs={"token": token})
 
 
 def path_from_token(token: str) -> str | None:
     """The storage path a link names, or None when the link is forged or expired."""
+    signed = link_from_token(token)
+    return signed[0] if signed else None
+
+
+def link_from_token(token: str) -> tuple[str, datetime] | None:
+    """(the storage path a link names, when it was minted), or None when the link is forged or
+    expired."""
+    signer = signing.TimestampSigner(salt=LINK_SALT)
     try:
-        data = signing.TimestampSigner(salt=LINK_SALT).unsign_object(token, max_age=settings.IMAGE_LINK_TTL)
-    except signing.BadSignature:
+        data = signer.unsign_object(token, max_age=settings.IMAGE_LINK_TTL)
+        minted = signing.b62_decode(signing.Signer.unsign(signer, token).rsplit(signer.sep, 1)[-1])
+    except (signing.BadSignature, ValueError):
         return None
     path = data.get("p") if isinstance(data, dict) else None
-    return path if isinstance(path, str) else None
+    if not isinstance(path, str):
+        return None
+    if isinstance(data.get("t"), int):  # links from before it: the signer's whole second
+        minted = data["t"] / 1000
+    return path, datetime.fromtimestamp(minted, tz=UTC)

@@ -91,6 +91,8 @@ def _limits() -> Iterator[str]:
             yield f"{name} must be at least 1"
     if not 0.1 <= settings.TENANT_RUNNING_RETRY_SECONDS <= 300:
         yield "TENANT_RUNNING_RETRY_SECONDS must be between 0.1 and 300"
+    if settings.GENERATION_SCHEDULING not in ("fair", "fifo"):
+        yield "GENERATION_SCHEDULING must be fair or fifo"
 
 
 @rule("imagegen.E006")
@@ -129,6 +131,8 @@ def _callbacks() -> Iterator[str]:
         yield "CALLBACK_RETRY_JITTER must be in [0, 1)"
     if settings.CALLBACK_TIMEOUT <= 0:
         yield "CALLBACK_TIMEOUT must be > 0"
+    if settings.CALLBACK_CONCURRENCY < 1 or settings.CALLBACK_MAX_PER_RECEIVER < 1:
+        yield "CALLBACK_CONCURRENCY and CALLBACK_MAX_PER_RECEIVER must be at least 1"
 
 
 def settings_errors() -> list[checks.Error]:

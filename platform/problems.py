@@ -24,6 +24,7 @@ CODES: dict[str, tuple[int, str]] = {
     "unauthenticated": (401, "Authentication required"),
     "quota_exceeded": (402, "Quota exceeded"),
     "forbidden": (403, "Forbidden"),
+    "tenant_suspended": (403, "The account was suspended"),
     "not_found": (404, "Not found"),
     "method_not_allowed": (405, "Method not allowed"),
     "not_acceptable": (406, "Not acceptable"),

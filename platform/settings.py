@@ -271,6 +271,10 @@ TENANT_MAX_RUNNING_TASKS = env.int("TENANT_MAX_RUNNING_TASKS", default=4)
 TENANT_MAX_SYNC_WAITS = env.int("TENANT_MAX_SYNC_WAITS", default=10)
 # A task over its tenant's running limit goes back to the queue for about this long (seconds).
 TENANT_RUNNING_RETRY_SECONDS = env.float("TENANT_RUNNING_RETRY_SECONDS", default=2.0)
+# Which queued task a worker starts next: "fair" (tenants in turn by their plan's weight, counted in
+# images; generation/scheduling.py) or "fifo" (the oldest job first, whoever's; the baseline of
+# bench/fairness.py).
+GENERATION_SCHEDULING = env.str("GENERATION_SCHEDULING", default="fair")
 
 # --- Models ----------------------------------------------------------------------------------
 # The registry: see generation/engine/registry.py for the built-in entries. GENERATION_MODELS
@@ -349,6 +353,10 @@ CALLBACK_RESPONSE_MAX_BYTES = env.int("CALLBACK_RESPONSE_MAX_BYTES", default=409
 # How long the previous webhook secret keeps signing after a rotation (seconds).
 CALLBACK_SECRET_ROTATION_GRACE = env.int("CALLBACK_SECRET_ROTATION_GRACE", default=86400)
 # How often a callback worker sweeps the database for attempts whose job Redis lost (seconds).
+# Attempts one callback worker makes at once (threads), and at most this many to one receiver
+# (scheme, host, port): a slow receiver holds its own slots, never every tenant's callbacks.
+CALLBACK_CONCURRENCY = env.int("CALLBACK_CONCURRENCY", default=16)
+CALLBACK_MAX_PER_RECEIVER = env.int("CALLBACK_MAX_PER_RECEIVER", default=2)
 CALLBACK_RECOVER_INTERVAL = env.float("CALLBACK_RECOVER_INTERVAL", default=60.0)
 # Longest a submission waits for DNS when checking its callback_url (seconds); no answer in time
 # means "check again at delivery", never a refused task.

@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError
 
 from accounts.models import ApiKey, Tenant
-from accounts.services import api_key_revoke, reactivate_tenant, suspend_tenant
+from accounts.services import api_key_revoke, tenant_reactivate, tenant_suspend
 from billing import services as billing
 from billing.models import TenantPlan
 from callbacks.services import webhook_secret_rotate
@@ -32,8 +32,8 @@ def ops(db):
 def test_each_operator_service_writes_its_audit_row(ops):
     project = ProjectFactory()
     tenant = project.tenant
-    assert suspend_tenant(tenant=tenant, actor=ops) and not suspend_tenant(tenant=tenant, actor=ops)
-    assert reactivate_tenant(tenant=tenant, actor=ops)
+    assert tenant_suspend(tenant=tenant, actor=ops).changed and not tenant_suspend(tenant=tenant, actor=ops).changed
+    assert tenant_reactivate(tenant=tenant, actor=ops)
     make_key(project)
     key = ApiKey.unscoped_objects.get(project=project)
     api_key_revoke(api_key=key, actor=ops)
@@ -57,7 +57,7 @@ def test_the_change_and_its_audit_row_commit_together():
     tenant = ProjectFactory().tenant
     ghost = User(pk=987654, username="ghost")
     with pytest.raises(IntegrityError):
-        suspend_tenant(tenant=tenant, actor=ghost)
+        tenant_suspend(tenant=tenant, actor=ghost)
     assert Tenant.objects.get(pk=tenant.pk).status == Tenant.Status.ACTIVE
     with pytest.raises(IntegrityError):
         billing.tenant_plan_assign(tenant=tenant, plan=billing.plan_for(tenant), actor=ghost)

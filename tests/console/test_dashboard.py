@@ -225,8 +225,8 @@ def bulk_tasks(n: int) -> None:
 
 # Session, user, then the page: state per hour, per day, totals by state and code, prompt and
 # image blocks, prompt blocks per rule, percentiles (one percentile_cont query on PostgreSQL),
-# ledger per day, top tenants.
-DASHBOARD_QUERIES = 11
+# ledger per day, top tenants, queue wait per tenant (started, waiting).
+DASHBOARD_QUERIES = 13
 FAILURES_QUERIES = 5
 
 
@@ -294,3 +294,22 @@ def test_a_hung_redis_costs_the_dashboard_its_read_timeout_not_forever(staff_cli
         server.stop()
     assert response.status_code == 200
     assert "Redis is unavailable (TimeoutError)" in response.content.decode()
+
+
+def test_the_dashboard_shows_queue_wait_per_tenant(staff_client, db):
+    now = timezone.now()
+    waited, waiting = ProjectFactory(), ProjectFactory()
+    common = {"text_data": "x", "num_images": 1, "seed": 1, "model": "tiny"}
+    Task.unscoped_objects.create(
+        tenant=waited.tenant, project=waited, state="succeeded", created_at=now - timedelta(seconds=10),
+        started_at=now - timedelta(seconds=4), finished_at=now, **common,
+    )  # fmt: skip
+    Task.unscoped_objects.create(
+        tenant=waiting.tenant, project=waiting, state="queued", created_at=now - timedelta(seconds=30), **common
+    )
+    response = staff_client.get("/admin/console/?window=24h")
+    rows = {row["tenant_id"]: row for row in response.context["queue_waits"]}
+    assert rows[waited.tenant_id]["started"] == 1 and rows[waited.tenant_id]["max_wait_ms"] == 6000.0
+    assert rows[waiting.tenant_id]["queued"] == 1 and rows[waiting.tenant_id]["oldest_wait_ms"] >= 30000
+    html = response.content.decode()
+    assert 'id="table-queue-wait"' in html and waiting.tenant.name in html
