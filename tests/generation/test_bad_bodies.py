@@ -191,3 +191,12 @@ def test_the_largest_64_bit_project_id_is_an_empty_page(api):
 def test_an_invoice_id_beyond_64_bits_is_a_404(api, invoice_id):
     response = api.get(f"/api/v2/invoices/{invoice_id}")
     assert response.status_code == 404 and problem(response)["code"] == "not_found"
+
+
+def test_the_renderer_writes_any_lone_surrogate_as_the_replacement_character():
+    """Whatever path a surrogate takes to a response (an echo in an error, an old row), the answer is
+    valid UTF-8, not a 500."""
+    from imgplatform.renderers import JSONRenderer
+
+    out = JSONRenderer().render({"\ud800 key": ["x\udfff", {"n": 1}], "ok": "\U0001f600"})
+    assert json.loads(out.decode("utf-8")) == {"\ufffd key": ["x\ufffd", {"n": 1}], "ok": "\U0001f600"}
