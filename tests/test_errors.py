@@ -125,3 +125,32 @@ def test_an_oversized_body_is_413_problem_json(api, settings):
 def test_a_bad_host_header_is_400_problem_json(client):
     response = client.get("/api/v2/tasks", HTTP_HOST="bad host with spaces")
     assert response.status_code == 400 and problem(response)["code"] == "invalid_request"
+
+
+def test_more_files_than_allowed_is_400_problem_json(api, caplog, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+    files = {f"f{i}": SimpleUploadedFile(f"{i}.txt", b"x") for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FILES + 1)}
+    response = api.post("/api/v2/task/async", {"text_data": "a", **files})
+    assert response.status_code == 400 and problem(response)["code"] == "invalid_request"
+    _no_error_logged(caplog)
+
+
+@pytest.mark.parametrize(
+    ("exc", "status", "code"),
+    [
+        ("TooManyFieldsSent", 400, "invalid_request"),
+        ("TooManyFilesSent", 400, "invalid_request"),
+        ("RequestDataTooBig", 413, "payload_too_large"),
+    ],
+)
+def test_djangos_request_size_errors_inside_a_view_are_problems_too(exc, status, code, caplog):
+    """The middleware answers them first; a view that meets one anyway (DRF parses lazily) gets the
+    same problem from the exception handler, not a 500."""
+    from django.core import exceptions
+    from imgplatform.problems import exception_handler
+
+    response = exception_handler(getattr(exceptions, exc)("too many"), {"view": None, "request": None})
+    assert response.status_code == status and response.data["code"] == code
+    _no_error_logged(caplog)
