@@ -10,6 +10,8 @@ from axes.admin import AccessAttemptAdmin
 from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import User
 from django.db.models import CharField, DecimalField, IntegerField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
@@ -23,6 +25,7 @@ from billing.models import ZERO, BillingAccount, DailyUsage, MoneySum, MonthlyUs
 from billing.services import period_of
 from callbacks.admin import ProjectWebhookSecretMixin
 from console.admin_buttons import ButtonsMixin
+from console.admin_secrets import SecretLookupsRefused
 
 
 def _this_month():
@@ -258,17 +261,17 @@ class TenantAdmin(ButtonsMixin, admin.ModelAdmin):
 
 
 @admin.register(Project)
-class ProjectAdmin(ProjectWebhookSecretMixin, admin.ModelAdmin):
+class ProjectAdmin(SecretLookupsRefused, ProjectWebhookSecretMixin, admin.ModelAdmin):
     list_display = ("id", "name", "tenant", "model", "monthly_spend_cap", "end_user_monthly_cap",
                     "images_this_month", "spend_this_month", "created_at")  # fmt: skip
     list_select_related = ("tenant",)
     search_fields = ("name", "tenant__name")
     list_filter = ("model",)
     # The secret is shown in the form receivers verify with, and changed only by rotation.
-    readonly_fields = ("webhook_signing_secret", "created_at", "usage_this_month", "new_key")
+    readonly_fields = ("public_id", "webhook_signing_secret", "created_at", "usage_this_month", "new_key")
     autocomplete_fields = ("tenant",)
     fields = (
-        "tenant", "name", "model", "retention_days", "moderation_policy", "monthly_spend_cap",
+        "tenant", "name", "public_id", "model", "retention_days", "moderation_policy", "monthly_spend_cap",
         "end_user_monthly_cap", "usage_this_month", "webhook_signing_secret", "new_key", "created_at",
     )  # fmt: skip
     inlines = [ApiKeyInline]
@@ -347,7 +350,7 @@ class ApiKeyForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(ButtonsMixin, admin.ModelAdmin):
+class ApiKeyAdmin(SecretLookupsRefused, ButtonsMixin, admin.ModelAdmin):
     form = ApiKeyForm
     list_display = (
         "display_prefix",
@@ -366,8 +369,8 @@ class ApiKeyAdmin(ButtonsMixin, admin.ModelAdmin):
     list_filter = (("revoked_at", admin.EmptyFieldListFilter), "tenant_wide", "tenant")
     search_fields = ("key_id", "name", "tenant__name")
     fields = ("project", "name", "expires_at", "scopes", "tenant_wide", "rate_limit_per_minute", "key_id",
-              "created_at", "last_used_at", "revoked_at")  # fmt: skip
-    readonly_fields = ("key_id", "created_at", "last_used_at", "revoked_at")
+              "public_id", "created_at", "last_used_at", "revoked_at")  # fmt: skip
+    readonly_fields = ("key_id", "public_id", "created_at", "last_used_at", "revoked_at")
     autocomplete_fields = ("project",)
     actions = ["revoke"]
     BUTTONS = {"revoke": "revoke"}
@@ -456,3 +459,12 @@ class LoginAttemptAdmin(AccessAttemptAdmin):
     @admin.action(description="Clean up expired attempts", permissions=["delete"])
     def cleanup_expired_attempts(self, request, queryset):
         return super().cleanup_expired_attempts(request, queryset)
+
+
+# Django's user admin, unchanged but for one rule: no filter on the password hash.
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(SecretLookupsRefused, DjangoUserAdmin):
+    pass

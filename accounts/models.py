@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
+from imgplatform.publicids import to_public
 
 from accounts.tenancy import TenantOwned
 from moderation.policy import policy_errors
@@ -82,7 +83,8 @@ def validate_moderation_policy(value) -> None:
 
 
 class Project(TenantOwned):
-    """A tenant's project. Its integer id is Hive's ``project_id``."""
+    """A tenant's project. Hive's ``project_id`` is :attr:`public_id`, not the primary key (that
+    is a platform-wide counter; see platform/publicids.py)."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="projects")
     name = models.CharField(max_length=200)
@@ -90,6 +92,12 @@ class Project(TenantOwned):
         max_length=64, blank=True, default="", help_text="Model to generate with; empty means the deployment's default."
     )
     webhook_secret = models.CharField(max_length=100, default=new_webhook_secret)
+
+    @property
+    def public_id(self) -> int | None:
+        """The ``project_id`` customers see (tasks, usage, invoices, the list filter)."""
+        return to_public("project", self.pk)
+
     retention_days = models.PositiveIntegerField(default=30)
     moderation_policy = models.JSONField(
         default=dict,
@@ -195,6 +203,11 @@ class ApiKey(TenantOwned):
 
     def __str__(self) -> str:
         return self.display_prefix
+
+    @property
+    def public_id(self) -> int | None:
+        """The ``user_id`` of the tasks this key submits."""
+        return to_public("api_key", self.pk)
 
     @property
     def display_prefix(self) -> str:

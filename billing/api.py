@@ -17,8 +17,9 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from imgplatform.problems import Problem
+from imgplatform.renderers import JSONRenderer
 from rest_framework import serializers
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 
 from accounts.api import TenantAPIView
@@ -44,11 +45,24 @@ class CSVRenderer(BaseRenderer):
         return data if isinstance(data, str | bytes) else ""
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (=HYPERLINK(...), +cmd|...),
+# tab and CR included (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A text cell that a spreadsheet would run as a formula gets a leading ``'`` (shown as text,
+    the value otherwise unchanged); numbers, dates and other text pass as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _csv_response(header: list[str], rows: list[list], filename: str) -> HttpResponse:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow([csv_cell(cell) for cell in header])
+    writer.writerows([csv_cell(cell) for cell in row] for row in rows)
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -192,7 +206,7 @@ class UsageView(TenantAPIView):
 
 # --- Invoices --------------------------------------------------------------------------------
 class InvoiceLineSerializer(serializers.Serializer):
-    project_id = serializers.IntegerField()
+    project_id = serializers.IntegerField(source="public_project_id", help_text="The project_id tasks show")
     tier = serializers.IntegerField()
     unit_price = serializers.DecimalField(max_digits=14, decimal_places=5, coerce_to_string=True)
     images = serializers.IntegerField()
@@ -246,7 +260,8 @@ class InvoiceDetailView(TenantAPIView):
         invoice = selectors.access_invoice_by_id(tenant=self.tenant, invoice_id=invoice_id)
         if request.accepted_renderer.format == "csv":
             rows = [
-                [line.project_id, line.tier, line.unit_price, line.images, line.amount] for line in invoice.lines.all()
+                [line.public_project_id, line.tier, line.unit_price, line.images, line.amount]
+                for line in invoice.lines.all()
             ]
             rows.append(["total", "", "", invoice.images, invoice.total])
             return _csv_response(

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
+from imgplatform.publicids import to_public
 
 from accounts.models import Project, Tenant
 from accounts.tenancy import TenantOwned
@@ -273,6 +274,11 @@ class InvoiceLine(TenantOwned):
 
     class Meta(TenantOwned.Meta):
         ordering = ["project_id", "tier", "unit_price"]
+
+    @property
+    def public_project_id(self) -> int:
+        """The line's project as customers see it (platform/publicids.py)."""
+        return to_public("project", self.project_id)
 
 
 def validate_currency_unchanged(tenant: Tenant, plan: Plan) -> None:

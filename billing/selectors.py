@@ -6,11 +6,20 @@ from datetime import date
 
 from django.db.models import QuerySet, Sum
 from imgplatform.problems import Problem
+from imgplatform.publicids import to_public
 
 from accounts.models import Tenant
 from billing.models import ZERO, DailyUsage, Invoice, MoneySum
 
 GROUPS = {"day": "day", "project": "project_id", "end_user": "end_user"}
+
+
+def _group_value(group_by: str, value):
+    if group_by == "day":
+        return value.isoformat()
+    if group_by == "project":
+        return to_public("project", value)  # the project_id tasks show, not the primary key
+    return value
 
 
 def usage_report(*, tenant: Tenant, start: date, end: date, group_by: str) -> dict:
@@ -26,7 +35,7 @@ def usage_report(*, tenant: Tenant, start: date, end: date, group_by: str) -> di
     )
     out = [
         {
-            group_by: (row[key].isoformat() if group_by == "day" else row[key]),
+            group_by: _group_value(group_by, row[key]),
             "tasks": row["tasks"],
             "images": row["images"],
             "amount": f"{row['amount']:.5f}",
@@ -56,7 +65,8 @@ def access_invoice_by_id(*, tenant: Tenant, invoice_id) -> Invoice:
         pk = int(invoice_id)
     except (TypeError, ValueError):
         pk = None
-    invoice = invoice_list(tenant=tenant).filter(pk=pk).first() if pk else None
+    # Beyond a 64-bit column no invoice exists (and SQLite would raise OverflowError on it).
+    invoice = invoice_list(tenant=tenant).filter(pk=pk).first() if pk and 0 < pk < 2**63 else None
     if invoice is None:
         raise Problem("not_found", "No invoice with this id.")
     return invoice

@@ -1,8 +1,10 @@
 """Operators' pages for callbacks: deliveries with every attempt (redeliver one or many), endpoints
 marked gone by a 410 (clear the mark), and the project's webhook secret (shown, rotated)."""
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db import transaction
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -120,7 +122,33 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
 
 
 class ProjectWebhookSecretMixin:
-    """For accounts' ProjectAdmin: the webhook secret as receivers must use it, and rotation."""
+    """For accounts' ProjectAdmin: the webhook secret as receivers must use it, and rotation.
+
+    The secret signs callbacks, so whoever reads it can forge them: it is shown only to users who
+    may rotate it (the project's change permission), never to view-only roles such as Support. A
+    new secret is shown once, on the page answering the rotation (``Cache-Control: no-store``),
+    never in a message: Django keeps messages in a signed, not encrypted, cookie."""
+
+    SECRET_FIELD = "webhook_signing_secret"
+    HIDDEN_FIELD = "webhook_signing_secret_hidden"
+
+    def _may_see_secret(self, request, obj=None) -> bool:
+        return self.has_change_permission(request, obj)
+
+    def _hide_secret(self, request, fields, obj=None):
+        if self._may_see_secret(request, obj):
+            return fields
+        return type(fields)(self.HIDDEN_FIELD if field == self.SECRET_FIELD else field for field in fields)
+
+    def get_fields(self, request, obj=None):
+        return self._hide_secret(request, super().get_fields(request, obj), obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self._hide_secret(request, super().get_readonly_fields(request, obj), obj)
+
+    @admin.display(description="webhook secret")
+    def webhook_signing_secret_hidden(self, obj):
+        return "shown only to operators who may rotate it"
 
     @admin.display(description="webhook secret")
     def webhook_signing_secret(self, obj):
@@ -140,6 +168,17 @@ class ProjectWebhookSecretMixin:
         description="Rotate webhook secret (the old one keeps signing for a grace period)", permissions=["change"]
     )
     def rotate_webhook_secret(self, request, queryset):
+        rotated = []
         for project in queryset:
-            secret = services.webhook_secret_rotate(project=project, actor=request.user)
-            self.message_user(request, f"{project}: new webhook secret {secret}", messages.SUCCESS)
+            secret = services.webhook_secret_rotate(project=project, actor=request.user)  # writes its audit row
+            rotated.append({"project": project, "secret": secret})
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Webhook secrets rotated",
+            "rotated": rotated,
+            "grace": settings.CALLBACK_SECRET_ROTATION_GRACE,
+        }
+        response = TemplateResponse(request, "admin/accounts/project/secret_rotated.html", context)
+        response["Cache-Control"] = "no-store"
+        return response

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from imgplatform.offloop import run_sync
 from imgplatform.problems import Problem
+from imgplatform.renderers import scrub_surrogates
 
 from billing.models import CreditEntry, UsageRecord
 from callbacks import services as callbacks
@@ -55,7 +56,10 @@ def human_duration(delta: timedelta | None) -> str:
 def _pretty_json(value) -> str:
     if value in (None, {}, []):
         return "-"
-    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False))
+    # Rows stored before the parser refused lone surrogates: shown with U+FFFD (a page must be UTF-8).
+    return format_html(
+        "<pre>{}</pre>", json.dumps(scrub_surrogates(value), indent=2, sort_keys=True, ensure_ascii=False)
+    )
 
 
 STAGES = ("moderation_prompt", "queue_wait", "generation", "moderation", "storage", "total")
@@ -284,7 +288,7 @@ class TaskAdmin(ButtonsMixin, admin.ModelAdmin):
             body["metadata"] = task.metadata
         return format_html(
             "<pre>{}</pre>POST /api/v2/task/{}",
-            json.dumps(body, indent=2, ensure_ascii=False),
+            json.dumps(scrub_surrogates(body), indent=2, ensure_ascii=False),
             ("sync" if task.sync else "async"),
         )
 

@@ -9,18 +9,22 @@ import logging
 import mimetypes
 import uuid
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from functools import partial
 
 from django.conf import settings
 from django.http import FileResponse, StreamingHttpResponse
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from imgplatform.offloop import release_request_thread, rendered, run_sync
 from imgplatform.problems import PROBLEM_CONTENT_TYPE, Problem
+from imgplatform.publicids import from_public
+from imgplatform.renderers import JSONRenderer
 from redis.exceptions import RedisError
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -399,14 +403,53 @@ class TaskFilterSerializer(serializers.Serializer):
     state = serializers.MultipleChoiceField(choices=Task.State.choices, required=False)
     created_after = serializers.DateTimeField(required=False)
     created_before = serializers.DateTimeField(required=False)
-    project_id = serializers.IntegerField(required=False, min_value=1)
+    # Within a 64-bit column on every database (SQLite would raise OverflowError beyond it).
+    project_id = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+
+
+def _project_pk(public: int | None) -> int | None:
+    """The primary key behind a ``project_id`` filter; one that stands for no project (0 is no
+    primary key) matches nothing, as another tenant's project does."""
+    if public is None:
+        return None
+    pk = from_public("project", public)
+    return 0 if pk is None else pk
 
 
 class TaskCursorPagination(CursorPagination):
+    """DRF's cursor pagination; a cursor that is not one it wrote (garbage, or base64 of a position
+    that is not a time: ``p=notadate``) is a 400 ``invalid_request`` on ``cursor``, never a 404
+    or a database error."""
+
     ordering = ("-created_at", "-id")
     page_size = 20
     page_size_query_param = "limit"
     max_page_size = 100
+
+    def decode_cursor(self, request):
+        try:
+            cursor = super().decode_cursor(request)
+        except NotFound:
+            cursor = None
+            valid = False
+        else:
+            valid = cursor is None or cursor.position is None or _cursor_time(cursor.position) is not None
+        if not valid:
+            message = "cursor is not valid: use the `next` or `previous` link of a page as it is."
+            raise Problem("invalid_request", message, errors={"cursor": [message]})
+        return cursor
+
+
+def _cursor_time(position: str) -> datetime | None:
+    """The time a cursor's position names (timezone-aware and within what every database stores),
+    or None."""
+    try:
+        value = parse_datetime(position)
+        if value is None or value.tzinfo is None:
+            return None
+        return value.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
 
 
 @extend_schema_view(
@@ -419,7 +462,7 @@ class TaskCursorPagination(CursorPagination):
             ),
             OpenApiParameter("created_after", OpenApiTypes.DATETIME),
             OpenApiParameter("created_before", OpenApiTypes.DATETIME),
-            OpenApiParameter("project_id", OpenApiTypes.INT),
+            OpenApiParameter("project_id", OpenApiTypes.INT, description="The `project_id` your tasks show"),
             OpenApiParameter("limit", OpenApiTypes.INT, description="1..100, default 20"),
             OpenApiParameter("cursor", OpenApiTypes.STR),
         ],
@@ -444,7 +487,7 @@ class TaskListView(TenantAPIView):
             states=sorted(params.get("state", [])),
             created_after=params.get("created_after"),
             created_before=params.get("created_before"),
-            project_id=params.get("project_id"),
+            project_id=_project_pk(params.get("project_id")),
         )
         paginator = TaskCursorPagination()
         page = paginator.paginate_queryset(qs, request, view=self)

@@ -10,6 +10,8 @@ from rest_framework import serializers
 from accounts.models import Scope
 from generation.models import Task
 
+PROJECT_ID_HELP = "Your project's id (1..2**52): stable, but not a counter, so it tells nothing about other projects"
+
 
 @extend_schema_field(OpenApiTypes.ANY)
 class AnyJSONField(serializers.JSONField):
@@ -94,8 +96,12 @@ class _InputSerializer(serializers.Serializer):
     model = serializers.CharField()
     model_version = serializers.CharField(allow_null=True)
     charge = serializers.CharField(help_text="Decimal amount charged for this task")
-    user_id = serializers.IntegerField(allow_null=True, help_text="The API key that submitted the task")
-    project_id = serializers.IntegerField()
+    user_id = serializers.IntegerField(
+        allow_null=True, help_text="The API key that submitted the task (1..2**52, stable, not a counter)"
+    )
+    project_id = serializers.IntegerField(
+        help_text="Your project's id (1..2**52): stable, but not a counter, so it tells nothing about other projects"
+    )
 
 
 class _ImageSerializer(serializers.Serializer):
@@ -128,7 +134,9 @@ class _StatusEntrySerializer(serializers.Serializer):
 
 class TaskObjectSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    project_id = serializers.IntegerField()
+    project_id = serializers.IntegerField(
+        help_text="Your project's id (1..2**52): stable, but not a counter, so it tells nothing about other projects"
+    )
     created_on = serializers.DateTimeField()
     state = serializers.ChoiceField(choices=Task.State.choices)
     status = _StatusEntrySerializer(many=True)

@@ -8,7 +8,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.http import QueryDict
+from imgplatform.parsers import LONE_SURROGATE, SURROGATE, find_surrogate
 from imgplatform.problems import CODES, problem_body
+from imgplatform.publicids import to_public
 from rest_framework import serializers
 
 from callbacks.validation import callback_url_refusal
@@ -79,9 +81,6 @@ class CallbackUrlField(serializers.URLField):
 MAX_METADATA_DEPTH = 32
 
 
-SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def _json_problem(value, depth: int = 0) -> str | None:
     """Why PostgreSQL's jsonb (or anything downstream) would refuse ``value``, or None: a NUL
     character (jsonb cannot store U+0000), a lone surrogate (not a character: no UTF-8 encodes
@@ -128,6 +127,8 @@ class TaskSubmitSerializer(serializers.Serializer):
                     raise serializers.ValidationError(
                         {"options": ["options must be a JSON object (as a string in a form)."]}
                     )
+                if find_surrogate(data["options"]) is not None:  # as the JSON parser refuses them
+                    raise serializers.ValidationError({"options": [f"options must not hold {LONE_SURROGATE}."]})
         if not isinstance(data, dict):
             raise serializers.ValidationError({"body": ["The body must be a JSON object."]})
         unknown = sorted(set(data) - set(self.fields))
@@ -245,7 +246,7 @@ def task_object(task: Task, *, base_url: str) -> dict[str, Any]:
         ]
     return {
         "id": str(task.id),
-        "project_id": task.project_id,
+        "project_id": to_public("project", task.project_id),
         "created_on": _iso(task.created_at),
         "state": task.state,
         "status": [
@@ -260,8 +261,8 @@ def task_object(task: Task, *, base_url: str) -> dict[str, Any]:
                         "model": task.model,
                         "model_version": task.model_version or None,
                         "charge": f"{task.charge:.5f}",
-                        "user_id": task.api_key_id,
-                        "project_id": task.project_id,
+                        "user_id": to_public("api_key", task.api_key_id),
+                        "project_id": to_public("project", task.project_id),
                     },
                     "output": [{"images": images, "watermarked_images": [], "s3_bucket": None, "s3_domain": None}]
                     if task.state == Task.State.SUCCEEDED

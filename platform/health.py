@@ -4,15 +4,54 @@ worker; live callback workers are reported too)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import wraps
 
+from asgiref.sync import iscoroutinefunction
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from imgplatform.problems import CODES, PROBLEM_CONTENT_TYPE, problem_body
 
 
-@require_GET
+def _method_not_allowed(request) -> JsonResponse:
+    body = problem_body("method_not_allowed", f"Method {request.method} is not allowed here: use GET or HEAD.")
+    response = JsonResponse(body, status=CODES["method_not_allowed"][0], content_type=PROBLEM_CONTENT_TYPE)
+    response["Allow"] = "GET, HEAD"
+    return response
+
+
+def _headless(request, response):
+    """HEAD answers as GET does (status, headers), without the body: load balancers probe with it."""
+    if request.method == "HEAD":
+        response.content = b""
+    return response
+
+
+def probe(view):
+    """A probe endpoint: GET and HEAD (same status and headers, no body); any other method is a 405
+    problem+json naming them, not a CSRF page (there is no cookie to protect here)."""
+    if iscoroutinefunction(view):
+
+        @wraps(view)
+        async def wrapper(request, *args, **kwargs):
+            if request.method not in ("GET", "HEAD"):
+                return _method_not_allowed(request)
+            return _headless(request, await view(request, *args, **kwargs))
+
+    else:
+
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method not in ("GET", "HEAD"):
+                return _method_not_allowed(request)
+            return _headless(request, view(request, *args, **kwargs))
+
+    return csrf_exempt(wrapper)
+
+
+@probe
 async def healthz(request):
     """Answers on the event loop: no thread, no database."""
     return JsonResponse({"status": "ok"})
@@ -58,7 +97,7 @@ def _live_workers() -> dict[str, list[str]]:
     return live
 
 
-@require_GET
+@probe
 def readyz(request):
     checks: dict[str, str] = {}
     try:

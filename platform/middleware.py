@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import io
+import logging
 import time
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.handlers.wsgi import LimitedStream
 from django.http import JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from imgplatform import metrics
 from imgplatform.offloop import run_sync
 from imgplatform.problems import CODES, PROBLEM_CONTENT_TYPE, problem_body
 from whitenoise.middleware import WhiteNoiseMiddleware
+
+log = logging.getLogger(__name__)
 
 
 def _problem(code: str, detail: str) -> JsonResponse:
@@ -108,6 +113,33 @@ class RequestBodyLimitMiddleware(_SyncAndAsync):
                 return _problem("payload_too_large", too_large)
             request.META["CONTENT_LENGTH"] = str(len(body))
             request._stream = LimitedStream(io.BytesIO(body), len(body))
+        return None
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class RequestFieldLimitMiddleware(_SyncAndAsync):
+    """Parses the query string (and a form body) up front so that more fields than
+    ``DATA_UPLOAD_MAX_NUMBER_FIELDS`` (or files than ``DATA_UPLOAD_MAX_NUMBER_FILES``) is a 400
+    ``invalid_request`` problem on every route, with or without a key, and one warning line in the
+    log: left to the view, Django's TooManyFieldsSent is a 500 inside DRF and a traceback at ERROR
+    (``django.security``) elsewhere. A form body has been spooled already (see above); parsing it
+    here is what Django's CSRF check or DRF's form parser would do a moment later anyway."""
+
+    def process_request(self, request):
+        try:
+            request.GET  # noqa: B018 - parsed for its exception; Django caches it
+            if request.method not in ("GET", "HEAD") and request.content_type in FORM_TYPES:
+                request.POST  # noqa: B018
+        except (TooManyFieldsSent, TooManyFilesSent) as exc:
+            log.warning("refused %s %s: %s", request.method, request.path, exc)
+            return _problem("invalid_request", f"The request is refused: {exc}.")
+        except RequestDataTooBig as exc:
+            log.warning("refused %s %s: %s", request.method, request.path, exc)
+            return _problem("payload_too_large", f"The body is too large: {exc}.")
+        except MultiPartParserError as exc:
+            return _problem("invalid_request", f"The multipart body could not be parsed: {exc}.")
         return None
 
 

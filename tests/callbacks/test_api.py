@@ -155,3 +155,21 @@ def test_the_schema_documents_the_routes():
     paths = yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text())["paths"]
     assert {"/api/v2/task/{task_id}/callbacks", "/api/v2/webhook-secret", "/api/v2/webhook-secret/rotate"} <= set(paths)
     assert json.dumps(paths["/api/v2/webhook-secret/rotate"]).count("post") == 1
+
+
+def test_attempt_errors_are_summarised_for_the_tenant_and_kept_whole_for_the_operator(project, api):
+    task = task_with_delivery(project, attempts=3)
+    delivery = CallbackDelivery.unscoped_objects.get(task=task)
+    first, second, _ = CallbackAttempt.unscoped_objects.filter(delivery=delivery).order_by("number")
+    tls = "TLS certificate not valid for this host: Hostname mismatch, certificate is not valid for 'egress-proxy.corp'"
+    refused = "refused, nothing sent: hooks.example.com resolves to {}, a private address"
+    first.error, second.error = tls, refused.format("10.20.30.40")
+    first.save(), second.save()
+    CallbackDelivery.unscoped_objects.filter(pk=delivery.pk).update(last_error="TLS error: [SSL] wrong version (proxy)")
+    body = api.get(f"/api/v2/task/{task.id}/callbacks").json()
+    shown = body["deliveries"][0]
+    assert shown["attempts"][0]["error"] == "TLS certificate not valid for this host"
+    assert shown["attempts"][1]["error"] == refused.format("[address]")
+    assert shown["last_error"] == "TLS error (the handshake with the receiver failed)"
+    assert "egress-proxy" not in json.dumps(body) and "10.20.30.40" not in json.dumps(body)
+    assert CallbackAttempt.unscoped_objects.get(pk=first.pk).error == tls  # the operator's record is whole

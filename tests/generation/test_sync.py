@@ -11,6 +11,7 @@ import uuid
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from imgplatform.offloop import run_sync
 
 from billing.defaults import ensure_default_plan
@@ -219,3 +220,40 @@ def test_a_stream_sends_its_keep_alive_on_time_however_many_silent_messages_come
     first, second, after = in_loop(scenario)
     assert first.startswith(b"event: queued") and second == b": keep-alive\n\n"
     assert after < 1.5
+
+
+def test_every_waiter_of_a_task_is_woken_by_its_one_end():
+    """Several /sync replays (and event streams) of one task wait on it at once: the one `done` the
+    worker publishes wakes each of them, not only the first."""
+    task_id = uuid.uuid4()
+
+    async def many():
+        waits = [asyncio.create_task(waiters.wait_for_end(task_id, 60, is_final=_not_final)) for _ in range(5)]
+        while waiters.hub().waiting < 5 or not waiters.hub()._connected.is_set():
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)  # each has read the row (is_final) and is waiting on its queue
+        await asyncio.to_thread(events.publish, task_id, "done")
+        done, pending = await asyncio.wait(waits, timeout=30)
+        for waiting in pending:
+            waiting.cancel()
+        return len(done), len(pending)
+
+    assert in_loop(many) == (5, 0)
+
+
+def test_an_idempotent_replay_of_a_finished_sync_task_answers_at_once(api, settings):
+    """No worker runs here: the first /sync runs out its short wait (202); the task then finishes
+    (written as a worker would), and a replay with the same Idempotency-Key answers 200 with it
+    at once instead of waiting SYNC_WAIT_SECONDS."""
+    settings.SYNC_WAIT_SECONDS = 0.3
+    body = {"text_data": "a red door"}
+    first = api.post("/api/v2/task/sync", body, format="json", HTTP_IDEMPOTENCY_KEY="sync-1")
+    assert first.status_code == 202
+    Task.unscoped_objects.filter(pk=first.json()["id"]).update(state=Task.State.SUCCEEDED, finished_at=timezone.now())
+    settings.SYNC_WAIT_SECONDS = 120
+    started = time.monotonic()
+    replay = api.post("/api/v2/task/sync", body, format="json", HTTP_IDEMPOTENCY_KEY="sync-1")
+    assert time.monotonic() - started < 60  # far below the wait it would otherwise sit out
+    assert replay.status_code == 200 and replay["Idempotent-Replayed"] == "true"
+    assert replay.json()["id"] == first.json()["id"] and replay.json()["state"] == "succeeded"
+    assert Task.unscoped_objects.count() == 1
