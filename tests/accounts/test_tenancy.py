@@ -100,7 +100,7 @@ def test_list_route_matrix(world, actor):
 
 def test_a_project_key_cannot_list_its_siblings_tasks_by_filter(world):
     """project_id in the query narrows a key's view; it never widens it."""
-    owner_project = Task.unscoped_objects.get(pk=world["task_id"]).project_id
+    owner_project = Task.unscoped_objects.get(pk=world["task_id"]).project.public_id  # as tasks show it
     sibling = client_for(world["sibling_project"]).get(f"/api/v2/tasks?project_id={owner_project}")
     assert sibling.status_code == 200 and sibling.json()["results"] == []
     wide = client_for(world["tenant_wide"]).get(f"/api/v2/tasks?project_id={owner_project}")
