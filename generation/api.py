@@ -26,6 +26,7 @@ from rest_framework.views import APIView
 from accounts.api import TenantAPIView
 from generation import limits, queues, schema, selectors, services, storage, waiters
 from generation.models import Task
+from generation.retention import image_is_expired
 from generation.serializers import TaskSubmitSerializer, task_object
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class _SubmitView(TenantAPIView):
         key = request.headers.get("Idempotency-Key", "")
         if len(key) > 255 or not key.isprintable():
             raise Problem("invalid_request", "Idempotency-Key must be at most 255 printable characters.")
-        serializer = TaskSubmitSerializer(data=request.data)
+        serializer = TaskSubmitSerializer(data=request.data, context={"default_model": self.client.project.model})
         serializer.is_valid(raise_exception=True)
         return services.task_submit(
             client=self.client,
@@ -412,7 +413,7 @@ class TaskListView(TenantAPIView):
         operation_id="image_file",
         summary="An image, by the signed link in a task object",
         auth=[],
-        responses={(200, "image/png"): OpenApiTypes.BINARY, 404: PROBLEM},
+        responses={(200, "image/png"): OpenApiTypes.BINARY, 404: PROBLEM, 410: PROBLEM},
     )
 )
 class ImageFileView(APIView):
@@ -423,6 +424,8 @@ class ImageFileView(APIView):
 
     def get(self, request, token: str):
         path = storage.path_from_token(token)
+        if path is not None and image_is_expired(path):
+            raise Problem("gone", "This image was deleted after its project's retention period.")
         if path is None or not storage.image_storage().exists(path):
             raise Problem("not_found", "This image link is invalid or has expired.")
         response = FileResponse(storage.image_storage().open(path, "rb"), content_type=mimetypes.guess_type(path)[0])
