@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -88,6 +89,11 @@ class QuoteSerializer(serializers.Serializer):
     currency = serializers.CharField()
     plan = serializers.CharField()
     images = serializers.IntegerField()
+    model = serializers.CharField()
+    price_factor = serializers.CharField(help_text="The model's price relative to the plan's price per image")
+    billable_images = serializers.IntegerField(
+        help_text="What the images are billed as: an image above 1,048,576 pixels counts as ceil(pixels / 1,048,576)"
+    )
     amount = serializers.CharField(help_text="The price if delivered now, at this month's volume")
     lines = _LineSerializer(many=True)
     hold = serializers.CharField(help_text="The most it can cost: held on prepaid credit, counted against caps")
@@ -113,11 +119,18 @@ class QuoteView(TenantAPIView):
     required_scope = Scope.GENERATE  # the price of a submit, asked by who submits
 
     def post(self, request):
-        serializer = TaskSubmitSerializer(data=request.data)
+        serializer = TaskSubmitSerializer(data=request.data, context={"default_model": self.client.project.model})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        choices = data["choices"]
+        billed = services.Billed(
+            images=data["num_images"],
+            per_image=choices.billable_per_image,
+            factor=settings.MODEL_REGISTRY[choices.model].price,
+            model=choices.model,
+        )
         quote = services.task_quote(
-            tenant=self.tenant, project=self.client.project, end_user=data["end_user"], num_images=data["num_images"]
+            tenant=self.tenant, project=self.client.project, end_user=data["end_user"], billed=billed
         )
         return Response(quote)
 

@@ -20,6 +20,7 @@ from billing.models import (
     UsageRecord,
 )
 from generation.models import Task
+from generation.options import billable_images
 
 
 def reconcile(*, period: date | None = None) -> list[str]:
@@ -37,12 +38,14 @@ def reconcile(*, period: date | None = None) -> list[str]:
     # 1. tasks <-> ledger
     ledger = {r["task_id"]: r for r in records.values("task_id", "images", "amount", "tenant_id")}
     for task in tasks.filter(state=Task.State.SUCCEEDED, images_delivered__gt=0).values(
-        "id", "images_delivered", "charge"
+        "id", "images_delivered", "charge", "width", "height"
     ):
         row = ledger.get(task["id"])
+        # The ledger counts billable images: one above a megapixel counts as several.
+        billed = billable_images(task["width"], task["height"], task["images_delivered"])
         if row is None:
             problems.append(f"task {task['id']}: delivered {task['images_delivered']} images but has no ledger row")
-        elif row["images"] != task["images_delivered"] or row["amount"] != task["charge"]:
+        elif row["images"] != billed or row["amount"] != task["charge"]:
             problems.append(
                 f"task {task['id']}: task says {task['images_delivered']} images for {task['charge']}, "
                 f"ledger says {row['images']} for {row['amount']}"

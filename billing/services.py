@@ -106,13 +106,18 @@ def _price_of(plan: Plan, tiers, k: int) -> tuple[int, Decimal]:
     raise AssertionError("unreachable: the last tier is open")
 
 
-def price_images(plan: Plan, *, already: int, count: int) -> list[PricedLine]:
+ONE = Decimal(1)
+
+
+def price_images(plan: Plan, *, already: int, count: int, factor: Decimal = ONE) -> list[PricedLine]:
     """The price of ``count`` images delivered after ``already`` images this month, one line per
-    tier they fall in (a task can cross a tier boundary)."""
+    tier they fall in (a task can cross a tier boundary), each at the tier's price x ``factor``
+    (the model's price factor)."""
     tiers = _tiers(plan)
     lines: list[PricedLine] = []
     for k in range(already + 1, already + count + 1):
         tier, price = _price_of(plan, tiers, k)
+        price *= factor
         if lines and lines[-1].tier == tier:
             lines[-1] = PricedLine(tier, lines[-1].images + 1, price)
         else:
@@ -120,12 +125,12 @@ def price_images(plan: Plan, *, already: int, count: int) -> list[PricedLine]:
     return lines
 
 
-def worst_case(plan: Plan, *, already: int, count: int) -> Decimal:
+def worst_case(plan: Plan, *, already: int, count: int, factor: Decimal = ONE) -> Decimal:
     """The most ``count`` images can cost from here, whatever else finishes first: held on
     prepaid credit and counted against caps while the task runs."""
     tiers = _tiers(plan)
     reachable = [price for index, (up_to, price) in enumerate(tiers, start=1) if up_to is None or up_to > already]
-    return max(reachable, default=ZERO) * count
+    return max(reachable, default=ZERO) * count * factor
 
 
 # --- Accounts and caps -----------------------------------------------------------------------
@@ -186,13 +191,14 @@ class Admission:
         return BillingAccount.Mode.PREPAID if self.prepaid else BillingAccount.Mode.POSTPAID
 
 
-def task_admit(*, tenant: Tenant, project: Project, end_user: str, num_images: int) -> Admission:
+def task_admit(*, tenant: Tenant, project: Project, end_user: str, num_images: int, factor: Decimal = ONE) -> Admission:
     """Inside the submit transaction: lock the tenant's account (so concurrent submits are counted
     one after another), refuse with 402 ``quota_exceeded`` when a cap or the prepaid credit would
-    be exceeded by this task's worst case, and say how much to hold."""
+    be exceeded by this task's worst case, and say how much to hold. ``num_images`` counts billable
+    images (an image above a megapixel counts as several); ``factor`` is the model's price factor."""
     account = account_for(tenant, lock=True)
     plan = plan_for(tenant)
-    hold = worst_case(plan, already=month_images(tenant, period_of(timezone.now())), count=num_images)
+    hold = worst_case(plan, already=month_images(tenant, period_of(timezone.now())), count=num_images, factor=factor)
     for spend in caps_for(tenant=tenant, project=project, end_user=end_user, account=account, plan=plan):
         if spend.spent + spend.pending + hold > spend.limit:
             raise Problem(
@@ -220,18 +226,33 @@ def task_admit(*, tenant: Tenant, project: Project, end_user: str, num_images: i
     return Admission(hold=hold, prepaid=prepaid)
 
 
-def task_quote(*, tenant: Tenant, project: Project, end_user: str, num_images: int) -> dict[str, Any]:
-    """What ``num_images`` would cost if delivered now, the most they can cost, where each cap
-    stands, and whether a submit would be admitted. Writes and holds nothing."""
+@dataclass(frozen=True)
+class Billed:
+    """What a request is billed as: ``images`` images, each counting as ``per_image`` (ceil of its
+    megapixels), at the plan's price x ``factor`` (the model's)."""
+
+    images: int
+    per_image: int = 1
+    factor: Decimal = ONE
+    model: str = ""
+
+    @property
+    def units(self) -> int:
+        return self.images * self.per_image
+
+
+def task_quote(*, tenant: Tenant, project: Project, end_user: str, billed: Billed) -> dict[str, Any]:
+    """What the request would cost if delivered now, the most it can cost, where each cap stands,
+    and whether a submit would be admitted. Writes and holds nothing."""
     account = account_for(tenant)
     plan = plan_for(tenant)
     already = month_images(tenant, period_of(timezone.now()))
-    lines = price_images(plan, already=already, count=num_images)
-    hold = worst_case(plan, already=already, count=num_images)
+    lines = price_images(plan, already=already, count=billed.units, factor=billed.factor)
+    hold = worst_case(plan, already=already, count=billed.units, factor=billed.factor)
     refusal = None
     try:
         with transaction.atomic():
-            task_admit(tenant=tenant, project=project, end_user=end_user, num_images=num_images)
+            task_admit(tenant=tenant, project=project, end_user=end_user, num_images=billed.units, factor=billed.factor)
     except Problem as problem:
         refusal = problem.body()
     caps = caps_for(tenant=tenant, project=project, end_user=end_user, account=account, plan=plan)
@@ -239,7 +260,10 @@ def task_quote(*, tenant: Tenant, project: Project, end_user: str, num_images: i
     return {
         "currency": plan.currency,
         "plan": plan.code,
-        "images": num_images,
+        "images": billed.images,
+        "model": billed.model,
+        "price_factor": str(billed.factor),
+        "billable_images": billed.units,
         "amount": f"{sum((line.amount for line in lines), ZERO):.5f}",
         "lines": [
             {"tier": ln.tier, "images": ln.images, "unit_price": f"{ln.unit_price:.5f}", "amount": f"{ln.amount:.5f}"}
@@ -298,11 +322,13 @@ def task_bill(*, task, images_delivered: int) -> Decimal:
     finished = task.finished_at or timezone.now()
     period = period_of(finished)
     amount = ZERO
+    # An image above a megapixel counts as ceil(pixels / 1,048,576) images, in the tiers too.
+    images_delivered *= task.billable_per_image
     if images_delivered > 0:
         usage, _ = MonthlyUsage.objects.for_tenant(task.tenant).get_or_create(tenant=task.tenant, period=period)
         usage = MonthlyUsage.objects.for_tenant(task.tenant).select_for_update().get(pk=usage.pk)
         plan = plan_for(task.tenant, at=finished)
-        lines = price_images(plan, already=usage.images, count=images_delivered)
+        lines = price_images(plan, already=usage.images, count=images_delivered, factor=task.price_factor)
         amount = sum((line.amount for line in lines), ZERO)
         record = UsageRecord.objects.for_tenant(task.tenant).create(
             tenant=task.tenant,

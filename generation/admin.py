@@ -88,6 +88,7 @@ class ImageInline(admin.TabularInline):
         "storage_path",
         "sha256",
         "size_bytes",
+        "expired_at",
     )
     readonly_fields = fields
 
@@ -103,6 +104,8 @@ class ImageInline(admin.TabularInline):
         # has no stored file, and its pixels must not reach anyone's screen).
         if not image.delivered:
             return "withheld" if image.flagged else "-"
+        if image.expired_at:
+            return "expired (retention)"
         url = storage.image_url(image.storage_path, base_url="")
         return format_html(
             '<a href="{}" target="_blank" rel="noopener"><img class="task-thumbnail" src="{}" width="{}" height="{}" '
@@ -281,6 +284,7 @@ class TaskAdmin(ButtonsMixin, admin.ModelAdmin):
             options["moderation"] = task.moderation
         if task.end_user:
             options["end_user"] = task.end_user
+        options.update(task.options_given or {})  # model, size, format, steps, guidance as given
         body = {"text_data": task.text_data, "options": options}
         if task.callback_url:
             body["callback_url"] = task.callback_url

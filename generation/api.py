@@ -32,6 +32,7 @@ from accounts.api import TenantAPIView
 from accounts.models import Scope
 from generation import limits, queues, schema, selectors, services, storage, waiters
 from generation.models import Task
+from generation.retention import image_is_expired
 from generation.serializers import TaskSubmitSerializer, task_object
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ class _SubmitView(TenantAPIView):
         key = request.headers.get("Idempotency-Key", "")
         if len(key) > 255 or not key.isprintable():
             raise Problem("invalid_request", "Idempotency-Key must be at most 255 printable characters.")
-        serializer = TaskSubmitSerializer(data=request.data)
+        serializer = TaskSubmitSerializer(data=request.data, context={"default_model": self.client.project.model})
         serializer.is_valid(raise_exception=True)
         return services.task_submit(
             client=self.client,
@@ -500,7 +501,7 @@ class TaskListView(TenantAPIView):
         operation_id="image_file",
         summary="An image, by the signed link in a task object",
         auth=[],
-        responses={(200, "image/png"): OpenApiTypes.BINARY, 404: PROBLEM},
+        responses={(200, "image/png"): OpenApiTypes.BINARY, 404: PROBLEM, 410: PROBLEM},
     )
 )
 class ImageFileView(APIView):
@@ -512,7 +513,11 @@ class ImageFileView(APIView):
     def get(self, request, token: str):
         link = storage.link_from_token(token)
         path = link[0] if link else None
-        if link is None or _suspended_link(*link) or not storage.image_storage().exists(path):
+        if link is None or _suspended_link(*link):
+            raise Problem("not_found", "This image link is invalid or has expired.")
+        if image_is_expired(path):
+            raise Problem("gone", "This image was deleted after its project's retention period.")
+        if not storage.image_storage().exists(path):
             raise Problem("not_found", "This image link is invalid or has expired.")
         response = FileResponse(storage.image_storage().open(path, "rb"), content_type=mimetypes.guess_type(path)[0])
         response["Cache-Control"] = f"private, max-age={settings.IMAGE_LINK_TTL}"

@@ -6,7 +6,10 @@ message is JSON ``{"id": "<task id>", "event": "<name>", ...}`` with ``event`` o
 
 - ``running``: a worker started the task;
 - ``progress``: ``step`` and ``steps`` of the pipeline (throttled by the publisher);
-- ``done``: the task reached a final state (``state``); listeners read the row for the rest.
+- ``done``: the task reached a final state (``state``); listeners read the row for the rest;
+- ``partial_image``: ``partial_image_index`` of a partial image (a PNG decoded from intermediate
+  latents, kept in the hash ``imagegen:task-partials:<id>``) for a task that asked for partial
+  images (the OpenAI-compatible stream).
 
 Pub/sub keeps nothing: a listener subscribes first, then reads the row, so an end published
 before it listened is still seen. The row is always the truth; a lost message costs a waiter its
@@ -31,7 +34,7 @@ from redis.connection import parse_url
 from generation import queues
 
 CHANNEL_PREFIX = "imagegen:task-events"
-EVENTS = ("running", "progress", "done")
+EVENTS = ("running", "progress", "done", "partial_image")
 PROGRESS_KEY = "imagegen:task-progress:{task_id}"
 PROGRESS_TTL = 3600  # seconds; longer than GENERATION_JOB_TIMEOUT's default, the longest run
 
@@ -59,6 +62,26 @@ def publish(task_id, event: str, **data) -> None:
     """Tell every listening web process about ``task_id``. Raises RedisError when Redis is away:
     callers after a commit log it and go on (the row is the truth)."""
     queues.connection().publish(channel(), message(task_id, event, **data))
+
+
+PARTIALS_KEY = "imagegen:task-partials:{task_id}"
+
+
+def partial_image_add(task_id, *, index: int, b64: str) -> None:
+    """Keep a partial image (a stream that subscribes late still gets it) and announce it."""
+    conn = queues.connection()
+    key = PARTIALS_KEY.format(task_id=task_id)
+    with conn.pipeline() as pipe:
+        pipe.hset(key, str(index), b64)
+        pipe.expire(key, PROGRESS_TTL)
+        pipe.execute()
+    publish(task_id, "partial_image", partial_image_index=index)
+
+
+def partial_images(task_id) -> dict[int, str]:
+    """The partial images kept for ``task_id``: index -> base64 PNG."""
+    found = queues.connection().hgetall(PARTIALS_KEY.format(task_id=task_id))
+    return {int(key): value.decode() for key, value in found.items()}
 
 
 def latest_progress(task_id) -> dict[str, int] | None:

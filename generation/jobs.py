@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 import uuid
+from functools import partial
 
+from redis.exceptions import RedisError
 from rq.job import get_current_job
 from rq.timeouts import JobTimeoutException
 
-from generation import limits, queues, scheduling, services, storage
+from generation import events, limits, queues, scheduling, services, storage
 from generation.engine import GenerationCancelled, GenerationRequest
+from generation.engine.runner import encode_image
 from generation.lease import lease_kept
 from generation.models import Task
 from generation.progress import StepReporter
@@ -74,12 +78,14 @@ def _run_started(task: Task, engine, run_info: dict, reporter: StepReporter) -> 
     stored: list[str] = []  # what this run wrote to storage, removed again if the task is cancelled
     try:
         started = time.perf_counter()
-        seeds = [task.image_seed(i) for i in range(task.num_images)]
-        request = GenerationRequest(prompt=task.text_data, negative_prompt=task.neg_text, seeds=seeds)
-        result = engine.generate(request, on_step=reporter)
+        request = generation_request(task)
+        seeds = request.seeds
+        run_info.update(engine.settings_for(request), width=task.width, height=task.height)
+        result = engine.generate(request, on_step=reporter, on_preview=partial(_publish_preview, task.pk))
         timings["generation"] = _ms(started)
         timings.update({f"generation_{k}": round(v, 1) for k, v in result.timings_ms.items()})
         run_info["batches"] = result.batches
+        run_info["seeds"] = seeds
 
         # Every image is checked before anything is stored: a flagged one never gets a path.
         started = time.perf_counter()
@@ -100,8 +106,8 @@ def _run_started(task: Task, engine, run_info: dict, reporter: StepReporter) -> 
         for image, verdict in zip(result.images, verdicts, strict=True):
             path = ""
             if store and not verdict.blocked:
-                path = storage.image_path(task.id, image.index, image.width, image.height)
-                storage.save_image(path, image.png)
+                path = storage.image_path(task.id, image.index, image.width, image.height, task.output_format)
+                storage.save_image(path, image.data)
                 stored.append(path)
             images.append(
                 services.StoredImage(
@@ -111,7 +117,7 @@ def _run_started(task: Task, engine, run_info: dict, reporter: StepReporter) -> 
                     height=image.height,
                     storage_path=path,
                     sha256=image.sha256,
-                    size_bytes=len(image.png),
+                    size_bytes=len(image.data),
                     flagged=verdict.blocked,
                     moderation=verdict.as_dict(),
                 )
@@ -153,6 +159,31 @@ def _run_started(task: Task, engine, run_info: dict, reporter: StepReporter) -> 
         _discard_if_cancelled(task, stored)
         return f"not finished here: task is {task.state}"
     return "succeeded"
+
+
+def generation_request(task: Task) -> GenerationRequest:
+    """The engine's request for ``task``: its prompt, seeds and the customer's choices."""
+    return GenerationRequest(
+        prompt=task.text_data,
+        negative_prompt=task.neg_text,
+        seeds=[task.image_seed(i) for i in range(task.num_images)],
+        width=task.width,
+        height=task.height,
+        steps=task.steps,
+        guidance=task.guidance,
+        output_format=task.output_format,
+        quality=task.output_quality,
+        partial_images=task.partial_images,
+    )
+
+
+def _publish_preview(task_id, index: int, pictures: list) -> None:
+    """A partial image for the task's listeners (the OpenAI stream); lost if Redis is away."""
+    data = encode_image(pictures[0].convert("RGB"), "png")
+    try:
+        events.partial_image_add(task_id, index=index, b64=base64.b64encode(data).decode())
+    except RedisError as exc:
+        log.warning("could not publish a partial image of task %s: %s", task_id, exc)
 
 
 def _stopped(task: Task, reporter: StepReporter, stored: list[str]) -> str:

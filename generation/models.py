@@ -3,11 +3,13 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from accounts.models import ApiKey, Project, Tenant
 from accounts.tenancy import TenantOwned
+from generation.options import billable_images
 
 
 class Task(TenantOwned):
@@ -41,6 +43,20 @@ class Task(TenantOwned):
     callback_url = models.URLField(max_length=2048, blank=True, default="")
     metadata = models.JSONField(null=True, blank=True)
     sync = models.BooleanField(default=False, help_text="Submitted through /task/sync.")
+
+    # The customer's choices (generation/options.py); the model's defaults where not given.
+    width = models.PositiveIntegerField(default=1024, help_text="Width of the images delivered")
+    height = models.PositiveIntegerField(default=1024, help_text="Height of the images delivered")
+    output_format = models.CharField(max_length=8, default="png")
+    output_quality = models.PositiveSmallIntegerField(null=True, blank=True, help_text="jpeg/webp quality")
+    steps = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty: the model's default")
+    guidance = models.FloatField(null=True, blank=True, help_text="Empty: the model's default")
+    partial_images = models.PositiveSmallIntegerField(
+        default=0, help_text="Previews from intermediate latents, published while it runs (OpenAI stream)"
+    )
+    options_given = models.JSONField(
+        default=dict, blank=True, help_text="The choices as the customer sent them (echoed in the task's options)"
+    )
 
     # How it ran.
     model = models.CharField(max_length=64)
@@ -103,6 +119,17 @@ class Task(TenantOwned):
     def image_seed(self, index: int) -> int:
         return (self.seed + index) % 2**32
 
+    @property
+    def billable_per_image(self) -> int:
+        """Images each delivered image is billed as: ceil(pixels / 1,048,576), at least 1."""
+        return billable_images(self.width, self.height)
+
+    @property
+    def price_factor(self) -> Decimal:
+        """The model's price relative to the plan's (1 for a model this deployment no longer has)."""
+        spec = settings.MODEL_REGISTRY.get(self.model)
+        return spec.price if spec else Decimal(1)
+
 
 class Image(TenantOwned):
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
@@ -119,6 +146,9 @@ class Image(TenantOwned):
     flagged = models.BooleanField(default=False, help_text="Blocked by image moderation; never stored or linked.")
     moderation = models.JSONField(default=dict, blank=True, help_text="decision, flagged labels, thresholds, scores")
     created_at = models.DateTimeField(default=timezone.now)
+    expired_at = models.DateTimeField(
+        null=True, blank=True, help_text="When retention deleted its file (the row stays, its link answers 410)"
+    )
 
     @property
     def delivered(self) -> bool:

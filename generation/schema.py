@@ -86,6 +86,14 @@ class _OptionsSerializer(serializers.Serializer):
     seed = serializers.IntegerField(help_text="Base seed; image i uses (seed + i) mod 2**32")
     moderation = serializers.CharField(required=False)
     end_user = serializers.CharField(required=False)
+    model = serializers.CharField(required=False, help_text="The customer's choices: only those given")
+    aspect_ratio = serializers.CharField(required=False)
+    width = serializers.IntegerField(required=False)
+    height = serializers.IntegerField(required=False)
+    output_format = serializers.CharField(required=False)
+    output_quality = serializers.IntegerField(required=False)
+    num_inference_steps = serializers.IntegerField(required=False)
+    guidance_scale = serializers.FloatField(required=False)
 
 
 class _InputSerializer(serializers.Serializer):
@@ -132,6 +140,24 @@ class _StatusEntrySerializer(serializers.Serializer):
     response = _ResponseSerializer()
 
 
+class ReproducibilitySerializer(serializers.Serializer):
+    model = serializers.CharField()
+    model_version = serializers.CharField(allow_null=True, help_text="null until a worker started the task")
+    scheduler = serializers.CharField(allow_null=True)
+    steps = serializers.IntegerField(allow_null=True, help_text="null: the model's default, not started yet")
+    guidance = serializers.FloatField(allow_null=True)
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    generation_size = serializers.ListField(
+        child=serializers.IntegerField(), allow_null=True, help_text="What the pipeline made before resizing"
+    )
+    output_format = serializers.CharField()
+    output_quality = serializers.IntegerField(allow_null=True)
+    dtype = serializers.CharField(allow_null=True)
+    device = serializers.CharField(allow_null=True)
+    seeds = serializers.ListField(child=serializers.IntegerField(), help_text="Seed of image i, in order")
+
+
 class TaskObjectSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     project_id = serializers.IntegerField(
@@ -148,6 +174,7 @@ class TaskObjectSerializer(serializers.Serializer):
     finished_on = serializers.DateTimeField(allow_null=True)
     timings_ms = serializers.DictField(child=serializers.FloatField())
     moderation = ModerationSerializer()
+    reproducibility = ReproducibilitySerializer(help_text="Extension: what any image can be made again with")
 
 
 class TaskPageSerializer(serializers.Serializer):

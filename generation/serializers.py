@@ -7,6 +7,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.http import QueryDict
 from imgplatform.parsers import LONE_SURROGATE, SURROGATE, find_surrogate
 from imgplatform.problems import CODES, problem_body
@@ -15,8 +16,9 @@ from rest_framework import serializers
 
 from callbacks.validation import callback_url_refusal
 from generation import storage
-from generation.engine.runner import MAX_SEED
+from generation.engine.runner import MAX_SEED, OUTPUT_FORMATS
 from generation.models import Task
+from generation.options import SIDE_MAX, SIDE_MIN, ChoiceError, resolve_choices
 from generation.schema import AnyJSONField
 
 MAX_TEXT = 2000
@@ -44,12 +46,35 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+class StrictNumberField(serializers.FloatField):
+    """A JSON number (not true/false, not NaN), or a decimal number as a string from a form."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not (
+            isinstance(data, int | float) or (isinstance(data, str) and re.fullmatch(r"-?\d{1,6}(\.\d{1,6})?", data))
+        ):
+            self.fail("invalid")
+        value = super().to_internal_value(data)
+        if value != value or value in (float("inf"), float("-inf")):
+            self.fail("invalid")
+        return value
+
+
 class OptionsSerializer(serializers.Serializer):
     neg_text = StrictCharField(max_length=MAX_TEXT, required=False, allow_blank=True, trim_whitespace=True)
     num_images = StrictIntegerField(min_value=1, max_value=MAX_IMAGES, required=False)
     seed = StrictIntegerField(min_value=0, max_value=MAX_SEED, required=False)
     moderation = serializers.ChoiceField(choices=Task.Moderation.choices, required=False)
     end_user = StrictCharField(max_length=128, required=False, allow_blank=True)
+    # Customer choices (generation/options.py checks them against the model).
+    model = StrictCharField(max_length=64, required=False, help_text="A name from GET /api/v2/models")
+    aspect_ratio = StrictCharField(max_length=8, required=False, help_text="e.g. 16:9; the model's sizes")
+    width = StrictIntegerField(min_value=SIDE_MIN, max_value=SIDE_MAX, required=False, help_text="Multiple of 64")
+    height = StrictIntegerField(min_value=SIDE_MIN, max_value=SIDE_MAX, required=False, help_text="Multiple of 64")
+    output_format = serializers.ChoiceField(choices=list(OUTPUT_FORMATS), required=False)
+    output_quality = StrictIntegerField(min_value=1, max_value=100, required=False, help_text="jpeg and webp")
+    num_inference_steps = StrictIntegerField(min_value=1, max_value=1000, required=False)
+    guidance_scale = StrictNumberField(min_value=0, max_value=100, required=False)
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):
@@ -153,6 +178,16 @@ class TaskSubmitSerializer(serializers.Serializer):
                         {key: [f"{key} is given at the top level and in options with different values."]}
                     )
                 options[key] = attrs[key]
+        default_model = self.context.get("default_model") or settings.DEFAULT_MODEL
+        try:
+            choices = resolve_choices(
+                options,
+                default_model=default_model,
+                registry=settings.MODEL_REGISTRY,
+                neg_text=options.get("neg_text", ""),
+            )
+        except ChoiceError as error:
+            raise serializers.ValidationError({"options": {error.field: [error.message]}}) from None
         return {
             "text_data": attrs["text_data"],
             "neg_text": options.get("neg_text", ""),
@@ -162,6 +197,7 @@ class TaskSubmitSerializer(serializers.Serializer):
             "end_user": options.get("end_user", ""),
             "callback_url": attrs.get("callback_url", ""),
             "metadata": attrs.get("metadata"),
+            "choices": choices,
         }
 
 
@@ -221,6 +257,27 @@ def task_error(task: Task) -> dict[str, Any] | None:
     return problem_body(task.error_code, task.error_detail or task.error_code, task_id=str(task.id), **extra)
 
 
+def task_reproducibility(task: Task) -> dict[str, Any]:
+    """Everything needed to make any image of the task again (extension): what ran it is known
+    once a worker started it, the request's part (model, size, seeds) from the start."""
+    run = task.run_info or {}
+    return {
+        "model": task.model,
+        "model_version": task.model_version or None,
+        "scheduler": run.get("scheduler"),
+        "steps": run.get("steps", task.steps),
+        "guidance": run.get("guidance", task.guidance),
+        "width": task.width,
+        "height": task.height,
+        "generation_size": run.get("generation_size"),
+        "output_format": task.output_format,
+        "output_quality": task.output_quality,
+        "dtype": run.get("dtype"),
+        "device": run.get("device"),
+        "seeds": [task.image_seed(i) for i in range(task.num_images)],
+    }
+
+
 def task_object(task: Task, *, base_url: str) -> dict[str, Any]:
     """The task object of the API and of callbacks. ``task.images`` should be prefetched."""
     options: dict[str, Any] = {"neg_text": task.neg_text, "num_images": task.num_images, "seed": task.seed}
@@ -228,6 +285,7 @@ def task_object(task: Task, *, base_url: str) -> dict[str, Any]:
         options["moderation"] = task.moderation
     if task.end_user:
         options["end_user"] = task.end_user
+    options.update(task.options_given or {})  # the customer's choices, only those given
     images = []
     if task.state == Task.State.SUCCEEDED:
         images = [
@@ -236,10 +294,11 @@ def task_object(task: Task, *, base_url: str) -> dict[str, Any]:
                 "width": image.width,
                 "height": image.height,
                 "path": image.storage_path,
-                "message": "200",
+                "message": "410" if image.expired_at else "200",
                 "url": storage.image_url(image.storage_path, base_url=base_url),
                 "seed": image.seed,
                 "sha256": image.sha256,
+                **({"expired_on": _iso(image.expired_at)} if image.expired_at else {}),
             }
             for image in task.images.all()
             if image.delivered
@@ -278,4 +337,5 @@ def task_object(task: Task, *, base_url: str) -> dict[str, Any]:
         "finished_on": _iso(task.finished_at),
         "timings_ms": task.timings_ms or {},
         "moderation": task_moderation(task),
+        "reproducibility": task_reproducibility(task),
     }

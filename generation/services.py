@@ -32,6 +32,7 @@ from billing import services as billing
 from callbacks.services import callback_schedule
 from generation import events, limits, progress, queues
 from generation.models import Image, Task
+from generation.options import Choices, resolve_choices
 from moderation import checks as moderation
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ class TaskInput:
     end_user: str = ""
     callback_url: str = ""
     metadata: Any = None
+    choices: Choices | None = None  # None: the project's model with its defaults
+    partial_images: int = 0  # previews published while it runs (the OpenAI-compatible stream)
 
 
 def task_submit(
@@ -65,6 +68,9 @@ def task_submit(
     ``redis_down``: Redis already failed earlier in this request (the rate limiter could not reach
     it), so the enqueue is not tried: a hung Redis costs the request one read timeout, not two."""
     tenant, project = client.tenant, client.project
+    choices = data.choices or resolve_choices(
+        {}, default_model=project.model or settings.DEFAULT_MODEL, registry=settings.MODEL_REGISTRY
+    )
     body_hash = billing.request_hash({**vars(data), "sync": sync}) if idempotency_key else ""
     if idempotency_key:
         earlier = billing.idempotent_task(tenant=tenant, key=idempotency_key, body_hash=body_hash)
@@ -91,7 +97,11 @@ def task_submit(
             if not verdict.blocked:
                 limits.task_admit_queued(tenant=tenant)  # 429 at the tenant's queued limit (row lock)
                 admission = billing.task_admit(
-                    tenant=tenant, project=project, end_user=data.end_user, num_images=data.num_images
+                    tenant=tenant,
+                    project=project,
+                    end_user=data.end_user,
+                    num_images=data.num_images * choices.billable_per_image,
+                    factor=settings.MODEL_REGISTRY[choices.model].price,
                 )
                 fields["hold_amount"] = admission.hold
                 fields["billing_mode"] = admission.mode
@@ -109,7 +119,15 @@ def task_submit(
                 callback_url=data.callback_url,
                 metadata=data.metadata,
                 sync=sync,
-                model=project.model or settings.DEFAULT_MODEL,
+                model=choices.model,
+                width=choices.width,
+                height=choices.height,
+                output_format=choices.output_format,
+                output_quality=choices.output_quality,
+                steps=choices.steps,
+                guidance=choices.guidance,
+                options_given=choices.given,
+                partial_images=data.partial_images,
                 **fields,
             )
             if not verdict.blocked and admission.prepaid:
@@ -453,7 +471,11 @@ def task_retry(*, task: Task, actor=None) -> Task:
         except RedisError as exc:
             raise unavailable(exc) from exc
         admission = billing.task_admit(
-            tenant=locked.tenant, project=locked.project, end_user=locked.end_user, num_images=locked.num_images
+            tenant=locked.tenant,
+            project=locked.project,
+            end_user=locked.end_user,
+            num_images=locked.num_images * locked.billable_per_image,
+            factor=locked.price_factor,
         )
         failed_as = {name: getattr(locked, name) for name in RETRY_RESETS}
         resets = {"error_code": "", "error_detail": "", "started_at": None, "finished_at": None, "worker_name": ""}

@@ -16,6 +16,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.urls import reverse
 
+from generation.engine.runner import OUTPUT_FORMATS
+
 log = logging.getLogger(__name__)
 LINK_SALT = "imagegen.image-link"
 
@@ -24,9 +26,10 @@ def image_storage():
     return storages["images"]
 
 
-def image_path(task_id, index: int, width: int, height: int) -> str:
-    """Hive's layout: ``image_generation/<task id>/image<i>_<w>_<h>.png``."""
-    return f"image_generation/{task_id}/image{index}_{width}_{height}.png"
+def image_path(task_id, index: int, width: int, height: int, output_format: str = "png") -> str:
+    """Hive's layout: ``image_generation/<task id>/image<i>_<w>_<h>.png`` (``.jpg``, ``.webp``)."""
+    extension = OUTPUT_FORMATS[output_format][1]
+    return f"image_generation/{task_id}/image{index}_{width}_{height}.{extension}"
 
 
 def save_image(path: str, data: bytes) -> str:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from generation import api
+from generation import api, catalog
 
 urlpatterns = [
     path("task/async", api.TaskAsyncView.as_view(), name="task-async"),
@@ -10,4 +10,5 @@ urlpatterns = [
     path("task/<str:task_id>/cancel", api.TaskCancelView.as_view(), name="task-cancel"),
     path("tasks", api.TaskListView.as_view(), name="task-list"),
     path("image/<str:token>", api.ImageFileView.as_view(), name="image-file"),
+    path("models", catalog.ModelListView.as_view(), name="model-list"),
 ]

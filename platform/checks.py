@@ -77,6 +77,8 @@ def _reliability() -> Iterator[str]:
         yield "GENERATION_LEASE_SECONDS must be > 0"
     if settings.GENERATION_MAX_ATTEMPTS < 1:
         yield "GENERATION_MAX_ATTEMPTS must be >= 1"
+    if settings.RETENTION_INTERVAL < 1:
+        yield "RETENTION_INTERVAL must be >= 1"
     if settings.RECONCILE_INTERVAL < 1:
         yield "RECONCILE_INTERVAL must be >= 1"
     if not 0 <= settings.GENERATION_PROGRESS_INTERVAL <= 60:

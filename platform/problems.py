@@ -32,6 +32,7 @@ CODES: dict[str, tuple[int, str]] = {
     "task_not_cancellable": (409, "The task can no longer be cancelled"),
     "task_not_retryable": (409, "The task cannot be retried"),
     "idempotency_conflict": (409, "Idempotency key reused with another request"),
+    "gone": (410, "Gone: deleted after the project's retention period"),
     "payload_too_large": (413, "Request body too large"),
     "moderation_blocked_prompt": (422, "The prompt was blocked by moderation"),
     "moderation_blocked_image": (422, "The generated images were blocked by moderation"),

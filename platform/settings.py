@@ -233,6 +233,8 @@ REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 GENERATION_JOB_TIMEOUT = env.int("GENERATION_JOB_TIMEOUT", default=600)
 # Longest a /sync request waits for its task before answering 202 with the task to poll.
 SYNC_WAIT_SECONDS = env.float("SYNC_WAIT_SECONDS", default=60.0)
+# POST /v1/images/generations waits this long for its task (OpenAI clients wait, they do not poll).
+OPENAI_WAIT_SECONDS = env.float("OPENAI_WAIT_SECONDS", default=300.0)
 # /sync waits one web process holds at once (each costs a coroutine, not a thread); beyond this, or
 # beyond the tenant's TENANT_MAX_SYNC_WAITS, /sync answers 202 with the task at once.
 SYNC_MAX_WAITS_PER_PROCESS = env.int("SYNC_MAX_WAITS_PER_PROCESS", default=2000)
@@ -262,6 +264,8 @@ RECONCILE_GRACE_SECONDS = env.float("RECONCILE_GRACE_SECONDS", default=30.0)
 GENERATION_PROGRESS_INTERVAL = env.float("GENERATION_PROGRESS_INTERVAL", default=0.25)
 # How often `manage.py run_scheduler` runs the reconciler (seconds).
 RECONCILE_INTERVAL = env.int("RECONCILE_INTERVAL", default=60)
+# How often the retention job deletes images older than their project's retention_days.
+RETENTION_INTERVAL = env.int("RETENTION_INTERVAL", default=3600)
 
 # --- Per-tenant limits -----------------------------------------------------------------------
 # Deployment defaults; a tenant's own value (admin, tenant page) replaces each one. See the README,

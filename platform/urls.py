@@ -7,6 +7,7 @@ urlpatterns = [
     path("api/v2/", include("billing.urls")),  # first: "task/quote" is not a task id
     path("api/v2/", include("generation.urls")),
     path("api/v2/", include("callbacks.urls")),
+    path("v1/", include("generation.openai_urls")),  # OpenAI-compatible images
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The "split" view: the Swagger UI set-up is a script file, not inline, so the CSP holds.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),

@@ -7,6 +7,7 @@ from generation.engine.runner import (
     GenerationCancelled,
     GenerationRequest,
     GenerationResult,
+    PreviewHook,
     StepHook,
 )
 
@@ -17,6 +18,7 @@ __all__ = [
     "GenerationRequest",
     "GenerationResult",
     "ModelSpec",
+    "PreviewHook",
     "StepHook",
     "build_registry",
 ]

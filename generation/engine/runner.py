@@ -18,11 +18,21 @@ log = logging.getLogger(__name__)
 
 OUTPUT_SIZE = 1024
 MAX_SEED = 2**32 - 1
+# Encodings a customer can choose: PIL format name, file extension, content type.
+OUTPUT_FORMATS = {
+    "png": ("PNG", "png", "image/png"),
+    "jpeg": ("JPEG", "jpg", "image/jpeg"),
+    "webp": ("WEBP", "webp", "image/webp"),
+}
+DEFAULT_QUALITY = 90  # jpeg/webp without output_quality
 
 
 # Called after every denoising step with (step, steps) of the whole request, counted across its
 # pipeline calls: 1..steps. It may raise GenerationCancelled to stop the generation at once.
 StepHook = Callable[[int, int], None]
+# Called with (k, pictures) for the k-th partial image (0-based) of a request that asked for
+# ``partial_images``: the first image's intermediate latents, decoded (SD-family pipelines only).
+PreviewHook = Callable[[int, list], None]
 
 
 class GenerationCancelled(Exception):
@@ -35,13 +45,20 @@ class GenerationRequest:
     prompt: str
     negative_prompt: str
     seeds: list[int]  # one per image; len(seeds) is the number of images
+    width: int = OUTPUT_SIZE  # the images delivered; generated at the model's bucket and resized
+    height: int = OUTPUT_SIZE
+    steps: int | None = None  # None: the model's default
+    guidance: float | None = None
+    output_format: str = "png"
+    quality: int | None = None  # jpeg/webp; None: DEFAULT_QUALITY
+    partial_images: int = 0  # previews decoded from intermediate latents, spread over the steps
 
 
 @dataclass(frozen=True)
 class GeneratedImage:
     index: int
     seed: int
-    png: bytes
+    data: bytes  # encoded in the request's output_format
     width: int
     height: int
     sha256: str
@@ -148,25 +165,34 @@ class Engine:
         }
 
     # 2. Inference ------------------------------------------------------------------------------
-    def _call(self, prompt: str, negative_prompt: str, seeds: list[int], *, on_step_end=None):
+    def settings_for(self, request: GenerationRequest) -> dict[str, Any]:
+        """Steps, guidance and the pipeline's size for ``request`` (the model's defaults filled in)."""
+        return {
+            "steps": request.steps if request.steps is not None else self.spec.steps,
+            "guidance": request.guidance if request.guidance is not None else self.spec.guidance,
+            "generation_size": list(self.spec.generation_size(request.width, request.height)),
+        }
+
+    def _call(self, request: GenerationRequest, seeds: list[int], *, on_step_end=None):
         import torch
 
+        run = self.settings_for(request)
         # CPU generators: the same seed gives the same starting noise on any device.
         generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
         kwargs: dict[str, Any] = {
-            "prompt": prompt,
+            "prompt": request.prompt,
             "num_images_per_prompt": len(seeds),
             "generator": generators,
-            "num_inference_steps": self.spec.steps,
-            "guidance_scale": self.spec.guidance,
-            "height": self.spec.native_size,
-            "width": self.spec.native_size,
+            "num_inference_steps": run["steps"],
+            "guidance_scale": run["guidance"],
+            "width": run["generation_size"][0],
+            "height": run["generation_size"][1],
             "output_type": "pil",
         }
-        if self.spec.supports_negative_prompt and negative_prompt:
-            kwargs["negative_prompt"] = negative_prompt
+        if self.spec.supports_negative_prompt and request.negative_prompt:
+            kwargs["negative_prompt"] = request.negative_prompt
         if on_step_end is None and self.spec.step_delay:
-            on_step_end = self._step_callback(None, done=0, planned_calls=1)
+            on_step_end = self._step_callback(None, done=0, planned_calls=1, steps=run["steps"])
         if on_step_end is not None:
             # diffusers calls it after each step with (pipe, i, t, tensors) and takes back the
             # tensors it returns; an empty dict changes none. An exception it raises ends the call.
@@ -174,7 +200,31 @@ class Engine:
         with torch.inference_mode():
             return self.pipe(**kwargs).images
 
-    def _step_callback(self, on_step: StepHook | None, *, done: int, planned_calls: int):
+    def _preview_callback(self, request: GenerationRequest, on_preview: PreviewHook, steps: int):
+        """A step hook of the first pipeline call that decodes its latents ``partial_images``
+        times, evenly over the steps (never at the last one: the finished image follows)."""
+        wanted = {
+            max(1, round(steps * (k + 1) / (request.partial_images + 1))): k for k in range(request.partial_images)
+        }
+        wanted.pop(steps, None)
+
+        def on_latents(i: int, tensors: dict) -> None:
+            k = wanted.get(i + 1)
+            latents = tensors.get("latents")
+            if k is not None and latents is not None and latents.ndim == 4 and hasattr(self.pipe, "vae"):
+                on_preview(k, self._decode_latents(latents[:1]))
+
+        return on_latents
+
+    def _decode_latents(self, latents) -> list:
+        import torch
+
+        with torch.inference_mode():
+            vae = self.pipe.vae
+            decoded = vae.decode(latents.to(vae.dtype) / vae.config.scaling_factor, return_dict=False)[0]
+            return self.pipe.image_processor.postprocess(decoded, output_type="pil")
+
+    def _step_callback(self, on_step: StepHook | None, *, done: int, planned_calls: int, steps: int, on_latents=None):
         """diffusers' ``callback_on_step_end`` for one pipeline call: the model's ``step_delay``,
         then ``on_step(step, steps)`` counted over the whole request (``done`` calls already ran,
         ``planned_calls`` in all)."""
@@ -183,16 +233,21 @@ class Engine:
         def on_step_end(pipe, i: int, timestep, tensors: dict) -> dict:
             if delay:
                 time.sleep(delay)
+            if on_latents is not None and done == 0:
+                on_latents(i, tensors)
             if on_step is not None:
-                per_call = getattr(pipe, "num_timesteps", None) or self.spec.steps
+                per_call = getattr(pipe, "num_timesteps", None) or steps
                 on_step(done * per_call + i + 1, planned_calls * per_call)
             return {}
 
         return on_step_end
 
-    def generate(self, request: GenerationRequest, *, on_step: StepHook | None = None) -> GenerationResult:
+    def generate(
+        self, request: GenerationRequest, *, on_step: StepHook | None = None, on_preview: PreviewHook | None = None
+    ) -> GenerationResult:
         """1. split the seeds into batches of at most ``max_batch`` (halved on out-of-memory),
-        2. one pipeline call per batch, 3. resize every image to 1024x1024 and encode PNG.
+        2. one pipeline call per batch at the model's size for the request's aspect ratio,
+        3. resize every image to the request's width x height and encode it in its format.
 
         ``on_step`` (optional) is told every step; if it raises :class:`GenerationCancelled` the
         pipeline stops there and the exception comes out of this call (nothing is decoded). After an
@@ -210,9 +265,17 @@ class Engine:
             seeds = request.seeds[position : position + batch]
             done = len(result.batches)
             planned = done + -(-(len(request.seeds) - position) // batch)
-            on_step_end = self._step_callback(on_step, done=done, planned_calls=planned) if on_step else None
+            on_step_end = None
+            steps = self.settings_for(request)["steps"]
+            on_latents = None
+            if on_preview is not None and request.partial_images:
+                on_latents = self._preview_callback(request, on_preview, steps)
+            if on_step or on_latents:
+                on_step_end = self._step_callback(
+                    on_step, done=done, planned_calls=planned, steps=steps, on_latents=on_latents
+                )
             try:
-                images = self._call(request.prompt, request.negative_prompt, seeds, on_step_end=on_step_end)
+                images = self._call(request, seeds, on_step_end=on_step_end)
             except GenerationCancelled:
                 raise
             except Exception as exc:
@@ -229,7 +292,7 @@ class Engine:
 
         started = time.perf_counter()
         for index, (seed, image) in enumerate(pil_images):
-            result.images.append(self._encode(index, seed, image))
+            result.images.append(self._encode(index, seed, image, request))
         result.timings_ms["encode"] = (time.perf_counter() - started) * 1000
         return result
 
@@ -240,27 +303,37 @@ class Engine:
             torch.cuda.empty_cache()
 
     @staticmethod
-    def _encode(index: int, seed: int, image) -> GeneratedImage:
+    def _encode(index: int, seed: int, image, request: GenerationRequest) -> GeneratedImage:
         from PIL import Image
 
         image = image.convert("RGB")
-        if image.size != (OUTPUT_SIZE, OUTPUT_SIZE):
-            image = image.resize((OUTPUT_SIZE, OUTPUT_SIZE), Image.Resampling.LANCZOS)
-        buffer = io.BytesIO()
-        image.save(buffer, format="PNG", compress_level=4)
-        png = buffer.getvalue()
+        size = (request.width, request.height)
+        if image.size != size:
+            image = image.resize(size, Image.Resampling.LANCZOS)
+        data = encode_image(image, request.output_format, request.quality)
         return GeneratedImage(
             index=index,
             seed=seed,
-            png=png,
-            width=OUTPUT_SIZE,
-            height=OUTPUT_SIZE,
-            sha256=hashlib.sha256(png).hexdigest(),
+            data=data,
+            width=size[0],
+            height=size[1],
+            sha256=hashlib.sha256(data).hexdigest(),
             image=image,
         )
 
     def warm_up(self) -> float:
         """One small generation so the first real task does not pay for lazy initialisation."""
         started = time.perf_counter()
-        self._call("warm up", "", [0])
+        self._call(GenerationRequest(prompt="warm up", negative_prompt="", seeds=[0]), [0])
         return (time.perf_counter() - started) * 1000
+
+
+def encode_image(image, output_format: str, quality: int | None = None) -> bytes:
+    """``image`` (RGB) as PNG (lossless; ``quality`` ignored), JPEG or WebP at ``quality``."""
+    pil_format = OUTPUT_FORMATS[output_format][0]
+    buffer = io.BytesIO()
+    if pil_format == "PNG":
+        image.save(buffer, format="PNG", compress_level=4)
+    else:
+        image.save(buffer, format=pil_format, quality=quality or DEFAULT_QUALITY)
+    return buffer.getvalue()

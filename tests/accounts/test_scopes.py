@@ -41,6 +41,7 @@ ROUTE_SCOPES = [
     ("get", "/api/v2/invoices/1/html", "billing"),
     ("get", "/api/v2/webhook-secret", "webhooks"),
     ("post", "/api/v2/webhook-secret/rotate", "webhooks"),
+    ("get", "/api/v2/models", "read"),
 ]
 ROUTE_PATTERNS = {
     "api/v2/task/async": "generate",
@@ -57,6 +58,9 @@ ROUTE_PATTERNS = {
     "api/v2/invoices/<str:invoice_id>/html": "billing",
     "api/v2/webhook-secret": "webhooks",
     "api/v2/webhook-secret/rotate": "webhooks",
+    "api/v2/models": "read",
+    "v1/models": "read",
+    "v1/models/<str:model_id>": "read",
 }
 
 
@@ -217,3 +221,17 @@ def test_admin_creates_a_scoped_tenant_wide_key(staff):
     )
     key = ApiKey.unscoped_objects.get(project=project, name="wide")
     assert key.scopes == ["read", "webhooks"] and key.tenant_wide
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_openai_routes_need_their_scopes_and_answer_in_openais_shape(project):
+    """POST /v1/images/generations needs `generate`, the model routes `read`; the refusal is
+    OpenAI's error object (the SDK's PermissionDeniedError)."""
+    read_only = client_for(make_key(project, scopes=["read"]))
+    refused = read_only.post("/v1/images/generations", {"prompt": "a red door"}, format="json")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+    assert "`generate`" in refused.json()["error"]["message"]
+    assert read_only.get("/v1/models").status_code == 200
+    generate_only = client_for(make_key(project, scopes=["generate"]))
+    refused = generate_only.get("/v1/models")
+    assert refused.status_code == 403 and "`read`" in refused.json()["error"]["message"]

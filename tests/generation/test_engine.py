@@ -17,7 +17,7 @@ def engine():
 
 
 def pixels(image) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(image.png)).convert("RGB"), dtype=np.int16)
+    return np.asarray(Image.open(io.BytesIO(image.data)).convert("RGB"), dtype=np.int16)
 
 
 def test_engine_has_no_django_imports():
@@ -37,7 +37,7 @@ def test_output_is_1024_png_one_per_seed(engine):
     assert [i.seed for i in result.images] == [1, 2, 3]
     assert [i.index for i in result.images] == [0, 1, 2]
     for image in result.images:
-        opened = Image.open(io.BytesIO(image.png))
+        opened = Image.open(io.BytesIO(image.data))
         assert opened.format == "PNG" and opened.size == (1024, 1024)
     assert result.batches == [3]  # one batched pipeline call
     assert len({i.sha256 for i in result.images}) == 3  # different seeds, different pixels
@@ -85,11 +85,11 @@ def test_out_of_memory_halves_the_batch(engine, monkeypatch):
     calls = []
     real_call = engine._call
 
-    def flaky(prompt, negative_prompt, seeds, **kwargs):
+    def flaky(request, seeds, **kwargs):
         calls.append(len(seeds))
         if len(seeds) > 2:  # a CUDA device that only fits two images at a time
             raise torch.cuda.OutOfMemoryError("CUDA out of memory")
-        return real_call(prompt, negative_prompt, seeds, **kwargs)
+        return real_call(request, seeds, **kwargs)
 
     monkeypatch.setattr(engine, "_call", flaky)
     result = engine.generate(GenerationRequest(prompt="x", negative_prompt="", seeds=[1, 2, 3, 4, 5, 6]))
@@ -238,3 +238,58 @@ def test_every_diffusers_family_takes_the_step_callback_and_says_its_step_count(
         cls = _pipeline_class(family)
         assert "callback_on_step_end" in inspect.signature(cls.__call__).parameters, family
         assert isinstance(inspect.getattr_static(cls, "num_timesteps"), property), family
+
+
+def test_images_are_the_same_bytes_as_before_the_choices_existed(engine):
+    """Recorded before issue 15 (size, format and model choices): a request without choices gives
+    the very same PNG files."""
+    request = GenerationRequest(prompt="modern architecture house", negative_prompt="grass, pool", seeds=[42, 43])
+    assert [image.sha256 for image in engine.generate(request).images] == [
+        "482641f918dd0f57fd81f238768b0f772e358d6e220823310b2dd50b0bf9f0ed",
+        "c6b2346a7aff7afb629dd2fc92b22fb3a299632c3a43dba77115c4da2004e5a2",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("size", "generated"), [((1344, 768), [80, 48]), ((768, 1344), [48, 80]), ((2048, 512), [96, 40])]
+)
+def test_the_pipeline_runs_at_the_nearest_bucket_and_the_output_has_the_size_asked(engine, size, generated):
+    request = GenerationRequest(prompt="a house", negative_prompt="", seeds=[1], width=size[0], height=size[1])
+    assert engine.settings_for(request)["generation_size"] == generated
+    image = engine.generate(request).images[0]
+    assert (image.width, image.height) == size and Image.open(io.BytesIO(image.data)).size == size
+
+
+@pytest.mark.parametrize(("output_format", "pil_format"), [("png", "PNG"), ("jpeg", "JPEG"), ("webp", "WEBP")])
+def test_each_output_format_is_encoded(engine, output_format, pil_format):
+    request = GenerationRequest(prompt="a house", negative_prompt="", seeds=[1], output_format=output_format)
+    assert Image.open(io.BytesIO(engine.generate(request).images[0].data)).format == pil_format
+
+
+def test_quality_changes_the_jpeg(engine):
+    low, high = (
+        engine.generate(
+            GenerationRequest(prompt="a house", negative_prompt="", seeds=[1], output_format="jpeg", quality=q)
+        ).images[0]
+        for q in (5, 95)
+    )
+    assert len(low.data) < len(high.data)
+
+
+def test_partial_images_are_decoded_from_intermediate_latents(engine):
+    previews = []
+    request = GenerationRequest(prompt="a house", negative_prompt="", seeds=[1, 2], partial_images=2)
+    result = engine.generate(request, on_preview=lambda k, pictures: previews.append((k, pictures)))
+    assert [k for k, _ in previews] == [0, 1]
+    assert all(len(pictures) == 1 and pictures[0].size == (64, 64) for _, pictures in previews)
+    assert result.batches == [2]  # still one pipeline call for the request's images
+    final = np.asarray(result.images[0].image.resize((64, 64)), dtype=np.int16)
+    assert np.abs(np.asarray(previews[0][1][0], dtype=np.int16) - final).mean() > 0  # an earlier state
+
+
+def test_model_choices_from_overrides_are_checked():
+    registry = build_registry({"tiny": {"sizes": {"1:1": [1024, 1024], "2:1": [1408, 704]}, "price_factor": "1.5"}})
+    assert registry["tiny"].sizes["2:1"] == (1408, 704) and str(registry["tiny"].price) == "1.5"
+    for bad in ({"sizes": {"2:1": [1408, 704]}}, {"steps_range": [5, 10]}, {"price_factor": "cheap"}):
+        with pytest.raises(ValueError):
+            build_registry({"tiny": bad})

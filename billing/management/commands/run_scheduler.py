@@ -2,7 +2,8 @@
 
 rq's cron scheduler with the platform's periodic jobs (they run on the "default" queue, so a
 worker must listen there: `make run` starts one). Jobs: closing the previous billing month at 01:00
-UTC on the 1st; the task reconciler (generation/reconcile.py) every RECONCILE_INTERVAL seconds."""
+UTC on the 1st; the task reconciler (generation/reconcile.py) every RECONCILE_INTERVAL seconds;
+retention (generation/retention.py) every RETENTION_INTERVAL seconds."""
 
 import logging
 
@@ -13,11 +14,13 @@ from rq.cron import CronScheduler
 
 from billing.jobs import CLOSE_PERIOD_CRON, close_previous_period
 from generation.reconcile import reconcile_job
+from generation.retention import retention_job
 
 # (function, queue, cron expression or None, interval in seconds or None)
 SCHEDULE = [
     (close_previous_period, "default", CLOSE_PERIOD_CRON, None),
     (reconcile_job, "default", None, "RECONCILE_INTERVAL"),
+    (retention_job, "default", None, "RETENTION_INTERVAL"),
 ]
 
 
