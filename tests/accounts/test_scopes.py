@@ -59,6 +59,7 @@ ROUTE_PATTERNS = {
     "api/v2/webhook-secret": "webhooks",
     "api/v2/webhook-secret/rotate": "webhooks",
     "api/v2/models": "read",
+    "v1/images/generations": "generate",
     "v1/models": "read",
     "v1/models/<str:model_id>": "read",
 }
