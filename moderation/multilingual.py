@@ -1,4 +1,5 @@
-"""Prompts in German, Spanish, French, Italian, Portuguese and Dutch: the concept words translated.
+"""Prompts in German, Spanish, French, Italian, Portuguese, Dutch, Polish, Turkish and Indonesian: the
+concept words translated.
 
 The rules of ``moderation.concepts`` read English concepts. A prompt in another language is read by
 turning its key words into the English words the lexicon knows ("apuñalado" -> "stabbed", "Jahre"
