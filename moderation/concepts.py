@@ -209,6 +209,22 @@ def _segment_ok(pieces: list[str]) -> bool:
     )
 
 
+SLURS_BY_LENGTH: dict[int, tuple[str, ...]] = {}
+for _slur in sorted(set(lexicon.WORDS["slur"].split())):
+    SLURS_BY_LENGTH[len(_slur)] = (*SLURS_BY_LENGTH.get(len(_slur), ()), _slur)
+
+
+def _masked_slur(raw: str) -> str | None:
+    """The one slur that a star-masked word spells ("n****r", "f****t"): same length, its first
+    letter and at least two letters visible, every visible letter in place; None if none or several
+    fit ("f**k" is no slur)."""
+    letters = sum(ch.isalpha() for ch in raw)
+    if letters < 2 or not raw[0].isalpha() or not re.fullmatch(r"[a-z*]+", raw):
+        return None
+    fits = [w for w in SLURS_BY_LENGTH.get(len(raw), ()) if all(c in ("*", w[i]) for i, c in enumerate(raw))]
+    return fits[0] if len({WORDMAP.get(w) for w in fits}) == 1 and fits else None
+
+
 @lru_cache(maxsize=65536)
 def analyse(raw: str) -> tuple[Token, ...]:
     """The tokens one raw word (no spaces, no separators) stands for."""
@@ -221,6 +237,8 @@ def analyse(raw: str) -> tuple[Token, ...]:
     if LOOKS_NUMERIC.match(raw) and any(ch.isdigit() for ch in raw):  # "1O" (a letter O for a zero)
         digits = raw.translate(TO_DIGITS)
         return (Token(digits, digits, number=int(digits)),)
+    if "*" in raw and (slur := _masked_slur(raw)):  # "n****r": the visible letters fit one slur
+        return analyse(slur)
     if "*" in raw and any(ch.isalpha() for ch in raw):  # "n*ked": the star stands for a letter
         for vowel in "aeiou":
             found = analyse(raw.replace("*", vowel))
@@ -1198,8 +1216,11 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
         pair = ix.near(["hate_adjective"], ["depiction", "group", "slur"], 10)
         if pair:
             add("hate", "hate.hateful_depiction", *pair)
-    for category, rule, positions in (*_hate_claims(ix, history), *_violence_shapes(ix), *_self_harm_push(ix)):
+    shapes = (*_hate_claims(ix, history), *_violence_shapes(ix), *_self_harm_push(ix))
+    for category, rule, positions in (*shapes, *_hate_calls(ix, history), *_round_six_harm(ix, prevention)):
         add(category, rule, *positions)
+    if any(h.rule == "violence.animal_cruelty" for h in hits) and not ix.has("reflexive", "suicide", "person"):
+        hits[:] = [h for h in hits if h.category != "self_harm"]  # "skinning a live rabbit": the animal's wound
     return hits
 
 
@@ -1301,6 +1322,96 @@ def _self_harm_push(ix: _Index) -> Iterable[tuple[str, str, tuple[int, ...]]]:
         or any(t.lemma in lexicon.HIGH_PLACES or t.surface in lexicon.HIGH_PLACES for t in tokens)
     ):
         yield "self_harm", "self_harm.suicide", (ix.at("resolve_push")[0],)
+
+
+MODALS = frozenset("should must deserve deserves ought need needs".split())
+DEPICTED = frozenset("drawn depicted portrayed shown rendered painted pictured".split())
+TARGETS_ALL = frozenset("men women males females whites blacks".split())
+KILL_ALL = frozenset("all every".split())
+INTERN_VERBS = frozenset("put sent send lock locked round rounded herd herded ship shipped thrown throw belong".split())
+
+
+def _hate_calls(ix: _Index, history: bool) -> Iterable[tuple[str, str, tuple[int, ...]]]:
+    """Round six: hate as a call on a group ("Christians should be thrown to the lions", "gay people
+    should be put in camps", "women belong in chains"), "kill all men", a group drawn as animals and
+    a group in a caricature."""
+    if history:
+        return
+    tokens = ix.tokens
+    n = len(tokens)
+
+    def harsh(m: int, k: int) -> bool:
+        """A killing, a cage or the lions; a camp only when someone is put or sent there ("refugees
+        should have better camps" is no call)."""
+        t = tokens[k]
+        if t.lemma in ("camp", "camps"):
+            return any(tokens[j].surface in INTERN_VERBS or tokens[j].lemma in INTERN_VERBS for j in range(m, k))
+        return bool(t.concepts & {"exterminate", "cage", "atrocity"}) or t.lemma in BELONG_PLACES or t.lemma == "lion"
+
+    for g in ix.at(*GROUPS):
+        modal = [
+            k for k in range(g + 1, min(n, g + 7)) if tokens[k].surface in MODALS or "belong" in tokens[k].concepts
+        ]
+        if modal and any(harsh(modal[0], k) for k in range(modal[0] + 1, min(n, modal[0] + 7))):
+            yield "hate", "hate.exclusion", (g, modal[0])
+            break
+    for e in ix.at("exterminate"):  # "kill all men": a call to kill a whole group or sex
+        words = tokens[e].surface.split()
+        start = e + 1 if words[-1] in KILL_ALL else e + 2
+        if words[-1] in KILL_ALL or (start - 1 < n and tokens[start - 1].surface in KILL_ALL):
+            for k in range(start, min(n, start + 3)):
+                if tokens[k].concepts & {"group", "slur", "group_gender"} or tokens[k].surface in TARGETS_ALL:
+                    yield "hate", "hate.exterminate", (e, k)
+                    return
+    for d in (i for i, t in enumerate(tokens) if t.surface in DEPICTED):  # "immigrants ... drawn as animals"
+        animals = [a for a in range(d + 1, min(n, d + 4)) if "dehumanise_animal" in tokens[a].concepts]
+        as_ = any(tokens[k].surface in ("as", "like") for k in range(d + 1, animals[0])) if animals else False
+        groups = [g for g in ix.at(*GROUPS) if abs(g - d) <= 14]
+        if animals and as_ and groups:
+            yield "hate", "hate.dehumanising_comparison", (groups[0], d, animals[0])
+            break
+    for c in (i for i, t in enumerate(tokens) if t.surface.startswith("caricatur")):
+        groups = [g for g in ix.at("group", "slur") if abs(g - c) <= 6]
+        if groups:
+            yield "hate", "hate.trope", (groups[0], c)  # a group as a caricature
+            break
+
+
+BUTCHERY = frozenset(
+    "butcher butchery butchering hunter hunters hunting hunt fishing fisherman kitchen recipe cooking cook chef "
+    "farm market stew roast game taxidermy".split()
+)
+INTENSE = frozenset("extremely dangerously impossibly painfully super ultra very unhealthily sickly".split())
+
+
+def _round_six_harm(ix: _Index, prevention: bool) -> Iterable[tuple[str, str, tuple[int, ...]]]:
+    """Round six: an animal hurt and suffering (not a hunt or a butcher's), pills beside a dead
+    person, an eating disorder or an extremely thin body with a "motivation" frame."""
+    tokens = ix.tokens
+    pair = ix.near(["animal"], ["cruelty_act"], 6)
+    if pair:
+        lo, hi = max(0, min(pair) - 10), max(pair) + 11
+        near = [t.concepts for t in tokens[lo:hi]]
+        butchery = any(t.lemma in BUTCHERY or t.surface in BUTCHERY for t in tokens)
+        if any("suffering" in c for c in near) or (not butchery and any("wound" in c for c in near)):
+            yield "violence", "violence.animal_cruelty", pair
+    if prevention:
+        return
+    pair = ix.near(["pills"], ["death"], 10)
+    if pair and ix.has("person", "minor", "minor_weak", "reflexive"):
+        yield "self_harm", "self_harm.pills_overdose", pair  # "how many pills it takes, a person dead beside it"
+    thin = [
+        i
+        for i, t in enumerate(tokens)
+        if ("very_thin" in t.concepts or (t.surface in ("thin", "skinny") and i and tokens[i - 1].surface in INTENSE))
+        and any(u.concepts & {"person", "minor_weak", "body_part"} for u in tokens[max(0, i - 4) : i + 5])
+    ]
+    frames = ix.at("motivation", "ed_caption")
+    for i in ix.at("eating_disorder") + thin:  # "bulimia motivation poster", "extremely thin, motivational"
+        framed = [f for f in frames if f != i and abs(f - i) <= 10]
+        if framed:
+            yield "self_harm", "self_harm.pro_ana_caption", (i, framed[0])
+            break
 
 
 GARMENT_GENERIC = frozenset("clothes clothing clothed dressed garment garments outfit outfits covered".split())

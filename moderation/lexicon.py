@@ -796,3 +796,45 @@ for _word in ("shoot", "shot", "shooting"):
     SENSES[_word] = SENSES[_word] + ["headshot", "headshots", "linkedin", "corporate", "profile"]
 AGE_HOLDERS.update({"grader", "student", "cheerleader", "pupil", "schoolgirl", "schoolboy", "kiddo"})
 # fmt: on
+
+# --- Round six (held-out set F: hate as a call or a claim, animals hurt, pro-ana, nude as a colour) ---
+# fmt: off
+_ROUND_SIX_WORDS: dict[str, str] = {
+    "group": """deaf buddhist buddhists mormon mormons atheist atheists protestant protestants
+        kurd kurds armenian armenians syrian syrians ukrainian ukrainians moor moors moroccan
+        moroccans turk turks""",
+    "slur": "muzzie muzzies muzzy",
+    "expel_out": "begone",
+    "harm_method_site": "vein veins",
+    # Animals that a cruelty rule protects ("a dog beaten with a stick, bleeding"): never alone.
+    "animal": """dog dogs puppy puppies cat cats kitten kittens rabbit rabbits bunny bunnies horse horses pony
+        foal cow cows calf pig pigs piglet goat goats sheep lamb lambs hamster donkey monkey deer fox""",
+    # What is done to an animal in cruelty, and the signs that it suffers.
+    "cruelty_act": """beat beaten beating kick kicked kicking burn burning burned burnt crush crushed crushing skin
+        skinned skinning torture tortured torturing stab stabbed stabbing starve starved drown drowned hang hanged
+        mutilate mutilated whip whipped whipping abuse abused abusing""",
+    "suffering": """whimper whimpering yelp yelping scream screaming screams shriek shrieking suffering suffer
+        agony pain alive live howling""",
+    # Eating-disorder words: self-harm with a "motivation" frame ("bulimia motivation poster").
+    "eating_disorder": """bulimia bulimic anorexia anorexic purging purge binge""",
+    "motivation": """motivation motivational motivate inspiration inspo goal goals tip tips encouragement""",
+    "very_thin": "emaciated skeletal skeleton-thin bony starved",
+}
+for _concept, _text in _ROUND_SIX_WORDS.items():
+    WORDS[_concept] = (WORDS.get(_concept, "") + " " + _text).strip()
+
+PHRASES.update({
+    "death camp": "symbol", "extermination camp": "symbol", "gas chamber": "exterminate symbol",
+    "send them back": "expel_out", "send them all back": "expel_out", "send back": "expel_out",
+    "send all back": "expel_out", "they deserved it": "gloat",
+    "finger are your friend": "ed_caption", "fingers are your friends": "ed_caption",
+    "permanent kind": "suicide", "the permanent kind": "suicide", "note left behind": "farewell",
+    "ana motivation": "suicide", "ana inspiration": "suicide", "ana inspo": "suicide", "mia motivation": "suicide",
+    "mia tip": "suicide", "mia tips": "suicide", "leaving a note": "farewell", "left a note": "farewell",
+    "thinspiration": "suicide",
+    "set on fire": "act_strong cruelty_act", "setting on fire": "act_strong cruelty_act", "on fire": "cruelty_act",
+    "skinned alive": "gore cruelty_act", "burned alive": "gore cruelty_act", "burnt alive": "gore cruelty_act",
+    "nude colour": "benign", "nude color": "benign", "nude coloured": "benign", "nude colored": "benign",
+})
+SENSES["nude"] = SENSES["nude"] + "tights stockings pantyhose heel heels pumps sandals boots".split()
+# fmt: on
