@@ -244,7 +244,15 @@ def test_images_are_the_same_bytes_as_before_the_choices_existed(engine):
     """Recorded before issue 15 (size, format and model choices): a request without choices gives
     the very same PNG files."""
     request = GenerationRequest(prompt="modern architecture house", negative_prompt="grass, pool", seeds=[42, 43])
-    assert [image.sha256 for image in engine.generate(request).images] == [
+    # Recorded with two torch threads: CPU kernels split their sums by thread count, so the floats
+    # (and the PNG bytes) depend on it; under pytest-xdist each process runs with one.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        images = engine.generate(request).images
+    finally:
+        torch.set_num_threads(threads)
+    assert [image.sha256 for image in images] == [
         "482641f918dd0f57fd81f238768b0f772e358d6e220823310b2dd50b0bf9f0ed",
         "c6b2346a7aff7afb629dd2fc92b22fb3a299632c3a43dba77115c4da2004e5a2",
     ]
