@@ -7,7 +7,12 @@ import asyncio
 import threading
 import time
 
+import pytest
 from imgplatform.offloop import run_sync
+
+# The pool's threads are shared with earlier tests: one that ran a query holds a connection object,
+# which run_sync's close_old_connections() looks at after each call.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_sync_calls_run_side_by_side_on_pool_threads_while_the_loop_goes_on():
