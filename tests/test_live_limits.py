@@ -170,7 +170,10 @@ def test_hostile_inputs_on_every_operation_give_no_5xx_and_only_problem_json(ser
                 statuses[response.status_code] += 1
                 content_type = response.headers.get("content-type", "")
                 if response.status_code >= 500 or (
-                    response.status_code >= 400 and not error_shape_ok(operation.path, content_type, response.json)
+                    response.status_code >= 400
+                    and not error_shape_ok(operation.path, content_type, response.json)
+                    # refused before routing (field-count bombs): problem+json on every path
+                    and not content_type.startswith("application/problem+json")
                 ):
                     answer = f"{response.status_code}: {response.text[:200]}"
                     failures.append(f"{method} {path[:120]} key={bool(auth)} -> {answer}")
