@@ -319,7 +319,10 @@ class _StreamState:
     def on_message(self, message: dict) -> list[bytes]:
         event = message.get("event")
         if event == "position":
-            return self.queued(message.get("queue_position"))
+            # Only a place in the queue: a queued row whose job is out of the list was just taken
+            # by a worker (`running` follows) or put off for later; neither is news to send.
+            position = message.get("queue_position")
+            return self.queued(position) if isinstance(position, int) else []
         if event == "running":
             return self.running()
         if event == "progress":

@@ -144,6 +144,8 @@ def task_submit(
         earlier.replayed = True
         return earlier
     task.replayed = False
+    # A new task has no images: its answer needs no query for them.
+    task._prefetched_objects_cache = {"images": Image.objects.for_tenant(tenant).none()}
     # queued, or failed by prompt moderation
     metrics.task_moved(task, {"state": task.state, "timings_ms": task.timings_ms})
     if verdict.blocked:

@@ -2,7 +2,7 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imgplatform.settings")
 # The web process pools its PostgreSQL connections (platform/settings.py, DB_POOL_MAX_SIZE); 0 turns
@@ -11,7 +11,10 @@ os.environ.setdefault("DB_POOL_MAX_SIZE", "20")
 # Without the pool, no persistent connections here: under ASGI a request's synchronous code may run
 # on a thread of its own, which would keep its connection open after the request.
 os.environ.setdefault("DB_CONN_MAX_AGE", "0")
-application = get_asgi_application()
+django.setup(set_prefix=False)  # as django.core.asgi.get_asgi_application does
+from imgplatform.offloop import PooledASGIHandler  # noqa: E402
+
+application = PooledASGIHandler()
 # manage.py runs the system checks before every command; the web process runs the settings' own.
 from imgplatform.checks import require_valid_settings  # noqa: E402
 
@@ -20,10 +23,9 @@ require_valid_settings()
 
 def _no_thread_at_request_start() -> None:
     """Django sends ``request_started`` to its sync receivers (``close_old_connections``,
-    ``reset_queries``) through the request's thread-sensitive context, which starts a thread for the
-    request and keeps it until the response is sent: a /sync wait or an event stream would hold an
-    (idle) thread for as long as it lasts. Under ASGI both receivers have nothing to do at that
-    point: the context's thread is new and has no connection or query log yet. Connections are still
+    ``reset_queries``) through the request's thread-sensitive context: a hop to the sync pool for
+    nothing, since under ASGI both receivers have nothing to do at that point (every call on the
+    pool closes its connection when it returns). Connections are still
     closed where they are opened: at ``request_finished`` in that thread (sync views), and after each
     call on the sync pool (imgplatform.offloop)."""
     from django.core.signals import request_started

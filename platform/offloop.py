@@ -6,6 +6,12 @@ loop and without funnelling requests through one thread.
 connection when the function returns (unless ``CONN_MAX_AGE`` keeps it: then at most one per pool
 thread stays open), so an awaiting view holds neither a thread nor a connection.
 
+The pool serves requests already under way before new ones (:class:`PriorityPool`): a request's
+first call waits behind the later calls of requests admitted before it (the /sync wait's slot, the
+first read of its task, its answer). With one first-come queue, a burst of 1,000 submits put every
+admitted request's next step behind the whole burst: no wait started, and no answer left, until
+every submit had been made.
+
 :func:`rendered` turns a DRF response into a plain, already rendered ``HttpResponse`` (on the pool),
 so Django's async handler does not hop to another thread to render it
 (``generation.api._drf_async`` runs DRF views this way).
@@ -14,29 +20,162 @@ so Django's async handler does not hop to another thread to render it
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import itertools
+import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from typing import Any, TypeVar
 
 from asgiref.sync import SyncToAsync, sync_to_async
 from django.conf import settings
+from django.core.handlers.asgi import ASGIHandler
 from django.db import close_old_connections, connections
 from django.http import HttpResponse
 from django.template.response import SimpleTemplateResponse
 
 T = TypeVar("T")
-_executor: ThreadPoolExecutor | None = None
+
+# Lanes of the pool, served in this order.
+ADMITTED = 0  # a later call of a request (or background task) that already had one
+NEW = 1  # the first call of a request
+
+
+class PriorityPool:
+    """``workers`` threads (started on first use) that take the oldest call of the most urgent
+    lane: :meth:`lane` gives an :class:`~concurrent.futures.Executor` that submits to one lane."""
+
+    def __init__(self, workers: int, name: str, *, on_exit: Callable[[], None] | None = None):
+        self._workers = workers
+        self._name = name
+        self._on_exit = on_exit  # run by each thread when the pool shuts down
+        self._queue: queue.PriorityQueue = queue.PriorityQueue()
+        self._order = itertools.count()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def lane(self, priority: int) -> Executor:
+        return _Lane(self, priority)
+
+    def submit(self, priority: int, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future:
+        future: Future = Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("cannot schedule new calls after shutdown")
+            self._queue.put((priority, next(self._order), future, fn, args, kwargs))
+            if len(self._threads) < self._workers:
+                thread = threading.Thread(target=self._work, name=f"{self._name}_{len(self._threads)}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
+        return future
+
+    def shutdown(self, wait: bool = True) -> None:
+        with self._lock:
+            self._closed = True
+            threads = list(self._threads)
+        for _ in threads:
+            self._queue.put((float("inf"), next(self._order), None, None, (), {}))
+        if wait:
+            for thread in threads:
+                thread.join()
+
+    def _work(self) -> None:
+        while True:
+            _, _, future, fn, args, kwargs = self._queue.get()
+            if future is None:
+                if self._on_exit is not None:
+                    self._on_exit()
+                return
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as exc:  # handed to the awaiting coroutine, as ThreadPoolExecutor does
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+
+class _Lane(Executor):
+    def __init__(self, pool: PriorityPool, priority: int):
+        self._pool = pool
+        self._priority = priority
+
+    def submit(self, fn, /, *args, **kwargs):
+        return self._pool.submit(self._priority, fn, *args, **kwargs)
+
+    def shutdown(self, wait=True, *, cancel_futures=False):
+        self._pool.shutdown(wait)
+
+
+_pool: PriorityPool | None = None
 _lock = threading.Lock()
+# Set in a request's context (its asyncio task) by its first run_sync: later calls are ADMITTED.
+_admitted: contextvars.ContextVar[bool] = contextvars.ContextVar("imagegen_sync_admitted", default=False)
 
 
-def executor() -> ThreadPoolExecutor:
-    global _executor
-    if _executor is None:
+def pool() -> PriorityPool:
+    global _pool
+    if _pool is None:
         with _lock:
-            if _executor is None:
-                _executor = ThreadPoolExecutor(max_workers=settings.WEB_SYNC_THREADS, thread_name_prefix="sync-orm")
-    return _executor
+            if _pool is None:
+                _pool = PriorityPool(settings.WEB_SYNC_THREADS, "sync-orm", on_exit=connections.close_all)
+    return _pool
+
+
+def _dotted(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+class _RequestThreads(Executor):
+    """The executor of every request's thread-sensitive calls under ASGI (a sync view, a middleware
+    hook that may do I/O, Django's ``response.close()`` at the end, which sends
+    ``request_finished``): the pool's ADMITTED lane, each call closing its database connection
+    after, as :func:`run_sync` does. Django would start a thread for each request instead (asgiref's
+    ``ThreadSensitiveContext``) and join it when the request ends, on the event loop: two waits for
+    the GIL per request, for every client."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        return pool().submit(ADMITTED, _closing, fn, *args, **kwargs)
+
+    def shutdown(self, wait=True, *, cancel_futures=False):
+        """A request's end: nothing to stop (the pool outlives it)."""
+
+
+REQUEST_THREADS = _RequestThreads()
+
+
+class PooledASGIHandler(ASGIHandler):
+    """Django's ASGI handler (``imgplatform.asgi.application``), whose requests run their
+    thread-sensitive calls on the sync pool (:class:`_RequestThreads`), and whose chain runs
+    Django's middleware as the subclasses of ``imgplatform.middleware.ON_THE_LOOP``."""
+
+    def load_middleware(self, is_async=False):
+        from imgplatform.middleware import ON_THE_LOOP
+
+        named = settings.MIDDLEWARE
+        # Django's loader imports each dotted path of the setting: the setting names the
+        # subclasses for the time of the load (at start-up, before any request), then Django's
+        # classes again (its system checks look for those names).
+        settings.MIDDLEWARE = [_dotted(ON_THE_LOOP[path]) if path in ON_THE_LOOP else path for path in named]
+        try:
+            super().load_middleware(is_async)
+        finally:
+            settings.MIDDLEWARE = named
+
+    async def handle(self, scope, receive, send):
+        context = SyncToAsync.thread_sensitive_context.get(None)  # entered by ASGIHandler.__call__
+        executors = SyncToAsync.context_to_thread_executor
+        if context is None or executors.setdefault(context, REQUEST_THREADS) is not REQUEST_THREADS:
+            return await super().handle(scope, receive, send)
+        try:
+            await super().handle(scope, receive, send)
+        finally:
+            # Taken out before the context exits: asgiref would start a thread to shut it down.
+            if executors.get(context) is REQUEST_THREADS:
+                del executors[context]
 
 
 def _closing(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -47,8 +186,11 @@ def _closing(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 async def run_sync(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """``await run_sync(f, ...)``: ``f(...)`` on the sync pool, its database connection closed after."""
-    return await sync_to_async(_closing, thread_sensitive=False, executor=executor())(func, *args, **kwargs)
+    """``await run_sync(f, ...)``: ``f(...)`` on the sync pool, its database connection closed after.
+    The first call in a request's context queues in the NEW lane, every later one in ADMITTED."""
+    lane = ADMITTED if _admitted.get() else NEW
+    _admitted.set(True)
+    return await sync_to_async(_closing, thread_sensitive=False, executor=pool().lane(lane))(func, *args, **kwargs)
 
 
 async def release_request_thread() -> None:
@@ -62,9 +204,10 @@ async def release_request_thread() -> None:
     context that has none. Uses asgiref's ``SyncToAsync.context_to_thread_executor`` (the
     per-context executors); ``tests/test_load_async.py`` counts the server's threads."""
     context = SyncToAsync.thread_sensitive_context.get(None)
-    request_executor = SyncToAsync.context_to_thread_executor.pop(context, None) if context else None
-    if request_executor is None:
-        return
+    request_executor = SyncToAsync.context_to_thread_executor.get(context) if context else None
+    if request_executor is None or request_executor is REQUEST_THREADS:
+        return  # the request's calls go to the pool (PooledASGIHandler): no thread of its own
+    del SyncToAsync.context_to_thread_executor[context]
     try:
         await asyncio.get_running_loop().run_in_executor(request_executor, connections.close_all)
     finally:

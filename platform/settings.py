@@ -80,6 +80,9 @@ MIDDLEWARE = [
     "imgplatform.middleware.RequestBodyLimitMiddleware",
     # Then: more query or form fields than DATA_UPLOAD_MAX_NUMBER_FIELDS is a 400 problem, not a 500.
     "imgplatform.middleware.RequestFieldLimitMiddleware",
+    # Django's middleware below: the web process (ASGI) runs each as its subclass in
+    # imgplatform.middleware.ON_THE_LOOP, whose hooks stay on the event loop (Django would hand each
+    # hook to a thread: a dozen hand-offs per request). Named here as Django's, for its checks.
     "django.middleware.security.SecurityMiddleware",
     "imgplatform.middleware.SecurityHeadersMiddleware",
     # WhiteNoise, async-capable (under ASGI a request that is not for a static file stays on the loop).
@@ -132,6 +135,10 @@ DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("DB_CONN_HEALTH_C
 # with the pool hands it back instead of ending a PostgreSQL backend. imgplatform/asgi.py turns it on
 # (DB_POOL_MAX_SIZE, default 20 per web process); workers keep one persistent connection each.
 DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=0)
+if _POSTGRESQL:
+    # Sessions start in UTC (TIME_ZONE): Django otherwise sends set_config('TimeZone') on every
+    # connection it takes from the pool whose server default is spelled otherwise ('Etc/UTC').
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c TimeZone=UTC")
 if DB_POOL_MAX_SIZE > 0 and _POSTGRESQL:
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections with a pool
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {

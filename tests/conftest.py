@@ -86,6 +86,39 @@ def _no_process_left_behind():
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _sync_pool_closed_before_the_test_database_goes(django_db_setup):
+    """The async views' pool threads (imgplatform.offloop) keep their connections between calls;
+    they close them when the pool shuts down, here, before the test database is dropped."""
+    yield
+    from imgplatform import offloop
+
+    pool, offloop._pool = offloop._pool, None
+    if pool is not None:
+        pool.shutdown()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fails the run when a test database is left behind on PostgreSQL (pytest-django only warns
+    when it cannot drop one): checked once, by the process that ran (or handed out) every test."""
+    if hasattr(session.config, "workerinput") or not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return
+    import psycopg
+
+    db = settings.DATABASES["default"]
+    prefix = "test_" + db["NAME"].removeprefix("test_").split("_gw")[0]
+    server = {"host": db.get("HOST") or "127.0.0.1", "port": db.get("PORT") or 5432, "user": db.get("USER") or None}
+    with psycopg.connect(dbname="postgres", autocommit=True, **server) as conn:
+        rows = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [prefix + "%"])
+        names = [row[0] for row in rows]
+        left = [name for name in names if name == prefix or name.startswith(prefix + "_gw")]
+        for name in left:  # dropped, so the failure leaves nothing behind
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    if left:
+        print(f"\ntest databases were left behind (now dropped): {left}", file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _test_redis(tmp_path_factory):
     media = tmp_path_factory.mktemp("media")
     storages = {

@@ -4,11 +4,18 @@ thread (``thread_sensitive=True`` would serialise every request of a process).""
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextvars
 import threading
 import time
 
 import pytest
+from asgiref.testing import ApplicationCommunicator
+from imgplatform import offloop
 from imgplatform.offloop import run_sync
+
+from generation.models import Task
+from tests.factories import ProjectFactory, make_key
 
 # The pool's threads are shared with earlier tests: one that ran a query holds a connection object,
 # which run_sync's close_old_connections() looks at after each call.
@@ -42,3 +49,155 @@ def test_sync_calls_run_side_by_side_on_pool_threads_while_the_loop_goes_on():
     threads, ticks = asyncio.run(scenario())
     assert len(set(threads)) == 4 and threading.get_ident() not in threads
     assert ticks > 0  # the event loop was not held while the calls ran
+
+
+# --- Lanes: a request already under way goes before a new one ------------------------------------
+def test_the_pool_takes_admitted_calls_before_new_ones_and_each_lane_in_order():
+    pool = offloop.PriorityPool(1, "lanes")
+    gate, order = threading.Event(), []
+    try:
+        blocker = pool.submit(offloop.NEW, gate.wait, 30)  # holds the one thread
+        futures = [
+            pool.submit(offloop.NEW, order.append, "new 1"),
+            pool.submit(offloop.NEW, order.append, "new 2"),
+            pool.submit(offloop.ADMITTED, order.append, "admitted 1"),
+            pool.submit(offloop.ADMITTED, order.append, "admitted 2"),
+        ]
+        gate.set()
+        for future in [blocker, *futures]:
+            future.result(timeout=30)
+        assert order == ["admitted 1", "admitted 2", "new 1", "new 2"]
+        failing = pool.submit(offloop.NEW, int, "not a number")
+        with pytest.raises(ValueError):
+            failing.result(timeout=30)  # the caller gets the exception; the thread goes on
+        assert pool.submit(offloop.NEW, int, "7").result(timeout=30) == 7
+    finally:
+        pool.shutdown()
+    with pytest.raises(RuntimeError):
+        pool.submit(offloop.NEW, int, "1")
+
+
+@pytest.fixture
+def own_pool():
+    """run_sync's pool made anew for this test, and shut down after it (its threads close their
+    database connections as they end: the test database can be dropped)."""
+    earlier, offloop._pool = offloop._pool, None
+    yield
+    if offloop._pool is not None:
+        offloop._pool.shutdown()
+    offloop._pool = earlier
+
+
+@pytest.fixture
+def one_pool_thread(settings, own_pool):
+    settings.WEB_SYNC_THREADS = 1
+
+
+def test_a_requests_later_calls_go_before_the_first_calls_of_requests_that_came_after(one_pool_thread):
+    # The scenario of a burst: request A is under way (its submit done); new requests queue their
+    # submits while the pool is busy; then A's next step (its wait's slot, its answer) is queued. It
+    # must not wait behind them.
+    order: list[str] = []
+
+    async def scenario():
+        gate = threading.Event()
+
+        async def busy():  # another request's long call: the pool's one thread is taken
+            await run_sync(gate.wait, 30)
+
+        await run_sync(order.append, "a: submit")
+        holder = asyncio.create_task(busy())
+        await asyncio.sleep(0.1)
+        others = [  # each in a context of its own, as the server starts each request
+            asyncio.create_task(run_sync(order.append, f"r{i}: {step}"), context=contextvars.Context())
+            for i, step in enumerate(["submit"] * 3)
+        ]
+        await asyncio.sleep(0.1)  # their first calls are queued
+        answer = asyncio.create_task(run_sync(order.append, "a: answer"))  # A's context: admitted
+        await asyncio.sleep(0.1)
+        gate.set()
+        await asyncio.gather(holder, answer, *others)
+
+    asyncio.run(scenario())
+    assert order == ["a: submit", "a: answer", "r0: submit", "r1: submit", "r2: submit"]
+
+
+# --- Requests through the web process's ASGI handler -------------------------------------------
+def asgi_scope(path: str, headers: dict[str, str]) -> dict:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in {"host": "testserver", **headers}.items()],
+        "client": ("127.0.0.1", 40000),
+        "server": ("testserver", 80),
+    }
+
+
+async def asgi_get(app, path: str, headers: dict[str, str]) -> int:
+    communicator = ApplicationCommunicator(app, asgi_scope(path, headers))
+    await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+    start = await communicator.receive_output(30)
+    while (await communicator.receive_output(30)).get("more_body"):
+        pass
+    await communicator.wait(30)  # the handler's end too (response.close, request_finished)
+    return start["status"]
+
+
+def test_api_requests_start_no_thread_and_djangos_middleware_stays_on_the_loop(monkeypatch, own_pool):
+    # Django's handler starts a thread per request (asgiref's ThreadSensitiveContext) and joins it
+    # at the end, on the event loop; its middleware hands a dozen hooks per request to that thread.
+    # Here: no thread is started, and the one thread-sensitive call left per request is Django's
+    # response.close() (request_finished), made on the pool.
+    project = ProjectFactory()
+    task = Task.unscoped_objects.create(
+        tenant=project.tenant, project=project, text_data="a lighthouse", num_images=1, seed=1, model="tiny"
+    )
+    key = make_key(project)
+    app = offloop.PooledASGIHandler()
+    headers = {"authorization": f"Token {key}"}
+    paths = [f"/api/v2/task/{task.id}", "/healthz", "/api/v2/task/00000000-0000-0000-0000-000000000000"]
+
+    started, handed = [], []
+    real_start, real_submit = threading.Thread.start, offloop._RequestThreads.submit
+
+    def start(thread):
+        started.append(thread.name)
+        real_start(thread)
+
+    def submit(executor, fn, *args, **kwargs):
+        handed.append(fn.args[-1].func.__qualname__)  # thread_handler(..., partial(the call))
+        return real_submit(executor, fn, *args, **kwargs)
+
+    async def scenario() -> list[int]:
+        async def requests(times: int) -> list[int]:
+            return [await asgi_get(app, path, headers) for _ in range(times) for path in paths]
+
+        # The pool's threads, and the loop's default executor (Django logs a 404 through it), start
+        # on first use: once per process, not per request.
+        assert set(await requests(10)) == {200, 404}
+        with monkeypatch.context() as spies:
+            spies.setattr(threading.Thread, "start", start)
+            spies.setattr(offloop._RequestThreads, "submit", submit)
+            return await requests(10)
+
+    statuses = asyncio.run(scenario())
+    assert statuses.count(200) == 20 and statuses.count(404) == 10
+    assert started == []
+    calls = collections.Counter(handed)
+    # The sync DRF views (GET task, and its 404) and their rendering, Django's response.close();
+    # request_started's receivers too here (the web process's imgplatform.asgi disconnects them).
+    # No middleware hook.
+    assert set(calls) == {
+        "View.as_view.<locals>.view",
+        "SimpleTemplateResponse.render",
+        "HttpResponseBase.close",
+        "Signal.asend.<locals>.sync_send",
+    }
+    assert calls["HttpResponseBase.close"] == len(statuses)  # one per request, not one per middleware hook

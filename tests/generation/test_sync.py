@@ -222,6 +222,18 @@ def test_a_stream_sends_its_keep_alive_on_time_however_many_silent_messages_come
     assert after < 1.5
 
 
+def test_a_stream_does_not_tell_a_queued_task_out_of_the_queue_before_it_runs():
+    """The sweep may read a task's row as queued just after a worker took its job from the queue
+    (no position): the stream sends nothing for that, and `running` comes next."""
+    state = api._StreamState("t")
+    assert state.on_snapshot({"state": "queued", "queue_position": 1})[0].startswith(b"event: queued")
+    assert state.on_message({"id": "t", "event": "position", "queue_position": None}) == []
+    assert state.on_message({"id": "t", "event": "position", "queue_position": 1}) == []  # unchanged
+    moved = state.on_message({"id": "t", "event": "position", "queue_position": 2})
+    assert moved == [api.sse("queued", {"id": "t", "state": "queued", "queue_position": 2})]
+    assert state.on_message({"id": "t", "event": "running"}) == [api.sse("running", {"id": "t", "state": "running"})]
+
+
 def test_every_waiter_of_a_task_is_woken_by_its_one_end():
     """Several /sync replays (and event streams) of one task wait on it at once: the one `done` the
     worker publishes wakes each of them, not only the first."""
