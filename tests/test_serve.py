@@ -17,7 +17,7 @@ from generation.models import Task
 from tests.conftest import ROOT, free_port
 from tests.roles import http_get, roles  # noqa: F401 (fixture)
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.long, pytest.mark.django_db(transaction=True)]
 
 
 def wait_for(predicate, *, timeout: float, what: str) -> None:

@@ -3,10 +3,12 @@ seed request, exactly as a Hive client would."""
 
 import io
 import json
+import re
 import time
 import urllib.error
 import urllib.request
 
+import httpx
 import pytest
 from PIL import Image
 
@@ -71,3 +73,36 @@ def test_seed_request_over_http(server):
     assert status == 400 and headers["content-type"] == "application/problem+json"
     status, headers, _ = http("GET", f"{base}/api/v2/tasks")
     assert status == 401 and headers["www-authenticate"]
+
+
+def test_an_operator_signs_in_and_works_in_the_admin_through_the_asgi_server(tmp_path):
+    """The admin as `make run` serves it (ASGI): the session is saved at sign-in, CSRF is checked,
+    a message survives the redirect, the session ends at sign-out."""
+    from django.contrib.auth.models import Group, User
+
+    User.objects.create_superuser("operator", "op@example.com", "a long passphrase 42")
+    with gunicorn(tmp_path / "gunicorn.log") as live, httpx.Client(base_url=live.base, timeout=30) as client:
+        login = client.get("/admin/login/?next=/admin/")
+        assert login.status_code == 200
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text).group(1)
+        refused = client.post("/admin/login/", data={"username": "operator", "password": "a long passphrase 42"})
+        assert refused.status_code == 403  # no CSRF token
+        signed_in = client.post(
+            "/admin/login/?next=/admin/",
+            data={"username": "operator", "password": "a long passphrase 42", "csrfmiddlewaretoken": token},
+        )
+        assert signed_in.status_code == 302 and signed_in.headers["location"] == "/admin/", signed_in.text[:500]
+        assert "sessionid" in client.cookies
+        assert client.get("/admin/").status_code == 200
+
+        form = client.get("/admin/auth/group/add/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
+        added = client.post("/admin/auth/group/add/", data={"name": "night shift", "csrfmiddlewaretoken": token})
+        assert added.status_code == 302, added.text[:500]
+        assert Group.objects.filter(name="night shift").exists()
+        listing = client.get(added.headers["location"])
+        assert "was added successfully" in listing.text  # the message, stored in the session
+
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', listing.text).group(1)
+        assert client.post("/admin/logout/", data={"csrfmiddlewaretoken": token}).status_code == 200
+        assert client.get("/admin/").status_code == 302  # signed out: to the login page

@@ -31,6 +31,7 @@ def assert_timing(figures: dict, *, compiled: bool = False) -> None:
         assert figures["compile_s"] >= 0
 
 
+@pytest.mark.long
 @pytest.mark.slow
 def test_tiny_run_writes_every_figure_for_both_families(tmp_path):
     out = tmp_path / "gpu.json"

@@ -14,7 +14,7 @@ from generation.models import Task
 from tests.callbacks.conftest import Reply
 from tests.factories import ProjectFactory
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.long, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

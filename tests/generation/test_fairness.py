@@ -150,6 +150,7 @@ def run_seconds(task: Task) -> float:
     return (task.finished_at - task.started_at).total_seconds()
 
 
+@pytest.mark.long
 @pytest.mark.slow
 def test_with_a_worker_process_one_tenants_backlog_delays_another_by_at_most_one_task(start_worker):
     start_worker(GENERATION_MODELS=json.dumps({"tiny": {"steps": 4, "step_delay": 0.1}}))
@@ -167,6 +168,7 @@ def test_with_a_worker_process_one_tenants_backlog_delays_another_by_at_most_one
     assert late.timings_ms["queue_wait"] / 1000 < max(run_seconds(t) for t in x_done)
 
 
+@pytest.mark.long
 @pytest.mark.slow
 def test_with_a_worker_process_busy_tenants_get_their_weighted_share_of_images(start_worker):
     """One-image tasks keep this run short on a CPU (mixed sizes over a long run: the claim-level

@@ -29,7 +29,7 @@ from generation.models import Image, Task
 from generation.reconcile import reconcile
 from tests.conftest import problem, queues_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.long, pytest.mark.django_db(transaction=True)]
 
 SLOW = {"tiny": {"steps": 10, "step_delay": 0.3}}  # about 3 s a task, a step every 0.3 s
 

@@ -26,15 +26,16 @@ from generation.models import Task
 from generation.reconcile import reconcile
 from tests.conftest import ROOT, subprocess_env
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.long, pytest.mark.django_db(transaction=True)]
 
 UNFINISHED = (Task.State.QUEUED, Task.State.RUNNING)
 
 
-def wait_for(predicate, *, timeout: float, what: str, every: float = 0.05, between=None):
+def wait_for(predicate, *, timeout: float, what: str, every: float = 0.05, between=None, describe=None):
+    """``describe()``, when given, says what was left on a timeout (the assertion's message)."""
     deadline = time.monotonic() + timeout
     while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}" + (f": {describe()}" if describe else "")
         if between:
             between()
         time.sleep(every)
@@ -71,6 +72,20 @@ class WorkerPool:
         for pid, proc in self.procs.items():
             os.killpg(pid, signal.SIGKILL)
             proc.wait(timeout=10)
+
+
+def unfinished(task_ids, pool) -> str:
+    """The tasks not ended yet, their jobs in Redis and the pool's workers: what a timeout shows."""
+    from generation import queues
+
+    queue = queues.generation_queue("tiny")
+    rows = Task.unscoped_objects.filter(pk__in=task_ids, state__in=UNFINISHED)
+    fields = ("id", "state", "attempts", "worker_name", "job_id", "lease_expires_at")
+    scheduled = queue.scheduled_job_registry.get_job_ids()
+    return (
+        f"tasks {list(rows.values_list(*fields))}; queue {queue.name} {queue.get_job_ids()}; "
+        f"started {queue.started_job_registry.get_job_ids()}; scheduled {scheduled}; workers {sorted(pool.procs)}"
+    )
 
 
 @pytest.fixture
@@ -147,6 +162,7 @@ def test_workers_sigkilled_mid_generation_20_times_lose_nothing_and_bill_nothing
         what="every task to end",
         every=0.2,
         between=reconcile,
+        describe=lambda: unfinished(everything, pool),
     )
     run_callback_worker(timeout=60)
 
