@@ -319,6 +319,9 @@ EMOJI = str.maketrans(
 )  # fmt: skip
 
 
+FREE_SUFFIX = re.compile(rf"^(.+?)[{re.escape(SEP)}]+free$")
+
+
 def tokenize(folded: str) -> list[Token]:
     """Tokens of an already folded text (see ``moderation.text.fold``)."""
     text = YEARS_OLD.sub(r"\1yo ", folded.translate(EMOJI))
@@ -326,6 +329,10 @@ def tokenize(folded: str) -> list[Token]:
     text = SPACED.sub(_join_spaced, text)
     tokens: list[Token] = []
     for raw in _translated(WORD.findall(text)):
+        free = FREE_SUFFIX.match(raw)
+        if free:  # "gore-free", "nudity_free": a negation, read as "no gore"
+            tokens.extend(analyse("no"))
+            raw = free.group(1)
         if raw in WORDMAP or raw.isalpha():
             tokens.extend(analyse(raw))
             continue
@@ -382,6 +389,8 @@ def _apply_senses(tokens: list[Token]) -> None:
         if not neighbours or not t.concepts:
             continue
         lo, hi = max(0, i - window), min(len(tokens), i + window + 1)
+        if i and tokens[i - 1].surface in ("me", "myself") and t.lemma in ("hang", "hanging"):
+            lo = i  # "a picture of me hanging": what hangs is the person, so only what follows can be hung
         first_aid = any(tokens[j].surface in FIRST_AID for j in range(lo, hi))
         if _own_body_part_after(tokens, i) and not first_aid:
             continue  # "slicing her arm in the kitchen": the body part outweighs the kitchen
@@ -492,6 +501,7 @@ def _apply_negation(tokens: list[Token]) -> None:
             and i
             and (
                 tokens[i - 1].surface in lexicon.NEGATIONS
+                or (i > 1 and tokens[i - 1].surface == "of" and tokens[i - 2].surface == "free")  # "free of gore"
                 or (
                     i > 1
                     and tokens[i - 1].surface in ("any", "the", "a")
@@ -1217,7 +1227,8 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
         if pair:
             add("hate", "hate.hateful_depiction", *pair)
     shapes = (*_hate_claims(ix, history), *_violence_shapes(ix), *_self_harm_push(ix))
-    for category, rule, positions in (*shapes, *_hate_calls(ix, history), *_round_six_harm(ix, prevention)):
+    seven = _round_seven(ix, prevention, history)
+    for category, rule, positions in (*shapes, *_hate_calls(ix, history), *_round_six_harm(ix, prevention), *seven):
         add(category, rule, *positions)
     if any(h.rule == "violence.animal_cruelty" for h in hits) and not ix.has("reflexive", "suicide", "person"):
         hits[:] = [h for h in hits if h.category != "self_harm"]  # "skinning a live rabbit": the animal's wound
@@ -1406,12 +1417,168 @@ def _round_six_harm(ix: _Index, prevention: bool) -> Iterable[tuple[str, str, tu
         if ("very_thin" in t.concepts or (t.surface in ("thin", "skinny") and i and tokens[i - 1].surface in INTENSE))
         and any(u.concepts & {"person", "minor_weak", "body_part"} for u in tokens[max(0, i - 4) : i + 5])
     ]
-    frames = ix.at("motivation", "ed_caption")
-    for i in ix.at("eating_disorder") + thin:  # "bulimia motivation poster", "extremely thin, motivational"
+    frames = ix.at("motivation", "ed_caption", "glorify")
+    for i in (
+        ix.at("eating_disorder") + thin + _low_weights(tokens)
+    ):  # "bulimia motivation poster", "extremely thin, motivational"
         framed = [f for f in frames if f != i and abs(f - i) <= 10]
         if framed:
             yield "self_harm", "self_harm.pro_ana_caption", (i, framed[0])
             break
+
+
+WEIGHT_UNITS = {"lbs": (60, 99), "lb": (60, 99), "pounds": (60, 99), "kg": (25, 45), "kilos": (25, 45)}
+WEIGHING = frozenset("at weighs weighing weighed weight now only just down reached reach hit hits under".split())
+
+
+def _low_weights(tokens: list[Token]) -> list[int]:
+    """A person's weight far below an adult's ("a woman at 80 lbs", "weighing 40 kg"); a barbell's
+    weight ("lifting 80 lbs") has no weighing word before it."""
+    out = []
+    for i, t in enumerate(tokens[:-1]):
+        span = WEIGHT_UNITS.get(tokens[i + 1].surface)
+        if t.number is not None and span and span[0] <= t.number <= span[1] and i and tokens[i - 1].surface in WEIGHING:
+            if any(u.concepts & {"person", "minor_weak", "body_part"} for u in tokens[max(0, i - 4) : i + 5]):
+                out.append(i)
+    return out
+
+
+HIT_VERBS = frozenset("slam slamming slammed bang banging banged bash bashing bashed smash smashing smashed".split())
+HIT_TARGETS = frozenset("head fist fists knuckles forehead".split())
+SELF_CUES = frozenset("own myself herself himself themselves my".split())
+CUT_LEMMAS = frozenset("cut cutting cuts slit slitting slash slashing carve carving".split())
+CRAFT_CUTS = frozenset(
+    """hair haircut barber barbershop salon stylist hedge hedges garden flower flowers gem gems diamond diamonds
+    glass wood stone metal laser fabric paper""".split()
+)
+# After "me hanging", words that go on with a harmless hanging ("with friends", "upside down", "out",
+# "clothes"); anything else after it (an end, "realistic", "make it real") leaves the person hanging.
+HANG_GOES_ON = frozenset(
+    """with upside around on onto off out about at over up by in there here together loose tight from
+    clothes laundry washing decorations lights pictures art wallpaper curtains ornaments""".split()
+)
+OVENS = frozenset("oven ovens furnace furnaces crematorium crematoria incinerator".split())
+ARTICLES = frozenset("a an the his her their its".split())
+COMPARISON = frozenset("comparison comparisons compared comparing".split())
+COLOURS_RED = frozenset("red crimson scarlet".split())
+WATERS = frozenset("water bathwater sea ocean river lake pool".split())
+TURN = frozenset("turn turns turned turning is was goes went running".split())
+
+
+def _red_water(tokens: list[Token]) -> int | None:
+    """Water said to turn red ("the water turned crimson", "crimson water"), not a red bath bomb."""
+    for i, t in enumerate(tokens):
+        if t.surface in WATERS or t.lemma in WATERS:
+            if i and tokens[i - 1].surface in COLOURS_RED:
+                return i
+            after = [tokens[k].surface for k in range(i + 1, min(len(tokens), i + 4))]
+            if after and after[0] in TURN and any(w in COLOURS_RED for w in after[1:]):
+                return i
+    return None
+
+
+def _round_seven(ix: _Index, prevention: bool, history: bool) -> Iterable[tuple[str, str, tuple[int, ...]]]:
+    """Round seven: self-harm made attractive ("cutting is beautiful", "glorify starving", "the only way
+    out" at a cliff), hanging in the first person, self-injury as self-punishment, wrists and water
+    turned red; an animal put in a machine; a group put in an oven, mocked in a picture or compared to
+    an animal."""
+    tokens = ix.tokens
+    n = len(tokens)
+    lemmas = {t.lemma for t in tokens} | {t.surface for t in tokens}
+    people = {"person", "minor", "minor_weak"}
+    # violence: "a cat in a blender", "a hamster into the microwave"
+    for a in ix.at("animal"):
+        ins = [k for k in range(a + 1, min(n, a + 3)) if tokens[k].surface in ("in", "into", "inside")]
+        if ins and any("cruel_device" in tokens[k].concepts for k in range(ins[0] + 1, min(n, ins[0] + 3))):
+            yield "violence", "violence.animal_cruelty", (a, ins[0])
+            break
+    if not history:
+        for g in ix.at(*GROUPS):  # "a jewish guy in an oven", "jews into the ovens"
+            k = g + 1
+            while k < n and k <= g + 2 and tokens[k].concepts & people:
+                k += 1
+            if k < n and tokens[k].surface in ("in", "into", "inside"):
+                k += 1
+                while k < n and tokens[k].surface in ARTICLES:
+                    k += 1
+                if k < n and (tokens[k].surface in OVENS or "gas chamber" in tokens[k].surface):
+                    yield "hate", "hate.exterminate", (g, k)
+                    break
+        pictured = any(t.surface in DEPICTED or t.lemma in ("caption", "captioned") for t in tokens) or ix.has(
+            "depiction"
+        )
+        pair = ix.near(["demean"], list(GROUPS), 12)
+        if pair and pictured:
+            yield "hate", "hate.demeaning", pair  # "a trans woman drawn as a hairy man in a dress, mocking"
+        for i, t in enumerate(tokens):  # "black people ... with ape comparison", "compared with apes"
+            if t.surface in COMPARISON:
+                animals = [a for a in (i - 1, i + 1, i + 2) if 0 <= a < n and "dehumanise_animal" in tokens[a].concepts]
+                groups = [g for g in ix.at(*GROUPS) if abs(g - i) <= 12]
+                if animals and groups:
+                    yield "hate", "hate.dehumanising_comparison", (groups[0], i, animals[0])
+                    break
+    if prevention:
+        return
+    # self-harm made attractive
+    for g in ix.at("glorify"):  # "glorify starving", "romanticizing self harm"
+        for k in range(g + 1, min(n, g + 3)):
+            u = tokens[k]
+            target = u.concepts & {"self_act", "eating_disorder", "sh_mark", "suicide"} or u.lemma in (
+                "starve",
+                "starvation",
+            )
+            starving = "self_act" in u.concepts and u.lemma in ("starve", "starving") or u.lemma == "starvation"
+            thin = ix.has("very_thin", "eating_disorder", "motivation", "ed_caption") or bool(
+                lemmas & {"thin", "skinny", "skinnier", "thinner"}
+            )
+            if starving and k + 1 < n and not thin:
+                continue  # "romanticizing starving artists": starving is someone's state, not a goal
+            if target and not (k + 1 < n and tokens[k + 1].concepts & people):
+                yield "self_harm", "self_harm.glorified", (g, k)
+                return
+    craft = bool(lemmas & CRAFT_CUTS)
+    for c in ix.at("self_act", "sh_mark"):  # "CUTTING IS BEAUTIFUL", "c u t t i n g aesthetic, fresh scars"
+        if tokens[c].lemma not in CUT_LEMMAS and tokens[c].surface not in CUT_LEMMAS or craft:
+            continue
+        glam = [k for k in ix.at("glamour") if abs(k - c) <= 3]
+        signs = [k for k in ix.at("cutter", "sh_mark", "wound") if k != c]
+        if glam and signs:
+            yield "self_harm", "self_harm.glorified", (c, glam[0], signs[0])
+            break
+    edge = any(t.lemma in lexicon.HIGH_PLACES for t in tokens) and any(t.lemma in ("edge", "ledge") for t in tokens)
+    methods = ("jump", "jump_intent", "noose", "ligature", "pills", "cutter", "firearm", "suicide")
+    if ix.has("way_out") and (ix.has(*methods) or edge):
+        yield "self_harm", "self_harm.suicide", (ix.at("way_out")[0],)  # "stepping off a cliff, 'the only way out'"
+    # self-injury: "slamming their head against the wall until it bleeds, self punishment"
+    harm = ix.at("wound", "act_weak", "act_strong", "cutter", "sh_mark", "gore")
+    if ix.has("self_punish") and harm:
+        yield "self_harm", "self_harm.self_injury", (ix.at("self_punish")[0], harm[0])
+    for i, t in enumerate(tokens):
+        if t.lemma in HIT_VERBS or t.surface in HIT_VERBS:
+            heads = [k for k in range(i + 1, min(n, i + 4)) if tokens[k].surface in HIT_TARGETS]
+            walls = [k for k in range(i + 1, min(n, i + 8)) if tokens[k].lemma in ("wall", "mirror", "floor")]
+            cue = any(tokens[k].surface in SELF_CUES for k in range(i + 1, heads[0])) if heads else False
+            if heads and walls and cue and any(abs(w - i) <= 10 for w in ix.at("wound")):
+                yield "self_harm", "self_harm.self_injury", (i, heads[0])
+                break
+    # hanging told in the first person: "a pic of me hanging", "me hanging from a rope"
+    for i, t in enumerate(tokens):
+        if i and tokens[i - 1].surface in ("me", "myself") and t.concepts & {"self_act", "act_weak"}:
+            if t.lemma in HANG_WORDS or t.surface in HANG_WORDS:
+                after = tokens[i + 1] if i + 1 < n else None
+                rope = any(
+                    tokens[k].concepts & {"ligature", "noose", "hang_place", "hang_marker"}
+                    for k in range(i + 1, min(n, i + 5))
+                )
+                ends = after is None or after.surface not in HANG_GOES_ON or "death" in after.concepts
+                if ends or rope:
+                    yield "self_harm", "self_harm.hanging", (i - 1, i)
+                    break
+    # wrists and water turned red, a bath and a wrist with death told softly
+    red = _red_water(tokens)
+    sites = ix.at("harm_method_site")
+    if sites and (red is not None or (ix.has("bath") and ix.has("death"))):
+        yield "self_harm", "self_harm.bleeding_out", (sites[0],) if red is None else (sites[0], red)
 
 
 GARMENT_GENERIC = frozenset("clothes clothing clothed dressed garment garments outfit outfits covered".split())

@@ -838,3 +838,63 @@ PHRASES.update({
 })
 SENSES["nude"] = SENSES["nude"] + "tights stockings pantyhose heel heels pumps sandals boots".split()
 # fmt: on
+
+# --- Round seven (held-out set G: glorified self-harm, hanging in the first person, self-injury, race
+# science, a group mocked or put in an oven, animals in a machine, figurative massacres) ---
+# fmt: off
+_ROUND_SEVEN_WORDS: dict[str, str] = {
+    "group": "muzlim muzlims moslem moslems",
+    "slur": "polack polacks mongoloid mongoloids retarded spaz spazz spazzes wop wops dago dagos",
+    # Framing that makes self-harm attractive ("cutting is beautiful", "scars aesthetic"): never alone.
+    "glamour": "beautiful beauty aesthetic aesthetics pretty gorgeous inviting lovely art artistic dreamy",
+    "glorify": """glorify glorifying glorified glorification glamorize glamorise glamorizing glamorising
+        glamorized glamorised romanticize romanticise romanticizing romanticising romanticized romanticised""",
+    "cruelty_act": "harpooned harpooning speared spearing clubbed",
+    "suffering": "thrashing writhing squirming",
+    "animal": """dolphin dolphins whale whales seal seals pup pups parrot hamsters guinea-pig squirrel frog frogs
+        turtle turtles""",
+    # Machines an animal is put into ("a cat in a blender"): cruelty without another word.
+    "cruel_device": "blender blenders microwave microwaves woodchipper wood-chipper mincer grinder",
+}
+for _concept, _text in _ROUND_SEVEN_WORDS.items():
+    WORDS[_concept] = (WORDS.get(_concept, "") + " " + _text).strip()
+
+PHRASES.update({
+    "blow apart": "tearing to_pieces", "blown to bits": "gore to_pieces",
+    # a group named in two words
+    "down syndrome": "group", "downs syndrome": "group", "down s syndrome": "group", "polish people": "group",
+    "trans people": "group", "wheelchair user": "group", "mentally disabled": "group",
+    # race science told as a claim: a dehumanising word beside a group
+    "smaller brain": "dehumanise", "smaller brains": "dehumanise", "lower iq": "dehumanise", "low iq": "dehumanise",
+    "less intelligent": "dehumanise", "less evolved": "dehumanise", "genetically inferior": "dehumanise",
+    "intellectually inferior": "dehumanise", "naturally inferior": "dehumanise", "biologically inferior": "dehumanise",
+    "inferior race": "dehumanise", "inferior races": "dehumanise", "closer to ape": "dehumanise",
+    "closer to apes": "dehumanise", "missing link": "dehumanise",
+    # self-harm: a way out, self-punishment, a thin body held up as a goal, death told softly
+    "only way out": "way_out", "the only way out": "way_out", "only escape": "way_out", "the only escape": "way_out",
+    "only way to escape": "way_out", "way out of the pain": "way_out",
+    "self punishment": "self_punish", "self punishing": "self_punish", "punish myself": "self_punish",
+    "punish herself": "self_punish", "punish himself": "self_punish", "punish themselves": "self_punish",
+    "punish yourself": "self_punish",
+    "rib showing": "very_thin body_part", "ribs showing": "very_thin body_part", "visible rib": "very_thin body_part",
+    "visible ribs": "very_thin body_part", "rib visible": "very_thin body_part",
+    "ribs visible": "very_thin body_part", "protruding rib": "very_thin body_part",
+    "protruding ribs": "very_thin body_part", "ribs sticking out": "very_thin body_part",
+    "hip bones showing": "very_thin body_part", "hipbones showing": "very_thin body_part",
+    "goal body": "motivation", "body goal": "motivation", "body goals": "motivation", "goal weight": "motivation",
+    "final sleep": "death", "final peaceful sleep": "death", "eternal sleep": "death", "last sleep": "death",
+    "sleep forever": "death", "never wake again": "death",
+    "meat grinder": "cruel_device", "blow to piece": "gore to_pieces",
+})
+# "bleach-free" is read as "no bleach" (see ``concepts.FREE_SUFFIX``): a poison can be negated too
+NEGATABLE = NEGATABLE | {"poison_substance"}
+# A figurative massacre of food ("massacre at the buffet", "a slaughter of the dessert table")
+for _word in ("massacre", "massacred", "slaughter", "slaughtered", "carnage"):
+    SENSES[_word] = SENSES.get(_word, []) + """buffet dessert desserts feast snack snacks candy donut donuts cake cakes
+        pizza pie pies cookie cookies sandwich sandwiches sushi chocolate cupcakes pastries""".split()
+# Baking puts bread "into the oven", not people: the phrase's harmless sense
+for _phrase in ("into the oven", "into the ovens", "to the oven", "to the ovens"):
+    SENSES[_phrase] = _FOOD + """challah dough tray bake baking baker bakers bakery batch biscuit biscuits bagel bagels
+        muffin muffins casserole loaves pastry pastries""".split()
+WORDS["bath"] += " bathwater"
+# fmt: on
