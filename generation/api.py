@@ -158,7 +158,7 @@ def _drf_async(view_class):
         async def view(request, *args, **kwargs):
             response = await run_sync(sync_view, request, *args, **kwargs)
             if getattr(response, "pending", None) is None:
-                return await run_sync(rendered, response)
+                return response  # rendered in the view (TenantAPIView.finalize_response)
             return await handler(request, response.renderer_context["view"], response.pending)
 
         view.cls = view_class

@@ -110,6 +110,16 @@ class _Lane(Executor):
         self._pool.shutdown(wait)
 
 
+class _PoolLane(Executor):
+    """A lane of run_sync's pool (:func:`pool`, made on first use)."""
+
+    def __init__(self, priority: int):
+        self._priority = priority
+
+    def submit(self, fn, /, *args, **kwargs):
+        return pool().submit(self._priority, fn, *args, **kwargs)
+
+
 _pool: PriorityPool | None = None
 _lock = threading.Lock()
 # Set in a request's context (its asyncio task) by its first run_sync: later calls are ADMITTED.
@@ -185,12 +195,16 @@ def _closing(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         close_old_connections()  # CONN_MAX_AGE=0: closed now; otherwise kept for this pool thread
 
 
+# One asgiref wrapper per lane, made once (making one per call costs a signature inspection).
+_RUNNERS = {lane: sync_to_async(_closing, thread_sensitive=False, executor=_PoolLane(lane)) for lane in (ADMITTED, NEW)}
+
+
 async def run_sync(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """``await run_sync(f, ...)``: ``f(...)`` on the sync pool, its database connection closed after.
     The first call in a request's context queues in the NEW lane, every later one in ADMITTED."""
     lane = ADMITTED if _admitted.get() else NEW
     _admitted.set(True)
-    return await sync_to_async(_closing, thread_sensitive=False, executor=pool().lane(lane))(func, *args, **kwargs)
+    return await _RUNNERS[lane](func, *args, **kwargs)
 
 
 async def release_request_thread() -> None:

@@ -191,13 +191,8 @@ def test_api_requests_start_no_thread_and_djangos_middleware_stays_on_the_loop(m
     assert statuses.count(200) == 20 and statuses.count(404) == 10
     assert started == []
     calls = collections.Counter(handed)
-    # The sync DRF views (GET task, and its 404) and their rendering, Django's response.close();
-    # request_started's receivers too here (the web process's imgplatform.asgi disconnects them).
-    # No middleware hook.
-    assert set(calls) == {
-        "View.as_view.<locals>.view",
-        "SimpleTemplateResponse.render",
-        "HttpResponseBase.close",
-        "Signal.asend.<locals>.sync_send",
-    }
+    # The sync DRF views (GET task, and its 404), which render their response themselves, and
+    # Django's response.close(); request_started's receivers too here (the web process's
+    # imgplatform.asgi disconnects them). No middleware hook, no hop to render.
+    assert set(calls) == {"View.as_view.<locals>.view", "HttpResponseBase.close", "Signal.asend.<locals>.sync_send"}
     assert calls["HttpResponseBase.close"] == len(statuses)  # one per request, not one per middleware hook
