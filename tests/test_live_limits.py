@@ -241,13 +241,13 @@ def test_load_a_tenant_over_its_limits_gets_429s_and_another_tenant_is_unaffecte
 
 
 # --- Bodies ----------------------------------------------------------------------------------------
-def post_chunked(base: str, path: str, chunks: list[bytes], key: str) -> tuple[int, dict, bytes]:
+def post_chunked(base: str, path: str, chunks: list[bytes], key: str) -> tuple[int, http.client.HTTPMessage, bytes]:
     host, port = base.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=30)
     headers = {"Authorization": f"Token {key}", "Content-Type": "application/json"}
     conn.request("POST", path, body=iter(chunks), headers=headers, encode_chunked=True)
     response = conn.getresponse()
-    result = response.status, dict(response.headers), response.read()
+    result = response.status, response.headers, response.read()  # headers: any case (HTTP)
     conn.close()
     return result
 
