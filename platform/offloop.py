@@ -139,16 +139,24 @@ def _dotted(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
+def _next_lane() -> int:
+    """NEW for the first call made in this request's context (its asyncio task), ADMITTED after."""
+    if _admitted.get():
+        return ADMITTED
+    _admitted.set(True)
+    return NEW
+
+
 class _RequestThreads(Executor):
     """The executor of every request's thread-sensitive calls under ASGI (a sync view, a middleware
     hook that may do I/O, Django's ``response.close()`` at the end, which sends
-    ``request_finished``): the pool's ADMITTED lane, each call closing its database connection
-    after, as :func:`run_sync` does. Django would start a thread for each request instead (asgiref's
-    ``ThreadSensitiveContext``) and join it when the request ends, on the event loop: two waits for
-    the GIL per request, for every client."""
+    ``request_finished``): the pool, in the request's lane (:func:`_next_lane`), each call closing
+    its database connection after, as :func:`run_sync` does. Django would start a thread for each
+    request instead (asgiref's ``ThreadSensitiveContext``) and join it when the request ends, on
+    the event loop: two waits for the GIL per request, for every client."""
 
     def submit(self, fn, /, *args, **kwargs):
-        return pool().submit(ADMITTED, _closing, fn, *args, **kwargs)
+        return pool().submit(_next_lane(), _closing, fn, *args, **kwargs)  # called in the request's context
 
     def shutdown(self, wait=True, *, cancel_futures=False):
         """A request's end: nothing to stop (the pool outlives it)."""
@@ -202,9 +210,7 @@ _RUNNERS = {lane: sync_to_async(_closing, thread_sensitive=False, executor=_Pool
 async def run_sync(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """``await run_sync(f, ...)``: ``f(...)`` on the sync pool, its database connection closed after.
     The first call in a request's context queues in the NEW lane, every later one in ADMITTED."""
-    lane = ADMITTED if _admitted.get() else NEW
-    _admitted.set(True)
-    return await _RUNNERS[lane](func, *args, **kwargs)
+    return await _RUNNERS[_next_lane()](func, *args, **kwargs)
 
 
 async def release_request_thread() -> None:

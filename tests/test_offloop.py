@@ -196,3 +196,22 @@ def test_api_requests_start_no_thread_and_djangos_middleware_stays_on_the_loop(m
     # imgplatform.asgi disconnects them). No middleware hook, no hop to render.
     assert set(calls) == {"View.as_view.<locals>.view", "HttpResponseBase.close", "Signal.asend.<locals>.sync_send"}
     assert calls["HttpResponseBase.close"] == len(statuses)  # one per request, not one per middleware hook
+
+
+def test_a_requests_thread_sensitive_calls_queue_in_its_lane(monkeypatch, own_pool):
+    # A sync view (Django hands it to REQUEST_THREADS) is the first call of its request: NEW, like
+    # a run_sync first call; what follows in the same request (response.close) is ADMITTED.
+    lanes = []
+    real_submit = offloop.PriorityPool.submit
+    monkeypatch.setattr(
+        offloop.PriorityPool,
+        "submit",
+        lambda pool, lane, fn, *a, **kw: (lanes.append(lane), real_submit(pool, lane, fn, *a, **kw))[1],
+    )
+    request = contextvars.Context()  # each request runs in a context of its own
+    view, close = request.run(
+        lambda: [offloop.REQUEST_THREADS.submit(int, "1"), offloop.REQUEST_THREADS.submit(int, "2")]
+    )
+    another = contextvars.Context().run(offloop.REQUEST_THREADS.submit, int, "3")
+    assert [f.result(timeout=30) for f in (view, close, another)] == [1, 2, 3]
+    assert lanes == [offloop.NEW, offloop.ADMITTED, offloop.NEW]
