@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from redis.exceptions import RedisError
+from rq.job import Job
 
 from generation import queues, services
 from generation.models import Task
@@ -41,6 +42,7 @@ class ReconcileReport:
     recovered: list[str] = field(default_factory=list)  # running, lease expired: queued again
     worker_lost: list[str] = field(default_factory=list)  # running, lease expired, out of attempts: failed
     requeued: list[str] = field(default_factory=list)  # queued, job missing from Redis: enqueued again
+    released: list[str] = field(default_factory=list)  # scheduled jobs long past due: put on their queue
     redis_error: str = ""  # Redis could not be reached; what needs it waits for the next run
 
     def counts(self) -> dict[str, int | str]:
@@ -49,6 +51,8 @@ class ReconcileReport:
             "worker_lost": len(self.worker_lost),
             "requeued": len(self.requeued),
         }
+        if self.released:
+            out["released"] = len(self.released)
         if self.redis_error:
             out["redis_error"] = self.redis_error
         return out
@@ -127,14 +131,40 @@ def _requeue_lost_jobs(now: datetime, report: ReconcileReport, *, just_recovered
         log.error("reconciler: Redis unavailable: %s", exc)
 
 
+def _release_overdue_scheduled(now: datetime, report: ReconcileReport) -> None:
+    """A start deferred for the tenant's running limit waits as a scheduled job, which rq's
+    scheduler (one worker holds its lock) moves to the queue when due. When that worker is killed,
+    its lock outlives it and the other workers try to take it over only every few minutes: the
+    task would wait that long. Jobs more than RECONCILE_GRACE_SECONDS past due are moved here (a
+    job that the scheduler also moves runs once: a job whose task is not queued does nothing)."""
+    due = int((now - timedelta(seconds=settings.RECONCILE_GRACE_SECONDS)).timestamp())
+    try:
+        by_name = {
+            queues.generation_queue(model).name: queues.generation_queue(model) for model in settings.MODEL_REGISTRY
+        }
+        for queue in by_name.values():
+            registry = queue.scheduled_job_registry
+            job_ids = registry.get_jobs_to_schedule(due)
+            for job_id, job in zip(job_ids, Job.fetch_many(job_ids, connection=queue.connection), strict=True):
+                if job is not None:
+                    queue.enqueue_job(job)
+                    report.released.append(job_id)
+                    log.warning("scheduled job %s was long past due (no rq scheduler moved it); queued", job_id)
+                registry.remove(job_id)
+    except RedisError as exc:
+        report.redis_error = f"{type(exc).__name__}: {exc}"
+        log.error("reconciler: Redis unavailable: %s", exc)
+
+
 def reconcile(*, now: datetime | None = None) -> ReconcileReport:
     """One pass: take back tasks whose worker was lost, then give every queued task a job.
     ``now`` can be moved on by tests."""
     now = now or timezone.now()
     report = ReconcileReport()
     just_recovered = _recover_running(now, report)
+    _release_overdue_scheduled(now, report)
     _requeue_lost_jobs(now, report, just_recovered=just_recovered)
-    if report.recovered or report.worker_lost or report.requeued or report.redis_error:
+    if report.recovered or report.worker_lost or report.requeued or report.released or report.redis_error:
         log.info("reconciler: %s", report.counts())
     return report
 

@@ -207,10 +207,24 @@ def test_a_start_deferred_for_the_running_limit_keeps_its_one_job(prepaid_api, r
     job_id = limits.task_defer_start(task)
     task.refresh_from_db()
     assert task.job_id == job_id != queues.generation_job_id(task)
-    assert reconcile(now=later(60)).counts()["requeued"] == 0
+    assert reconcile().counts() == {"recovered": 0, "worker_lost": 0, "requeued": 0}
     assert queued_job_ids(redis_conn) == []  # still only scheduled, once
     redis_conn.flushdb()  # and once that job is lost too, the task gets one back
     assert reconcile(now=later(60)).requeued == [str(task.pk)]
+
+
+def test_a_deferred_start_long_past_due_is_queued_when_no_scheduler_moved_it(prepaid_api, redis_conn, settings):
+    """rq's scheduler runs in one worker; when that worker is killed its lock outlives it and the
+    others take it over only every few minutes. The reconciler moves jobs long past due itself."""
+    task = task_of(submit(prepaid_api, BODY))
+    redis_conn.flushdb()
+    job_id = limits.task_defer_start(task)  # due in about TENANT_RUNNING_RETRY_SECONDS; no scheduler runs here
+    assert reconcile(now=later(settings.RECONCILE_GRACE_SECONDS - 5)).released == []  # not long past due yet
+    report = reconcile(now=later(settings.TENANT_RUNNING_RETRY_SECONDS * 2 + settings.RECONCILE_GRACE_SECONDS + 1))
+    assert report.released == [job_id] and report.requeued == []
+    assert queued_job_ids(redis_conn) == [job_id]  # the task's one job, now on its queue
+    assert queues.generation_queue("tiny").scheduled_job_registry.get_job_ids() == []
+    assert reconcile(now=later(600)).released == []  # once
 
 
 def test_concurrent_reconcilers_put_each_lost_job_back_once(prepaid_api, redis_conn):
