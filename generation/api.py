@@ -17,7 +17,7 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from imgplatform.offloop import release_request_thread, rendered, run_sync
+from imgplatform.offloop import release_request_thread, run_sync
 from imgplatform.problems import PROBLEM_CONTENT_TYPE, Problem
 from imgplatform.publicids import from_public
 from imgplatform.renderers import JSONRenderer
@@ -141,7 +141,7 @@ class TaskSyncView(_SubmitView):
         return Response(body, headers=replay)
 
     def finished_answer(self, task_id, *, replayed: bool):
-        return rendered(self.finalize_response(self.request, self.answer(task_id, replayed=replayed)))
+        return self.finalize_response(self.request, self.answer(task_id, replayed=replayed))  # rendered there
 
 
 def _is_final(tenant, task_id) -> bool:

@@ -139,10 +139,8 @@ def _release_overdue_scheduled(now: datetime, report: ReconcileReport) -> None:
     job that the scheduler also moves runs once: a job whose task is not queued does nothing)."""
     due = int((now - timedelta(seconds=settings.RECONCILE_GRACE_SECONDS)).timestamp())
     try:
-        by_name = {
-            queues.generation_queue(model).name: queues.generation_queue(model) for model in settings.MODEL_REGISTRY
-        }
-        for queue in by_name.values():
+        by_name = {queue.name: queue for queue in map(queues.generation_queue, settings.MODEL_REGISTRY)}
+        for queue in by_name.values():  # models may share a queue
             registry = queue.scheduled_job_registry
             job_ids = registry.get_jobs_to_schedule(due)
             for job_id, job in zip(job_ids, Job.fetch_many(job_ids, connection=queue.connection), strict=True):

@@ -14,7 +14,7 @@ every submit had been made.
 
 :func:`rendered` turns a DRF response into a plain, already rendered ``HttpResponse`` (on the pool),
 so Django's async handler does not hop to another thread to render it
-(``generation.api._drf_async`` runs DRF views this way).
+(``TenantAPIView.finalize_response`` uses it under ASGI).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ NEW = 1  # the first call of a request
 
 class PriorityPool:
     """``workers`` threads (started on first use) that take the oldest call of the most urgent
-    lane: :meth:`lane` gives an :class:`~concurrent.futures.Executor` that submits to one lane."""
+    lane (:meth:`submit` names the lane)."""
 
     def __init__(self, workers: int, name: str, *, on_exit: Callable[[], None] | None = None):
         self._workers = workers
@@ -55,9 +55,6 @@ class PriorityPool:
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._closed = False
-
-    def lane(self, priority: int) -> Executor:
-        return _Lane(self, priority)
 
     def submit(self, priority: int, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future:
         future: Future = Future()
@@ -96,18 +93,6 @@ class PriorityPool:
                 future.set_exception(exc)
             else:
                 future.set_result(result)
-
-
-class _Lane(Executor):
-    def __init__(self, pool: PriorityPool, priority: int):
-        self._pool = pool
-        self._priority = priority
-
-    def submit(self, fn, /, *args, **kwargs):
-        return self._pool.submit(self._priority, fn, *args, **kwargs)
-
-    def shutdown(self, wait=True, *, cancel_futures=False):
-        self._pool.shutdown(wait)
 
 
 class _PoolLane(Executor):
