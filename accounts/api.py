@@ -6,9 +6,7 @@ tenant's rate budget (and the key's own limit within it)."""
 from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
-from django.core.handlers.asgi import ASGIRequest
 from drf_spectacular.openapi import AutoSchema
-from imgplatform.offloop import rendered
 from imgplatform.problems import Problem
 from rest_framework import exceptions
 from rest_framework.views import APIView
@@ -87,8 +85,4 @@ class TenantAPIView(APIView):
         if self.rate_decision is not None:
             for name, value in self.rate_decision.headers().items():
                 response.headers.setdefault(name, value)
-        if isinstance(request._request, ASGIRequest) and getattr(response, "pending", None) is None:
-            # Rendered here, on the sync pool thread the view runs on: Django's ASGI handler would
-            # hand a DRF response to a thread once more to render it.
-            return rendered(response)
         return response

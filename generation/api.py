@@ -17,7 +17,7 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from imgplatform.offloop import release_request_thread, run_sync
+from imgplatform.offloop import release_request_thread, rendered, run_sync
 from imgplatform.problems import PROBLEM_CONTENT_TYPE, Problem
 from imgplatform.publicids import from_public
 from imgplatform.renderers import JSONRenderer
@@ -141,11 +141,19 @@ class TaskSyncView(_SubmitView):
         return Response(body, headers=replay)
 
     def finished_answer(self, task_id, *, replayed: bool):
-        return self.finalize_response(self.request, self.answer(task_id, replayed=replayed))  # rendered there
+        return rendered(self.finalize_response(self.request, self.answer(task_id, replayed=replayed)))
 
 
 def _is_final(tenant, task_id) -> bool:
     return Task.objects.for_tenant(tenant).filter(pk=task_id, state__in=Task.FINAL_STATES).exists()
+
+
+def _rendered_unless_pending(sync_view, request, *args, **kwargs):
+    """The DRF view's response, rendered in the same call on the sync pool (Django's async handler
+    would hand it to a thread once more to render it), unless the view left it ``pending`` for the
+    async view to finish."""
+    response = sync_view(request, *args, **kwargs)
+    return response if getattr(response, "pending", None) is not None else rendered(response)
 
 
 def _drf_async(view_class):
@@ -156,9 +164,9 @@ def _drf_async(view_class):
 
     def decorate(handler):
         async def view(request, *args, **kwargs):
-            response = await run_sync(sync_view, request, *args, **kwargs)
+            response = await run_sync(_rendered_unless_pending, sync_view, request, *args, **kwargs)
             if getattr(response, "pending", None) is None:
-                return response  # rendered in the view (TenantAPIView.finalize_response)
+                return response
             return await handler(request, response.renderer_context["view"], response.pending)
 
         view.cls = view_class

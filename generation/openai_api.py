@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
-from imgplatform.offloop import release_request_thread, run_sync
+from imgplatform.offloop import release_request_thread, rendered, run_sync
 from redis.exceptions import RedisError
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -241,7 +241,7 @@ class ImageGenerationsView(OpenAIView):
         return Response(body, status=status, headers=headers)
 
     def finished_answer(self, task_id, params: dict):
-        return self.finalize_response(self.request, self.answer(task_id, params))  # rendered there
+        return rendered(self.finalize_response(self.request, self.answer(task_id, params)))
 
 
 @_drf_async(ImageGenerationsView)
@@ -276,7 +276,7 @@ def _too_many_waits(view: ImageGenerationsView, task_id):
             "code": "rate_limit_exceeded",
         }
     }
-    return view.finalize_response(view.request, Response(body, status=429, headers={"Retry-After": "1"}))
+    return rendered(view.finalize_response(view.request, Response(body, status=429, headers={"Retry-After": "1"})))
 
 
 # --- Streaming -------------------------------------------------------------------------------

@@ -12,15 +12,18 @@ first read of its task, its answer). With one first-come queue, a burst of 1,000
 admitted request's next step behind the whole burst: no wait started, and no answer left, until
 every submit had been made.
 
+The web process's handler (:class:`PooledASGIHandler`) runs a request for a sync view (most routes)
+as one call on the pool, and Django's async path (middleware on the loop) for async views.
+
 :func:`rendered` turns a DRF response into a plain, already rendered ``HttpResponse`` (on the pool),
-so Django's async handler does not hop to another thread to render it
-(``TenantAPIView.finalize_response`` uses it under ASGI).
+so Django's async handler does not hop to another thread to render what an async view returns.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import itertools
 import queue
 import threading
@@ -28,12 +31,16 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any, TypeVar
 
-from asgiref.sync import SyncToAsync, sync_to_async
+from asgiref.sync import SyncToAsync, iscoroutinefunction, sync_to_async
 from django.conf import settings
-from django.core.handlers.asgi import ASGIHandler
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.core.handlers.base import BaseHandler
 from django.db import close_old_connections, connections
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse, HttpResponseBase
 from django.template.response import SimpleTemplateResponse
+from django.urls import Resolver404, get_resolver, set_script_prefix
 
 T = TypeVar("T")
 
@@ -151,9 +158,11 @@ REQUEST_THREADS = _RequestThreads()
 
 
 class PooledASGIHandler(ASGIHandler):
-    """Django's ASGI handler (``imgplatform.asgi.application``), whose requests run their
-    thread-sensitive calls on the sync pool (:class:`_RequestThreads`), and whose chain runs
-    Django's middleware as the subclasses of ``imgplatform.middleware.ON_THE_LOOP``."""
+    """Django's ASGI handler (``imgplatform.asgi.application``). A request for a sync view runs as one
+    call on the sync pool (:meth:`_handle_in_one_call`); one for an async view (the /sync wait, the
+    event streams, the probes) takes Django's async path, whose chain runs Django's middleware as
+    the subclasses of ``imgplatform.middleware.ON_THE_LOOP`` and whose thread-sensitive calls go
+    to the sync pool too (:class:`_RequestThreads`)."""
 
     def load_middleware(self, is_async=False):
         from imgplatform.middleware import ON_THE_LOOP
@@ -168,17 +177,76 @@ class PooledASGIHandler(ASGIHandler):
         finally:
             settings.MIDDLEWARE = named
 
+    def __init__(self):
+        super().__init__()
+        # The chain a sync view's request runs through in one call on the pool: Django's own
+        # middleware in sync mode, as a WSGI thread runs it.
+        self._in_one_call = BaseHandler()
+        self._in_one_call.load_middleware(is_async=False)
+
     async def handle(self, scope, receive, send):
         context = SyncToAsync.thread_sensitive_context.get(None)  # entered by ASGIHandler.__call__
         executors = SyncToAsync.context_to_thread_executor
         if context is None or executors.setdefault(context, REQUEST_THREADS) is not REQUEST_THREADS:
             return await super().handle(scope, receive, send)
         try:
-            await super().handle(scope, receive, send)
+            if _async_view(scope):
+                await super().handle(scope, receive, send)
+            else:
+                await self._handle_in_one_call(scope, receive, send)
         finally:
             # Taken out before the context exits: asgiref would start a thread to shut it down.
             if executors.get(context) is REQUEST_THREADS:
                 del executors[context]
+
+    async def _handle_in_one_call(self, scope, receive, send):
+        """A request for a sync view (every API route but the /sync wait and the event stream; the
+        admin; a 404): the body is read and the response written on the loop, and everything
+        between (middleware, view, rendering, ``response.close()`` with ``request_finished``) runs
+        in one call on the pool, as a WSGI thread would run it. Django's path would leave the loop
+        for the view, come back for each middleware hook, and leave it again to close the
+        response; a client's disconnect could not stop a sync view there either."""
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        try:
+            set_script_prefix(get_script_prefix(scope))
+            await signals.request_started.asend(sender=self.__class__, scope=scope)
+            # (None, Django's 400 or 413) for a request it could not build
+            request, refusal = self.create_request(scope, body_file)
+            response = await run_sync(self._respond, request, refusal)
+            await self.send_response(response, send)
+            if response.streaming:  # closed once its body has gone out, as Django does
+                await run_sync(response.close)
+        finally:
+            body_file.close()
+
+    def _respond(self, request, refusal: HttpResponseBase | None) -> HttpResponseBase:
+        response = refusal or self._in_one_call.get_response(request)
+        response._handler_class = self.__class__
+        if isinstance(response, FileResponse):
+            response.block_size = self.chunk_size  # as ASGIHandler.run_get_response
+        if not response.streaming:
+            response.close()  # request_finished, on this thread, before the body is written
+        return response
+
+
+def _async_view(scope) -> bool:
+    """Whether the request's route is an async view (Django's async path: its middleware hooks on the
+    loop, the view awaited there). Unknown paths are not."""
+    script_name = get_script_prefix(scope)
+    path = scope["path"].removeprefix(script_name) if script_name else scope["path"]
+    return _async_route(get_resolver(), path)  # ROOT_URLCONF's (middleware has not run yet)
+
+
+@functools.lru_cache(maxsize=4096)  # a submit's path is always the same; a task's differs by its id
+def _async_route(resolver, path: str) -> bool:
+    try:
+        match = resolver.resolve(path or "/")
+    except Resolver404:
+        return False
+    return iscoroutinefunction(match.func)
 
 
 def _closing(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:

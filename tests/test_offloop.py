@@ -4,13 +4,15 @@ thread (``thread_sensitive=True`` would serialise every request of a process).""
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextvars
+import functools
 import threading
 import time
 
 import pytest
 from asgiref.testing import ApplicationCommunicator
+from django.core.signals import request_started
+from django.db import close_old_connections, reset_queries
 from imgplatform import offloop
 from imgplatform.offloop import run_sync
 
@@ -150,11 +152,37 @@ async def asgi_get(app, path: str, headers: dict[str, str]) -> int:
     return start["status"]
 
 
-def test_api_requests_start_no_thread_and_djangos_middleware_stays_on_the_loop(monkeypatch, own_pool):
+def _called(fn, args) -> str:
+    """The function a call handed to the pool runs, under asgiref's and run_sync's wrappers."""
+    while True:
+        if fn is offloop._closing:
+            fn, args = args[0], args[1:]
+        elif isinstance(fn, functools.partial) and fn.func.__name__ == "thread_handler":
+            child = fn.args[-1]  # thread_handler(loop, exc_info, task_context, func, child)
+            fn, args = child.func, child.args
+        else:
+            return fn.__qualname__
+
+
+@pytest.fixture
+def no_request_started_receivers():
+    """As in the web process (imgplatform.asgi): request_started has no receivers to hand a thread."""
+    receivers = [close_old_connections, reset_queries]
+    for receiver in receivers:
+        request_started.disconnect(receiver)
+    yield
+    for receiver in receivers:
+        request_started.connect(receiver)
+
+
+def test_a_sync_views_request_is_one_call_on_the_pool_and_an_async_views_middleware_stays_on_the_loop(
+    monkeypatch, settings, own_pool, no_request_started_receivers
+):
     # Django's handler starts a thread per request (asgiref's ThreadSensitiveContext) and joins it
-    # at the end, on the event loop; its middleware hands a dozen hooks per request to that thread.
-    # Here: no thread is started, and the one thread-sensitive call left per request is Django's
-    # response.close() (request_finished), made on the pool.
+    # at the end, on the event loop, and its middleware hands a dozen hooks per request to that
+    # thread. Here no thread is started: a sync view's request (middleware, view, render,
+    # response.close) is one call on the pool; an async view's middleware runs on the loop, and its
+    # sync code goes to the pool in its own calls.
     project = ProjectFactory()
     task = Task.unscoped_objects.create(
         tenant=project.tenant, project=project, text_data="a lighthouse", num_images=1, seed=1, model="tiny"
@@ -162,40 +190,49 @@ def test_api_requests_start_no_thread_and_djangos_middleware_stays_on_the_loop(m
     key = make_key(project)
     app = offloop.PooledASGIHandler()
     headers = {"authorization": f"Token {key}"}
-    paths = [f"/api/v2/task/{task.id}", "/healthz", "/api/v2/task/00000000-0000-0000-0000-000000000000"]
+    settings.WEB_SYNC_THREADS = 2  # started by the first requests below; the pool starts no more
+    missing = "00000000-0000-0000-0000-000000000000"
+    sync_paths = [f"/api/v2/task/{task.id}", f"/api/v2/task/{missing}", "/no/such/page"]
+    # Async views: the probe, and the event stream's (404 before it streams).
+    async_paths = ["/healthz", f"/api/v2/task/{missing}/events"]
 
     started, handed = [], []
-    real_start, real_submit = threading.Thread.start, offloop._RequestThreads.submit
+    real_start, real_submit = threading.Thread.start, offloop.PriorityPool.submit
 
     def start(thread):
         started.append(thread.name)
         real_start(thread)
 
-    def submit(executor, fn, *args, **kwargs):
-        handed.append(fn.args[-1].func.__qualname__)  # thread_handler(..., partial(the call))
-        return real_submit(executor, fn, *args, **kwargs)
+    def submit(pool, lane, fn, *args, **kwargs):
+        handed.append((lane, _called(fn, args)))
+        return real_submit(pool, lane, fn, *args, **kwargs)
 
-    async def scenario() -> list[int]:
-        async def requests(times: int) -> list[int]:
-            return [await asgi_get(app, path, headers) for _ in range(times) for path in paths]
-
+    async def scenario() -> dict[str, list]:
         # The pool's threads, and the loop's default executor (Django logs a 404 through it), start
         # on first use: once per process, not per request.
-        assert set(await requests(10)) == {200, 404}
+        for path in [*sync_paths, *async_paths]:
+            await asgi_get(app, path, headers)
+        calls = {}
         with monkeypatch.context() as spies:
             spies.setattr(threading.Thread, "start", start)
-            spies.setattr(offloop._RequestThreads, "submit", submit)
-            return await requests(10)
+            spies.setattr(offloop.PriorityPool, "submit", submit)
+            for path in [*sync_paths, *async_paths] * 5:
+                handed.clear()
+                status = await asgi_get(app, path, headers)
+                calls.setdefault(path, []).append((status, list(handed)))
+        return calls
 
-    statuses = asyncio.run(scenario())
-    assert statuses.count(200) == 20 and statuses.count(404) == 10
+    calls = asyncio.run(scenario())
     assert started == []
-    calls = collections.Counter(handed)
-    # The sync DRF views (GET task, and its 404), which render their response themselves, and
-    # Django's response.close(); request_started's receivers too here (the web process's
-    # imgplatform.asgi disconnects them). No middleware hook, no hop to render.
-    assert set(calls) == {"View.as_view.<locals>.view", "HttpResponseBase.close", "Signal.asend.<locals>.sync_send"}
-    assert calls["HttpResponseBase.close"] == len(statuses)  # one per request, not one per middleware hook
+    one_call = [(offloop.NEW, "PooledASGIHandler._respond")]
+    assert calls[sync_paths[0]] == [(200, one_call)] * 5
+    assert calls[sync_paths[1]] == calls[sync_paths[2]] == [(404, one_call)] * 5
+    # Async views: their sync code in calls of its own (the DRF view and its rendering in one),
+    # then Django's response.close() (made outside the view's task, after the answer has gone: it
+    # queues with new requests); no middleware hook leaves the loop.
+    assert calls["/healthz"] == [(200, [(offloop.NEW, "HttpResponseBase.close")])] * 5
+    view_and_close = [(offloop.NEW, "_rendered_unless_pending"), (offloop.NEW, "HttpResponseBase.close")]
+    assert calls[async_paths[1]] == [(404, view_and_close)] * 5
 
 
 def test_a_requests_thread_sensitive_calls_queue_in_its_lane(monkeypatch, own_pool):
