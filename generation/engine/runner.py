@@ -9,6 +9,7 @@ import os
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,11 @@ OUTPUT_FORMATS = {
     "webp": ("WEBP", "webp", "image/webp"),
 }
 DEFAULT_QUALITY = 90  # jpeg/webp without output_quality
+# zlib level of PNG outputs: level 1 takes about 0.6x the CPU of level 4 for about 15 % more bytes;
+# higher levels cost 1.4-5x for at most 4 % less (docs/benchmarks.md, bench/png_levels.py).
+PNG_COMPRESS_LEVEL = 1
+# Threads that resize and encode a generation's images while its next batch runs.
+ENCODE_THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
 # Called after every denoising step with (step, steps) of the whole request, counted across its
@@ -93,6 +99,12 @@ def _revision_of(pipe, spec: ModelSpec) -> str:
     return "unpinned"
 
 
+def _smaller_batch(batch: int) -> int:
+    """The batch to try after ``batch`` ran out of memory: 6 -> 3 -> 2 -> 1 (half, rounded up, and
+    at least one less), so a device that fits two images runs two at a time, not one."""
+    return max(1, min(batch - 1, -(-batch // 2)))
+
+
 def _is_out_of_memory(exc: BaseException) -> bool:
     import torch
 
@@ -109,6 +121,10 @@ class Engine:
         self.dtype = dtype
         self.revision = revision
         self.load_ms = load_ms
+        # The largest batch known to fit at each generation size, after a batch ran out of memory
+        # there: later requests start at it instead of failing at max_batch again.
+        self.batch_fits: dict[tuple[int, int], int] = {}
+        self._encoders: ThreadPoolExecutor | None = None
 
     # 1. Loading --------------------------------------------------------------------------------
     @classmethod
@@ -245,56 +261,86 @@ class Engine:
     def generate(
         self, request: GenerationRequest, *, on_step: StepHook | None = None, on_preview: PreviewHook | None = None
     ) -> GenerationResult:
-        """1. split the seeds into batches of at most ``max_batch`` (halved on out-of-memory),
+        """1. split the seeds into batches of at most ``max_batch`` (smaller after an out-of-memory
+        error: 6 -> 3 -> 2 -> 1, remembered for the size),
         2. one pipeline call per batch at the model's size for the request's aspect ratio,
-        3. resize every image to the request's width x height and encode it in its format.
+        3. resize every image to the request's width x height and encode it in its format, on the
+           encoding threads while the next batch runs (Pillow releases the GIL).
 
         ``on_step`` (optional) is told every step; if it raises :class:`GenerationCancelled` the
-        pipeline stops there and the exception comes out of this call (nothing is decoded). After an
-        out-of-memory split the count of steps is planned again from the batch that failed."""
+        pipeline stops there and the exception comes out of this call (nothing more is encoded).
+        After an out-of-memory split the count of steps is planned again from the batch that failed.
+        ``timings_ms``: ``inference`` (the pipeline calls), ``encode`` (waited for encoding after
+        the last call: the part that did not overlap)."""
         if not request.seeds:
             raise ValueError("at least one seed is needed")
         if any(not 0 <= s <= MAX_SEED for s in request.seeds):
             raise ValueError("seeds must be in 0..2**32-1")
         result = GenerationResult(images=[])
-        pil_images: list[tuple[int, Any]] = []
-        started = time.perf_counter()
-        batch = min(self.spec.max_batch, len(request.seeds))
-        position = 0
+        encoding: list[Future] = []
+        try:
+            result.timings_ms["inference"] = self._run_batches(request, result, encoding, on_step, on_preview)
+            started = time.perf_counter()
+            result.images = [future.result() for future in encoding]
+            result.timings_ms["encode"] = (time.perf_counter() - started) * 1000
+        finally:
+            for future in encoding:
+                future.cancel()  # cancelled or failed: what has not started is not encoded
+        return result
+
+    def _run_batches(
+        self,
+        request: GenerationRequest,
+        result: GenerationResult,
+        encoding: list[Future],
+        on_step: StepHook | None,
+        on_preview: PreviewHook | None,
+    ) -> float:
+        """The pipeline calls of ``request``; each batch's images go to the encoders as it ends.
+        Returns the milliseconds spent in the calls."""
+        size = tuple(self.settings_for(request)["generation_size"])
+        batch = min(self.spec.max_batch, len(request.seeds), self.batch_fits.get(size, self.spec.max_batch))
+        position, inference = 0, 0.0
         while position < len(request.seeds):
             seeds = request.seeds[position : position + batch]
-            done = len(result.batches)
-            planned = done + -(-(len(request.seeds) - position) // batch)
-            on_step_end = None
-            steps = self.settings_for(request)["steps"]
-            on_latents = None
-            if on_preview is not None and request.partial_images:
-                on_latents = self._preview_callback(request, on_preview, steps)
-            if on_step or on_latents:
-                on_step_end = self._step_callback(
-                    on_step, done=done, planned_calls=planned, steps=steps, on_latents=on_latents
-                )
+            started = time.perf_counter()
             try:
-                images = self._call(request, seeds, on_step_end=on_step_end)
+                images = self._call(
+                    request, seeds, on_step_end=self._hooks(request, result, position, batch, on_step, on_preview)
+                )
             except GenerationCancelled:
                 raise
             except Exception as exc:
                 if batch > 1 and _is_out_of_memory(exc):
-                    batch //= 2
+                    batch = self.batch_fits[size] = _smaller_batch(len(seeds))
                     log.warning("out of memory at batch %d; retrying with %d", len(seeds), batch)
                     self._free_memory()
                     continue
                 raise
+            finally:
+                inference += time.perf_counter() - started
             result.batches.append(len(seeds))
-            pil_images.extend((seed, image) for seed, image in zip(seeds, images, strict=True))
+            for seed, image in zip(seeds, images, strict=True):
+                encoding.append(self._encoder_pool().submit(self._encode, len(encoding), seed, image, request))
             position += len(seeds)
-        result.timings_ms["inference"] = (time.perf_counter() - started) * 1000
+        return inference * 1000
 
-        started = time.perf_counter()
-        for index, (seed, image) in enumerate(pil_images):
-            result.images.append(self._encode(index, seed, image, request))
-        result.timings_ms["encode"] = (time.perf_counter() - started) * 1000
-        return result
+    def _hooks(self, request, result, position: int, batch: int, on_step, on_preview):
+        """The step callback of the next pipeline call, or None when nothing listens."""
+        steps = self.settings_for(request)["steps"]
+        done = len(result.batches)
+        planned = done + -(-(len(request.seeds) - position) // batch)
+        on_latents = None
+        if on_preview is not None and request.partial_images:
+            on_latents = self._preview_callback(request, on_preview, steps)
+        if not (on_step or on_latents):
+            return None
+        return self._step_callback(on_step, done=done, planned_calls=planned, steps=steps, on_latents=on_latents)
+
+    def _encoder_pool(self) -> ThreadPoolExecutor:
+        if self._encoders is None:
+            self._encoders = ThreadPoolExecutor(max_workers=ENCODE_THREADS, thread_name_prefix="encode")
+        return self._encoders
 
     def _free_memory(self) -> None:
         import torch
@@ -333,7 +379,7 @@ def encode_image(image, output_format: str, quality: int | None = None) -> bytes
     pil_format = OUTPUT_FORMATS[output_format][0]
     buffer = io.BytesIO()
     if pil_format == "PNG":
-        image.save(buffer, format="PNG", compress_level=4)
+        image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
     else:
         image.save(buffer, format=pil_format, quality=quality or DEFAULT_QUALITY)
     return buffer.getvalue()

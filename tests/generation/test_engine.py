@@ -2,6 +2,7 @@
 
 import io
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -83,21 +84,65 @@ def test_large_requests_are_split_by_max_batch():
     assert [i.seed for i in result.images] == list(range(6))
 
 
-def test_out_of_memory_halves_the_batch(engine, monkeypatch):
+def test_out_of_memory_splits_the_batch_6_3_2_1_and_remembers_what_fits(engine, monkeypatch):
     calls = []
     real_call = engine._call
+    fits = {"images": 2}  # a CUDA device that only fits two images at a time
 
     def flaky(request, seeds, **kwargs):
         calls.append(len(seeds))
-        if len(seeds) > 2:  # a CUDA device that only fits two images at a time
+        if len(seeds) > fits["images"]:
             raise torch.cuda.OutOfMemoryError("CUDA out of memory")
         return real_call(request, seeds, **kwargs)
 
     monkeypatch.setattr(engine, "_call", flaky)
-    result = engine.generate(GenerationRequest(prompt="x", negative_prompt="", seeds=[1, 2, 3, 4, 5, 6]))
-    assert calls == [6, 3, 1, 1, 1, 1, 1, 1]  # 6 and 3 fail; 3 // 2 = 1 image per call from then on
-    assert result.batches == [1] * 6
+    monkeypatch.setattr(engine, "batch_fits", {})
+    six = GenerationRequest(prompt="x", negative_prompt="", seeds=[1, 2, 3, 4, 5, 6])
+    result = engine.generate(six)
+    assert calls == [6, 3, 2, 2, 2]  # 6 and 3 fail; two at a time from then on, not one
+    assert result.batches == [2, 2, 2]
     assert [i.seed for i in result.images] == [1, 2, 3, 4, 5, 6]
+    assert [i.index for i in result.images] == [0, 1, 2, 3, 4, 5]
+    # The next request at that size starts at what fitted; another size starts at max_batch again.
+    calls.clear()
+    assert engine.generate(six).batches == [2, 2, 2] and calls == [2, 2, 2]
+    calls.clear()
+    fits["images"] = 1
+    wide = GenerationRequest(prompt="x", negative_prompt="", seeds=[1, 2, 3], width=1344, height=768)
+    assert engine.generate(wide).batches == [1, 1, 1] and calls == [3, 2, 1, 1, 1]
+    sizes = [tuple(engine.settings_for(request)["generation_size"]) for request in (six, wide)]
+    assert sizes[0] != sizes[1] and engine.batch_fits == {sizes[0]: 2, sizes[1]: 1}
+
+
+def test_a_batchs_images_are_encoded_while_the_next_batch_runs(monkeypatch):
+    """Encoding (Pillow releases the GIL) overlaps the next pipeline call: the first batch's images
+    are encoded before the last call ends, and the images come back in seed order."""
+    from dataclasses import replace
+
+    engine = Engine.load(replace(BUILTIN["tiny"], max_batch=2))
+    events = []
+    real_call, real_encode = engine._call, engine._encode
+
+    def call(request, seeds, **kwargs):
+        events.append(("call starts", seeds[0]))
+        images = real_call(request, seeds, **kwargs)
+        if seeds[0] == 5:
+            time.sleep(1.0)  # a slow last call: the earlier batches are encoded meanwhile
+        events.append(("call ends", seeds[0]))
+        return images
+
+    def encode(index, seed, image, request):
+        encoded = real_encode(index, seed, image, request)
+        events.append(("encoded", seed))
+        return encoded
+
+    monkeypatch.setattr(engine, "_call", call)
+    monkeypatch.setattr(engine, "_encode", encode)
+    result = engine.generate(GenerationRequest(prompt="x", negative_prompt="", seeds=[1, 2, 3, 4, 5, 6]))
+    assert [i.seed for i in result.images] == [1, 2, 3, 4, 5, 6]
+    last_call_ends = events.index(("call ends", 5))
+    assert {("encoded", 1), ("encoded", 2), ("encoded", 3), ("encoded", 4)} <= set(events[:last_call_ends])
+    assert result.timings_ms["encode"] < result.timings_ms["inference"]
 
 
 def test_a_saved_pipeline_loads_from_a_local_directory(engine, tmp_path):
