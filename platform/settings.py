@@ -9,6 +9,7 @@ refuse to start on one).
 from __future__ import annotations
 
 import json
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -292,6 +293,9 @@ TENANT_RUNNING_RETRY_SECONDS = env.float("TENANT_RUNNING_RETRY_SECONDS", default
 # images; generation/scheduling.py) or "fifo" (the oldest job first, whoever's; the baseline of
 # bench/fairness.py).
 GENERATION_SCHEDULING = env.str("GENERATION_SCHEDULING", default="fair")
+# Threads of a generation worker that resize and encode a batch's images while the next batch runs
+# (Pillow releases the GIL); 0 encodes them one by one after the last batch.
+GENERATION_ENCODE_THREADS = env.int("GENERATION_ENCODE_THREADS", default=min(4, os.cpu_count() or 1))
 
 # --- Models ----------------------------------------------------------------------------------
 # The registry: see generation/engine/registry.py for the built-in entries. GENERATION_MODELS

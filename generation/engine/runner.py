@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from generation.engine.registry import ModelSpec
@@ -124,6 +125,9 @@ class Engine:
         # The largest batch known to fit at each generation size, after a batch ran out of memory
         # there: later requests start at it instead of failing at max_batch again.
         self.batch_fits: dict[tuple[int, int], int] = {}
+        # Threads that resize and encode images while the next batch runs; 0: each image after
+        # the last pipeline call, in this thread (the worker sets it from GENERATION_ENCODE_THREADS).
+        self.encode_threads = ENCODE_THREADS
         self._encoders: ThreadPoolExecutor | None = None
 
     # 1. Loading --------------------------------------------------------------------------------
@@ -277,22 +281,23 @@ class Engine:
         if any(not 0 <= s <= MAX_SEED for s in request.seeds):
             raise ValueError("seeds must be in 0..2**32-1")
         result = GenerationResult(images=[])
-        encoding: list[Future] = []
+        encoding: list[Future | Callable[[], GeneratedImage]] = []
         try:
             result.timings_ms["inference"] = self._run_batches(request, result, encoding, on_step, on_preview)
             started = time.perf_counter()
-            result.images = [future.result() for future in encoding]
+            result.images = [item.result() if isinstance(item, Future) else item() for item in encoding]
             result.timings_ms["encode"] = (time.perf_counter() - started) * 1000
         finally:
-            for future in encoding:
-                future.cancel()  # cancelled or failed: what has not started is not encoded
+            for item in encoding:
+                if isinstance(item, Future):
+                    item.cancel()  # cancelled or failed: what has not started is not encoded
         return result
 
     def _run_batches(
         self,
         request: GenerationRequest,
         result: GenerationResult,
-        encoding: list[Future],
+        encoding: list,
         on_step: StepHook | None,
         on_preview: PreviewHook | None,
     ) -> float:
@@ -321,7 +326,8 @@ class Engine:
                 inference += time.perf_counter() - started
             result.batches.append(len(seeds))
             for seed, image in zip(seeds, images, strict=True):
-                encoding.append(self._encoder_pool().submit(self._encode, len(encoding), seed, image, request))
+                encode = partial(self._encode, len(encoding), seed, image, request)
+                encoding.append(self._encoder_pool().submit(encode) if self.encode_threads else encode)
             position += len(seeds)
         return inference * 1000
 
@@ -339,7 +345,7 @@ class Engine:
 
     def _encoder_pool(self) -> ThreadPoolExecutor:
         if self._encoders is None:
-            self._encoders = ThreadPoolExecutor(max_workers=ENCODE_THREADS, thread_name_prefix="encode")
+            self._encoders = ThreadPoolExecutor(max_workers=self.encode_threads, thread_name_prefix="encode")
         return self._encoders
 
     def _free_memory(self) -> None:

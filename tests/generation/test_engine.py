@@ -114,12 +114,15 @@ def test_out_of_memory_splits_the_batch_6_3_2_1_and_remembers_what_fits(engine, 
     assert sizes[0] != sizes[1] and engine.batch_fits == {sizes[0]: 2, sizes[1]: 1}
 
 
-def test_a_batchs_images_are_encoded_while_the_next_batch_runs(monkeypatch):
+@pytest.mark.parametrize("threads", [2, 0])
+def test_a_batchs_images_are_encoded_while_the_next_batch_runs(monkeypatch, threads):
     """Encoding (Pillow releases the GIL) overlaps the next pipeline call: the first batch's images
-    are encoded before the last call ends, and the images come back in seed order."""
+    are encoded before the last call ends, and the images come back in seed order. With no encoding
+    threads (GENERATION_ENCODE_THREADS=0) every image is encoded after the last call."""
     from dataclasses import replace
 
     engine = Engine.load(replace(BUILTIN["tiny"], max_batch=2))
+    engine.encode_threads = threads
     events = []
     real_call, real_encode = engine._call, engine._encode
 
@@ -141,8 +144,11 @@ def test_a_batchs_images_are_encoded_while_the_next_batch_runs(monkeypatch):
     result = engine.generate(GenerationRequest(prompt="x", negative_prompt="", seeds=[1, 2, 3, 4, 5, 6]))
     assert [i.seed for i in result.images] == [1, 2, 3, 4, 5, 6]
     last_call_ends = events.index(("call ends", 5))
-    assert {("encoded", 1), ("encoded", 2), ("encoded", 3), ("encoded", 4)} <= set(events[:last_call_ends])
-    assert result.timings_ms["encode"] < result.timings_ms["inference"]
+    if threads:
+        assert {("encoded", 1), ("encoded", 2), ("encoded", 3), ("encoded", 4)} <= set(events[:last_call_ends])
+        assert result.timings_ms["encode"] < result.timings_ms["inference"]
+    else:
+        assert events[last_call_ends + 1 :] == [("encoded", seed) for seed in range(1, 7)]
 
 
 def test_a_saved_pipeline_loads_from_a_local_directory(engine, tmp_path):
