@@ -64,20 +64,27 @@ def main() -> None:
     env = _live.prepare(args.database_url, args.redis)
     key = _live.api_key(env)
     figures: dict[str, list[float]] = {"gthread": [], "asgi": []}
+    cpu: dict[str, list[float]] = {"gthread": [], "asgi": []}
     for run in range(args.runs):
         for kind in ("gthread", "asgi"):
-            with _live.server(env, kind=kind) as (base, _):
+            with _live.server(env, kind=kind) as (base, proc):
+                pid = _live.worker_pid(proc.pid)
+                before = _live.cpu_seconds(pid)
                 rate = asyncio.run(hammer(base, key, args.clients, args.seconds))
+                # The web process's CPU per request: steadier than req/s on a VM whose host steals
+                # CPU time (a stolen slice is not charged to the process). Warm-up request included.
+                cpu[kind].append((_live.cpu_seconds(pid) - before) * 1000 / (rate * args.seconds + 1))
             figures[kind].append(rate)
-            print(f"run {run + 1}: {kind:8} {rate:7.1f} req/s", flush=True)
+            print(f"run {run + 1}: {kind:8} {rate:7.1f} req/s {cpu[kind][-1]:6.2f} ms CPU/req", flush=True)
     g, a = statistics.median(figures["gthread"]), statistics.median(figures["asgi"])
+    gc, ac = statistics.median(cpu["gthread"]), statistics.median(cpu["asgi"])
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}"
     )
     print(f"{args.clients} clients, {args.seconds:g} s a run, median of {args.runs} runs")
-    print(f"gthread (8 threads): {g:.1f} req/s")
-    print(f"asgi (uvicorn):      {a:.1f} req/s")
-    print(f"asgi / gthread:      {a / g:.2f}")
+    print(f"gthread (8 threads): {g:.1f} req/s, {gc:.2f} ms CPU per request")
+    print(f"asgi (uvicorn):      {a:.1f} req/s, {ac:.2f} ms CPU per request")
+    print(f"asgi / gthread:      {a / g:.2f} (req/s), {ac / gc:.2f} (CPU per request)")
 
 
 if __name__ == "__main__":
