@@ -13,17 +13,22 @@ expects, and a job id names one run (``gen-<task>-<attempt>``), so the worst a r
 job in twice, and the second copy finds the task already started and skips it.
 
 Runs as ``python manage.py reconcile`` and every RECONCILE_INTERVAL seconds from
-``manage.py run_scheduler``.
+``manage.py run_scheduler``. Step 1 alone (:func:`recover_lost_runs`) also runs every
+RECONCILE_INTERVAL seconds in every generation worker (:class:`LostRunSweeper`), so a run whose
+worker died is taken back even where no `scheduler` and `default` roles run, or while they are down.
 """
 
 from __future__ import annotations
 
 import logging
+import random
+import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 from redis.exceptions import RedisError
@@ -105,15 +110,18 @@ def _recover_running(now: datetime, report: ReconcileReport) -> list[str]:
     return recovered
 
 
-def _requeue_lost_jobs(now: datetime, report: ReconcileReport, *, just_recovered: list[str]) -> None:
+def _requeue_lost_jobs(
+    now: datetime, report: ReconcileReport, *, just_recovered: list[str], recovered_only: bool = False
+) -> None:
     old_enough = Q(created_at__lt=now - timedelta(seconds=settings.RECONCILE_GRACE_SECONDS))
+    which = Q(pk__in=just_recovered) if recovered_only else old_enough | Q(pk__in=just_recovered)
     try:
         with transaction.atomic():
             # Locked while their jobs are checked and put back, so two reconcilers never both do it.
             queued = list(
                 Task.unscoped_objects.select_for_update(skip_locked=True)
                 .filter(state=State.QUEUED)
-                .filter(old_enough | Q(pk__in=just_recovered))
+                .filter(which)
                 .order_by("created_at")[:BATCH]
             )
             live = queues.live_generation_jobs(queued)
@@ -170,3 +178,49 @@ def reconcile(*, now: datetime | None = None) -> ReconcileReport:
 def reconcile_job() -> dict:
     """The scheduled job (``manage.py run_scheduler``, on the "default" queue)."""
     return reconcile().counts()
+
+
+def recover_lost_runs(*, now: datetime | None = None, unqueued: Iterable[str] = ()) -> ReconcileReport:
+    """Step 1 of :func:`reconcile` alone: running tasks whose lease expired go back to the queue
+    with a job (or fail with ``worker_lost``). One indexed query when nothing expired (running rows
+    by ``task_state_lease``). ``unqueued``: tasks an earlier call took back but could not enqueue
+    (Redis was away); their jobs are put in now if they still have none."""
+    now = now or timezone.now()
+    report = ReconcileReport()
+    just_recovered = _recover_running(now, report) + [str(pk) for pk in unqueued]
+    if just_recovered:
+        _requeue_lost_jobs(now, report, just_recovered=just_recovered, recovered_only=True)
+    if report.recovered or report.worker_lost or report.redis_error:
+        log.info("lost-run sweep: %s", report.counts())
+    return report
+
+
+class LostRunSweeper(threading.Thread):
+    """A thread of every generation worker (``manage.py run_worker``): :func:`recover_lost_runs`
+    every ``interval`` seconds. Without it a run whose worker was killed was taken back only by
+    the reconciler job, which needs the `scheduler` and the `default` roles: hosts running only
+    `web` and `worker` left such a task `running` for ever, holding one of its tenant's running
+    slots. Any number of workers may sweep at once (rows are claimed with SKIP LOCKED); the first
+    sweep waits a random part of the interval so workers started together spread out."""
+
+    def __init__(self, *, interval: float):
+        super().__init__(name="lost-run-sweeper", daemon=True)
+        self.interval = interval
+        self.stopped = threading.Event()
+        self.unqueued: set[str] = set()  # taken back, but Redis was away when their jobs were due
+
+    def run(self) -> None:
+        wait = random.uniform(0, self.interval)
+        while not self.stopped.wait(wait):
+            wait = self.interval
+            try:
+                report = recover_lost_runs(unqueued=self.unqueued)
+                self.unqueued = (self.unqueued | set(report.recovered)) if report.redis_error else set()
+            except Exception:  # the database is away: the next sweep tries again
+                log.exception("lost-run sweep failed; next one in %s s", self.interval)
+            finally:
+                connections.close_all()  # this thread's own; none is held between sweeps
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=10)

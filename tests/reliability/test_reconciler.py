@@ -18,7 +18,7 @@ from callbacks.models import CallbackDelivery
 from generation import events, limits, queues, services
 from generation.lease import LeaseKeeper
 from generation.models import Task
-from generation.reconcile import reconcile
+from generation.reconcile import LostRunSweeper, reconcile, recover_lost_runs
 from tests.conftest import at_once, free_port, poll, queues_for, submit
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -277,3 +277,66 @@ def test_the_scheduler_runs_the_reconciler_every_interval(redis_conn, settings):
     from generation.reconcile import reconcile_job
 
     assert reconcile_job() == {"recovered": 0, "worker_lost": 0, "requeued": 0}
+
+
+# --- The lost-run sweep of every generation worker ---------------------------------------------
+
+
+def test_a_workers_sweep_takes_back_only_expired_runs_and_gives_them_their_job(prepaid_api, redis_conn):
+    lost, alive, jobless = (task_of(submit(prepaid_api, BODY)) for _ in range(3))
+    for task in (lost, alive):
+        assert services.task_start(task=task, worker_name="w:1", run_info={})
+    expire(lost)
+    redis_conn.delete(f"rq:job:gen-{jobless.pk}-0")  # a lost job is the full reconciler's, not the sweep's
+    report = recover_lost_runs(now=later(1))
+    assert report.recovered == [str(lost.pk)] and not report.requeued and not report.worker_lost
+    lost.refresh_from_db()
+    assert (lost.state, lost.job_id) == ("queued", f"gen-{lost.pk}-1") and lost.job_id in queued_job_ids(redis_conn)
+    assert Task.unscoped_objects.get(pk=alive.pk).state == "running"  # its lease runs: never taken back
+    assert recover_lost_runs(now=later(1)).counts() == {"recovered": 0, "worker_lost": 0, "requeued": 0}
+    assert queued_job_ids(redis_conn).count(lost.job_id) == 1
+
+
+def test_a_sweep_with_redis_away_enqueues_the_job_on_a_later_sweep(prepaid_api, redis_conn, settings):
+    """Without the `scheduler` and `default` roles nothing else would give the task its job: the
+    sweeper remembers it and tries again."""
+    settings.RECONCILE_INTERVAL = 0.1
+    task = task_of(submit(prepaid_api, BODY))
+    assert services.task_start(task=task, worker_name="w:1", run_info={})
+    expire(task)
+    redis_conn.flushdb()
+    healthy = settings.RQ_QUEUES
+    settings.RQ_QUEUES = queues_for(f"redis://127.0.0.1:{free_port()}/0")
+    sweeper = LostRunSweeper(interval=settings.RECONCILE_INTERVAL)
+    sweeper.start()
+    try:
+        deadline = time.monotonic() + 10
+        while sweeper.unqueued != {str(task.pk)}:
+            assert time.monotonic() < deadline, "the sweeper did not take the task back"
+            time.sleep(0.05)
+        assert Task.unscoped_objects.get(pk=task.pk).state == "queued" and queued_job_ids(redis_conn) == []
+        settings.RQ_QUEUES = healthy  # Redis is back
+        while sweeper.unqueued:
+            assert time.monotonic() < deadline, "the sweeper did not enqueue the job"
+            time.sleep(0.05)
+    finally:
+        sweeper.stop()
+    assert not sweeper.is_alive()
+    assert queued_job_ids(redis_conn) == [f"gen-{task.pk}-1"]  # once
+
+
+@pytest.mark.slow
+def test_a_worker_process_takes_back_a_dead_workers_run_without_the_scheduler_roles(prepaid_api, start_worker):
+    """A task whose worker died (its row: running, the lease run out) and no `scheduler` nor
+    `default` role anywhere: a running generation worker takes it back and runs it."""
+    task = task_of(submit(prepaid_api, {**BODY, "options": {"num_images": 1}}))
+    assert services.task_start(task=task, worker_name="gone:1", run_info={})
+    expire(task)
+    worker = start_worker(RECONCILE_INTERVAL="1")
+    deadline = time.monotonic() + 60
+    while (task := Task.unscoped_objects.get(pk=task.pk)).state != "succeeded":
+        assert time.monotonic() < deadline, (task.state, task.attempts, worker.log_path.read_text()[-2000:])
+        time.sleep(0.2)
+    assert task.attempts == 2 and task.worker_name.endswith(f":{worker.pid}")
+    assert UsageRecord.unscoped_objects.filter(task_id=task.pk).count() == 1
+    assert "lost-run sweep" in worker.log_path.read_text()

@@ -1,7 +1,8 @@
 """python manage.py run_worker [--model NAME] [--burst]
 
 One generation worker: loads its model and the image moderation detectors once, then runs jobs
-from that model's queue in this process. Run one per GPU (CUDA_VISIBLE_DEVICES picks the card)."""
+from that model's queue in this process. Run one per GPU (CUDA_VISIBLE_DEVICES picks the card).
+A thread takes back, every RECONCILE_INTERVAL seconds, runs whose lease expired (any worker's)."""
 
 import logging
 
@@ -10,6 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
+from generation.reconcile import LostRunSweeper
 from generation.worker import GenerationWorker, load_engine, worker_identity
 from moderation.checks import load_image_moderator
 
@@ -42,6 +44,13 @@ class Command(BaseCommand):
             name=options["name"] or f"{worker_identity()}:{model}",
         )
         connections.close_all()  # rq forks its scheduler process next: no connection to share
-        # with_scheduler: rq's scheduler moves delayed jobs (tasks waiting for their tenant's running
-        # limit, generation/limits.py) back to the queue when due.
-        worker.work(burst=options["burst"], with_scheduler=True, logging_level="INFO")
+        # Runs whose worker died (their lease expired) are taken back from every worker, not only by
+        # the reconciler job of the `scheduler` + `default` roles (generation/reconcile.py).
+        sweeper = LostRunSweeper(interval=settings.RECONCILE_INTERVAL)
+        sweeper.start()
+        try:
+            # with_scheduler: rq's scheduler moves delayed jobs (tasks waiting for their tenant's
+            # running limit, generation/limits.py) back to the queue when due.
+            worker.work(burst=options["burst"], with_scheduler=True, logging_level="INFO")
+        finally:
+            sweeper.stop()
