@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from imgplatform import metrics
+from imgplatform.ssrf import ResolutionFailed, Resolver, UnsafeURL, parse_networks, system_resolve
 from redis.exceptions import RedisError
 
 from accounts.models import Project
@@ -25,7 +26,6 @@ from callbacks import queues, selectors, transport
 from callbacks.models import CallbackAttempt, CallbackDelivery, CallbackEndpoint, WebhookSecretRotation, url_digest
 from callbacks.schedule import next_delay, parse_retry_after
 from callbacks.signing import canonical_secret, encode_body, new_secret, webhook_headers
-from callbacks.ssrf import ResolutionFailed, Resolver, UnsafeURL, parse_networks, system_resolve
 from generation.models import Task
 from generation.serializers import task_object
 

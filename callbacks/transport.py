@@ -21,11 +21,10 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from imgplatform.ssrf import IPNetwork, Resolver, check_url, system_resolve
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util.ssl_match_hostname import CertificateError
-
-from callbacks.ssrf import IPNetwork, Resolver, check_url, system_resolve
 
 USER_AGENT = "imagegen-callbacks/1.0"
 

@@ -14,8 +14,8 @@ from imgplatform.problems import CODES, problem_body
 from imgplatform.publicids import to_public
 from rest_framework import serializers
 
-from callbacks.validation import callback_url_refusal
 from generation import storage
+from generation.callback_url import callback_url_refusal
 from generation.engine.runner import MAX_SEED, OUTPUT_FORMATS
 from generation.models import Task
 from generation.options import SIDE_MAX, SIDE_MIN, ChoiceError, resolve_choices

@@ -322,7 +322,7 @@ def _load_file(path: str, mtime: float) -> TermList:
         return TermList.from_data(json.load(f))
 
 
-def load_terms(path: str | Path = DEFAULT_TERMS_FILE) -> TermList:
-    """The term list in ``path``, parsed once per version of the file."""
-    path = Path(path)
+def load_terms(path: str | Path | None = None) -> TermList:
+    """The term list in ``path`` (empty or None: the built-in one), parsed once per version of the file."""
+    path = Path(path or DEFAULT_TERMS_FILE)
     return _load_file(str(path), path.stat().st_mtime)

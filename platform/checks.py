@@ -1,10 +1,12 @@
-"""Every rule a setting must follow, in one place: Django system checks (tag ``settings``).
+"""Every rule a setting must follow: Django system checks (tag ``settings``).
 
 ``platform/settings.py`` only reads values from the environment; what makes a value wrong is said
-here, and reported the way Django reports configuration errors: ``manage.py check`` (and
-``check --deploy``) lists every problem at once, every management command (``run_worker``,
-``migrate``, ...) refuses to start on one, and the web process runs the same checks when it starts
-(``imgplatform.asgi``). Each error has a stable id, ``imagegen.E0xx``.
+here, or, for an app's own settings, in that app's ``checks.py`` through :func:`rule` (registered
+when the app starts: ``generation/checks.py`` has imagegen.E006 and E007). They are reported the
+way Django reports configuration errors: ``manage.py check`` (and ``check --deploy``) lists every
+problem at once, every management command (``run_worker``, ``migrate``, ...) refuses to start on
+one, and the web process runs the same checks when it starts (``imgplatform.asgi``). Each error
+has a stable id, ``imagegen.E0xx``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable, Iterator
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
+from imgplatform.ssrf import parse_networks
 
 TAG = "settings"
 Rule = Callable[[], Iterator[str]]
@@ -97,30 +100,8 @@ def _limits() -> Iterator[str]:
         yield "GENERATION_SCHEDULING must be fair or fifo"
 
 
-@rule("imagegen.E006")
-def _models() -> Iterator[str]:
-    if settings.DEFAULT_MODEL not in settings.MODEL_REGISTRY:
-        yield f"DEFAULT_MODEL {settings.DEFAULT_MODEL!r} is not in the model registry"
-
-
-@rule("imagegen.E007")
-def _moderation() -> Iterator[str]:
-    from moderation.policy import policy_errors
-    from moderation.text import load_terms
-
-    errors = policy_errors({"image_thresholds": settings.MODERATION_IMAGE_THRESHOLDS})
-    if errors:
-        yield "MODERATION_IMAGE_THRESHOLDS: " + " ".join(errors)
-    try:
-        load_terms(settings.MODERATION_TERMS_FILE)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        yield f"MODERATION_TERMS_FILE: {exc}"
-
-
 @rule("imagegen.E008")
 def _callbacks() -> Iterator[str]:
-    from callbacks.ssrf import parse_networks
-
     for name in ("CALLBACK_ALLOWED_NETWORKS", "METRICS_ALLOWED_NETWORKS"):
         try:
             parse_networks(getattr(settings, name))
@@ -140,7 +121,7 @@ def _callbacks() -> Iterator[str]:
 def settings_errors() -> list[checks.Error]:
     return [
         checks.Error(message, hint="See the README, 'Configuration'.", id=check_id)
-        for check_id, func in RULES
+        for check_id, func in sorted(RULES, key=lambda entry: entry[0])
         for message in func()
     ]
 

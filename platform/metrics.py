@@ -176,7 +176,7 @@ def allowed(address: str | None, authorization: str) -> bool:
 
 @functools.lru_cache(maxsize=8)
 def _networks(cidrs: tuple[str, ...]) -> tuple:
-    from callbacks.ssrf import parse_networks  # checked at start (imgplatform/checks.py, E008)
+    from imgplatform.ssrf import parse_networks  # checked at start (imgplatform/checks.py, E008)
 
     return tuple(parse_networks(list(cidrs)))
 

@@ -153,9 +153,11 @@ def exception_handler(exc: Exception, context: dict) -> Response:
 
 
 def _default_authenticator():
-    from accounts.authentication import ApiKeyAuthentication
+    """The API's authentication (REST_FRAMEWORK's first class: accounts' API keys), for a
+    ``WWW-Authenticate`` header when the view's own was not reached."""
+    from rest_framework.settings import api_settings
 
-    return ApiKeyAuthentication()
+    return api_settings.DEFAULT_AUTHENTICATION_CLASSES[0]()
 
 
 def django_handler(code: str, detail: str):

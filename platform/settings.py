@@ -15,9 +15,6 @@ from pathlib import Path
 
 import environ
 
-from generation.engine.registry import build_registry
-from moderation.text import DEFAULT_TERMS_FILE
-
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -303,14 +300,12 @@ GENERATION_ENCODE_THREADS = env.int("GENERATION_ENCODE_THREADS", default=min(4, 
 # {"sdxl-turbo": {"source": "/models/sdxl-turbo"}}.
 DEFAULT_MODEL = env.str("DEFAULT_MODEL", default="tiny")
 GENERATION_MODELS = json.loads(env.str("GENERATION_MODELS", default="{}"))
-# Parsed here, at start-up (a malformed entry raises), so a bad GENERATION_MODELS fails the deploy
-# rather than a task; DEFAULT_MODEL is checked by imagegen.E006.
-MODEL_REGISTRY = build_registry(GENERATION_MODELS)
-# rq queues: one per registered model, plus "callbacks" and "default" (django-rq's views list them).
-RQ_QUEUES = {
-    name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": GENERATION_JOB_TIMEOUT}
-    for name in ["default", "callbacks", *(spec.queue for spec in MODEL_REGISTRY.values())]
-}
+# MODEL_REGISTRY (name -> ModelSpec) is built from GENERATION_MODELS when the generation app starts
+# (generation/apps.py; a malformed entry raises there, so a bad GENERATION_MODELS fails the deploy
+# rather than a task), which also adds one rq queue per model below: the registry is the engine's,
+# and these settings import no app. DEFAULT_MODEL is checked by imagegen.E006.
+# rq queues: "callbacks" and "default", plus one per registered model (django-rq's views list them).
+RQ_QUEUES = {name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": GENERATION_JOB_TIMEOUT} for name in ["default", "callbacks"]}
 # Enqueue at once: task_submit commits the Task row first and must know whether Redis took the
 # job (to answer 503 and fail the task), which django-rq's deferred "on_db_commit" mode hides.
 RQ = {"COMMIT_MODE": "auto"}
@@ -320,8 +315,9 @@ RQ = {"COMMIT_MODE": "auto"}
 RQ_SHOW_ADMIN_LINK = False
 
 # --- Moderation ------------------------------------------------------------------------------
-# Prompt term lists (JSON, see moderation/terms.json); point this at your own copy to change them.
-MODERATION_TERMS_FILE = env.str("MODERATION_TERMS_FILE", default=str(DEFAULT_TERMS_FILE))
+# Prompt term lists (JSON); point this at your own copy to change them. Empty: the built-in
+# moderation/terms.json.
+MODERATION_TERMS_FILE = env.str("MODERATION_TERMS_FILE", default="")
 # Image labels that block, and from which score (0..1). NudeNet labels and, with a CLIP checker,
 # clip:nsfw / clip:gore / clip:violence. A project's policy overrides these per label.
 MODERATION_IMAGE_THRESHOLDS = json.loads(

@@ -8,9 +8,9 @@ an argument), so "a name that resolves to 10.0.0.1" needs no DNS server and no /
 import ipaddress
 
 import pytest
+from imgplatform.ssrf import ResolutionFailed, UnsafeURL, address_refusal, check_url, parse_networks, system_resolve
 
 from callbacks import transport
-from callbacks.ssrf import ResolutionFailed, UnsafeURL, address_refusal, check_url, parse_networks, system_resolve
 
 FAKE_DNS = {
     "internal.example.test": ["10.0.0.1"],

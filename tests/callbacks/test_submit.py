@@ -4,9 +4,9 @@ the customer's DNS (which is checked too, within CALLBACK_SUBMIT_DNS_TIMEOUT, wh
 import time
 
 import pytest
+from imgplatform.ssrf import ResolutionFailed, UnsafeURL, check_url
 
-from callbacks.ssrf import ResolutionFailed, UnsafeURL, check_url
-from callbacks.validation import resolve_within
+from generation.callback_url import resolve_within
 from generation.models import Task
 from tests.callbacks.test_ssrf import REFUSED
 from tests.conftest import problem

@@ -10,9 +10,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from imgplatform.ssrf import UnsafeURL, parse_networks
 
 from callbacks import transport
-from callbacks.ssrf import UnsafeURL, parse_networks
 from tests.callbacks.conftest import Reply
 from tests.conftest import free_port
 

@@ -14,8 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from django.conf import settings
-
-from callbacks.ssrf import ResolutionFailed, Resolver, UnsafeURL, check_url, parse_networks, system_resolve
+from imgplatform.ssrf import ResolutionFailed, Resolver, UnsafeURL, check_url, parse_networks, system_resolve
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
