@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
+from imgplatform import redisconn
 from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
@@ -156,9 +157,7 @@ def buckets_for(client) -> list[Bucket]:
 def hit(*, buckets: Sequence[Bucket], connection=None) -> Decision:
     """Count one request against every bucket in ``buckets``. Raises RedisError."""
     if connection is None:
-        from generation.queues import connection as default_connection
-
-        connection = default_connection()
+        connection = redisconn.connection("default")
     intervals = [WINDOW_SECONDS * 1000 / b.limit for b in buckets]
     args = [value for b, interval in zip(buckets, intervals, strict=True) for value in (interval, b.limit)]
     allowed, *raw = connection.register_script(GCRA)(keys=[b.redis_key for b in buckets], args=args)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import ApiKey, Project, Tenant, TenantStatusChange, all_scopes, validate_scopes
+from accounts.signals import announce_suspension
 
 
 def hash_api_key(raw_key: str) -> str:
@@ -128,27 +129,28 @@ def tenant_suspend(*, tenant: Tenant, actor=None, reason: str = "") -> Suspensio
     callback retries stop, and image links stop serving while it is suspended (links minted
     meanwhile never serve). An audit row records who, why and what stopped (and, with an ``actor``,
     the operator's user, an entry of the admin's history). Running tasks finish. Reactivation does
-    not bring cancelled tasks back (cancelled is final)."""
-    from generation import services as generation
+    not bring cancelled tasks back (cancelled is final).
 
+    The tasks and callbacks are the apps' above (accounts imports neither): the suspension is
+    announced (accounts/signals.py) and generation and callbacks end their part."""
     with transaction.atomic():
         locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
         if locked.status == Tenant.Status.SUSPENDED:
             return Suspension(changed=False, tasks_cancelled=0, callbacks_stopped=0)
         Tenant.objects.filter(pk=tenant.pk).update(status=Tenant.Status.SUSPENDED)
-        cancelled = generation.tasks_cancel_for_suspension(tenant=locked, detail=SUSPENDED_DETAIL)
-        stopped = _callbacks_stop(locked)
+        stopped = announce_suspension(locked, detail=SUSPENDED_DETAIL)
+        cancelled, callbacks = stopped.get("tasks_cancelled", 0), stopped.get("callbacks_stopped", 0)
         TenantStatusChange.objects.for_tenant(locked).create(
             tenant=locked,
             status=Tenant.Status.SUSPENDED,
             actor=_actor_name(actor),
             reason=reason[:500],
             tasks_cancelled=cancelled,
-            callbacks_stopped=stopped,
+            callbacks_stopped=callbacks,
         )
         audit_record(actor=actor, obj=locked, message="Suspended.")
     tenant.status = Tenant.Status.SUSPENDED
-    return Suspension(changed=True, tasks_cancelled=cancelled, callbacks_stopped=stopped)
+    return Suspension(changed=True, tasks_cancelled=cancelled, callbacks_stopped=callbacks)
 
 
 def tenant_reactivate(*, tenant: Tenant, actor=None, reason: str = "") -> bool:
@@ -168,23 +170,6 @@ def tenant_reactivate(*, tenant: Tenant, actor=None, reason: str = "") -> bool:
 
 def _actor_name(actor) -> str:
     return "" if actor is None else actor.get_username()[:150]
-
-
-def _callbacks_stop(tenant: Tenant) -> int:
-    """The tenant's callbacks still retrying end (``gave_up``, saying why); those of the tasks the
-    suspension cancels are made after this, and are sent."""
-    from callbacks.models import CallbackDelivery
-
-    pending = CallbackDelivery.objects.for_tenant(tenant).filter(
-        status__in=[CallbackDelivery.Status.PENDING, CallbackDelivery.Status.DELIVERING]
-    )
-    return pending.update(
-        status=CallbackDelivery.Status.GAVE_UP,
-        next_attempt_at=None,
-        claimed_at=None,
-        finished_at=timezone.now(),
-        last_error="stopped: the account was suspended",
-    )
 
 
 def minted_while_suspended(*, tenant_id: int, minted_at: datetime) -> bool:

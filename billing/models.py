@@ -224,17 +224,6 @@ class DailyUsage(TenantOwned):
         indexes = [models.Index(fields=["tenant", "day"], name="daily_usage_tenant_day")]
 
 
-class IdempotencyKey(TenantOwned):
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=255)
-    request_hash = models.CharField(max_length=64)
-    task = models.ForeignKey("generation.Task", on_delete=models.CASCADE, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta(TenantOwned.Meta):
-        constraints = [models.UniqueConstraint(fields=["tenant", "key"], name="idempotency_unique_key")]
-
-
 class Invoice(TenantOwned):
     class Status(models.TextChoices):
         DRAFT = "draft"

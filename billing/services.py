@@ -3,11 +3,9 @@ finish of a task), so the task's state, the ledger, the rollups and the credit a
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +23,6 @@ from billing.models import (
     BillingAccount,
     CreditEntry,
     DailyUsage,
-    IdempotencyKey,
     MoneySum,
     MonthlyUsage,
     Plan,
@@ -35,9 +32,9 @@ from billing.models import (
     UsageRecord,
     validate_currency_unchanged,
 )
+from generation.models import Task
 
 log = logging.getLogger(__name__)
-IDEMPOTENCY_TTL = timedelta(hours=24)
 
 
 def period_of(moment: datetime) -> date:
@@ -76,6 +73,11 @@ def tenant_plan_assign(*, tenant: Tenant, plan: Plan, starts_at: datetime | None
     when = f"{assignment.starts_at:%Y-%m-%d %H:%M}"
     audit_record(actor=actor, obj=tenant, message=f"Plan changed to {plan.code}, from {when}.")
     return assignment
+
+
+def scheduling_weight(tenant: Tenant) -> int:
+    """The tenant's share of the generation workers while tenants wait (fair scheduling)."""
+    return max(1, plan_for(tenant).scheduling_weight)
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,14 @@ def price_images(plan: Plan, *, already: int, count: int, factor: Decimal = ONE)
     return lines
 
 
+def next_image_price(tenant: Tenant) -> tuple[Decimal, str]:
+    """The plan's price of the tenant's next image this month (before a model's factor), and its
+    currency: the model catalog's price per image."""
+    plan = plan_for(tenant)
+    already = month_images(tenant, period_of(timezone.now()))
+    return price_images(plan, already=already, count=1)[0].unit_price, plan.currency
+
+
 def worst_case(plan: Plan, *, already: int, count: int, factor: Decimal = ONE) -> Decimal:
     """The most ``count`` images can cost from here, whatever else finishes first: held on
     prepaid credit and counted against caps while the task runs."""
@@ -154,8 +164,6 @@ class Spend:
 
 
 def _spend(tenant: Tenant, *, period: date, project: Project | None = None, end_user: str | None = None):
-    from generation.models import Task
-
     daily = DailyUsage.objects.for_tenant(tenant).filter(day__gte=period)
     pending = Task.objects.for_tenant(tenant).filter(state__in=[Task.State.QUEUED, Task.State.RUNNING])
     if project is not None:
@@ -315,6 +323,17 @@ def credit_grant(*, tenant: Tenant, amount: Decimal, note: str = "", by: str = "
 
 
 # --- Finishing a task ------------------------------------------------------------------------
+def task_ended_bill(sender, *, task, **kwargs) -> None:
+    """``generation.signals.task_ended`` (connected in billing/apps.py), inside the transaction that
+    ends ``task``: a succeeded task is billed for its delivered images and its charge written on
+    it; any other end is free, and its hold goes back."""
+    if task.state == Task.State.SUCCEEDED:
+        task.charge = task_bill(task=task, images_delivered=task.images_delivered)
+        Task.unscoped_objects.filter(pk=task.pk).update(charge=task.charge)
+    else:
+        task_release(task=task)
+
+
 def task_bill(*, task, images_delivered: int) -> Decimal:
     """Inside the transaction that marks ``task`` succeeded: price its delivered images at their
     place in the month, write the ledger row (unique per task) with one line per tier, update the
@@ -410,54 +429,3 @@ def _settle_hold(task, *, charge: Decimal) -> None:
             CreditEntry(tenant=task.tenant, kind="release", amount=held - charge, task=task, hold_number=number)
         )
     CreditEntry.objects.for_tenant(task.tenant).bulk_create(entries)
-
-
-# --- Idempotent submits ----------------------------------------------------------------------
-def request_hash(body: Any) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
-
-
-def idempotent_task(*, tenant: Tenant, key: str, body_hash: str):
-    """The task an earlier submit with ``key`` made (same body), None if the key is new, older
-    than 24 h or released, or 409 ``idempotency_conflict`` if the body differs.
-
-    A key whose task failed on the server's side before it could run (``service_unavailable``,
-    never started) counts as released even if its release was lost (the process died between
-    the commit and the release): the client's retry with the same key runs, as Stripe's rule
-    has it."""
-    found = (
-        IdempotencyKey.objects.for_tenant(tenant)
-        .filter(key=key, created_at__gte=timezone.now() - IDEMPOTENCY_TTL)
-        .select_related("task")
-        .first()
-    )
-    if found is not None and _never_ran_for_the_server(found.task):
-        idempotency_release(tenant=tenant, key=key, task=found.task)
-        found = None
-    if found is None:
-        return None
-    if found.request_hash != body_hash:
-        raise Problem(
-            "idempotency_conflict",
-            "This Idempotency-Key was used in the last 24 hours with a different request body.",
-            task_id=str(found.task_id),
-        )
-    return found.task
-
-
-def _never_ran_for_the_server(task) -> bool:
-    return task.error_code == "service_unavailable" and task.attempts == 0 and task.started_at is None
-
-
-def idempotency_release(*, tenant: Tenant, key: str, task) -> None:
-    """Free ``key`` of a submit that ended in a server-side error before its task could run
-    (Redis could not take the job): a retry with the same key then makes and runs a new task.
-    The failed task keeps its record (and its callback); only the key stops pointing at it."""
-    IdempotencyKey.objects.for_tenant(tenant).filter(key=key, task=task).delete()
-
-
-def idempotency_record(*, tenant: Tenant, key: str, body_hash: str, task) -> None:
-    """Inside the submit transaction. A concurrent submit with the same key makes this raise
-    IntegrityError, and the caller answers with the winner's task."""
-    IdempotencyKey.objects.for_tenant(tenant).filter(key=key, created_at__lt=timezone.now() - IDEMPOTENCY_TTL).delete()
-    IdempotencyKey.objects.for_tenant(tenant).create(tenant=tenant, key=key, request_hash=body_hash, task=task)

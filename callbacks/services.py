@@ -11,6 +11,7 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -81,6 +82,33 @@ def callback_schedule(*, task_id, enqueue: bool = True) -> CallbackDelivery | No
         if enqueue:
             _enqueue(delivery.pk, 1)
     return delivery
+
+
+def task_ended_schedule(sender, *, task: Task, end, **kwargs) -> None:
+    """``generation.signals.task_ended`` (connected in callbacks/apps.py): a task with a
+    callback_url gets its delivery once its end is committed; when Redis has just failed for that
+    end, the row alone (the recovery sweep enqueues it)."""
+    if task.callback_url:
+        end.after_commit(partial(_schedule_after_end, task.pk))
+
+
+def _schedule_after_end(task_id, *, redis_available: bool) -> None:
+    callback_schedule(task_id=task_id, enqueue=redis_available)
+
+
+def tenant_suspended_stop(sender, *, tenant, **kwargs) -> dict[str, int]:
+    """``accounts.signals.tenant_suspended`` (connected in callbacks/apps.py), inside the
+    suspension's transaction: the tenant's callbacks still retrying end (``gave_up``, saying why);
+    those of the tasks the suspension cancels are made after the commit, and are sent."""
+    pending = CallbackDelivery.objects.for_tenant(tenant).filter(status__in=[Status.PENDING, Status.DELIVERING])
+    stopped = pending.update(
+        status=Status.GAVE_UP,
+        next_attempt_at=None,
+        claimed_at=None,
+        finished_at=timezone.now(),
+        last_error="stopped: the account was suspended",
+    )
+    return {"callbacks_stopped": stopped}
 
 
 def receiver_of(delivery_id: int) -> str:

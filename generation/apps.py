@@ -9,9 +9,12 @@ class GenerationConfig(AppConfig):
     def ready(self) -> None:
         from imgplatform.offloop import run_sync
 
-        from generation import checks, selectors, waiters  # noqa: F401 (checks: registers generation's settings rules)
+        from accounts.signals import tenant_suspended
+        from generation import checks, selectors, services, waiters  # noqa: F401 (checks: registers its rules)
 
         install_model_registry()
+        # A suspension (accounts) cancels the tenant's queued tasks, in its transaction.
+        tenant_suspended.connect(services.tenant_suspended_cancel, dispatch_uid="generation.tenant_suspended")
 
         async def sweep(task_ids: list[str]) -> dict[str, dict]:
             return await run_sync(selectors.waited_task_states, task_ids)

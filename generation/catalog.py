@@ -18,7 +18,7 @@ from rest_framework.response import Response
 
 from accounts.api import TenantAPIView
 from accounts.models import Scope, Tenant
-from billing import services as billing
+from generation import charging
 from generation.engine.registry import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -45,13 +45,6 @@ def live_workers_by_queue() -> dict[str, int] | None:
     return counts
 
 
-def next_image_price(tenant: Tenant) -> tuple[Decimal, str]:
-    """The plan's price of the tenant's next image this month (before a model's factor)."""
-    plan = billing.plan_for(tenant)
-    already = billing.month_images(tenant, billing.period_of(timezone.now()))
-    return billing.price_images(plan, already=already, count=1)[0].unit_price, plan.currency
-
-
 def model_entry(spec: ModelSpec, *, default: str, unit_price: Decimal, currency: str, workers: int | None) -> dict:
     return {
         "name": spec.name,
@@ -72,7 +65,7 @@ def model_entry(spec: ModelSpec, *, default: str, unit_price: Decimal, currency:
 
 
 def model_catalog(tenant: Tenant, *, default: str) -> list[dict[str, Any]]:
-    unit_price, currency = next_image_price(tenant)
+    unit_price, currency = charging.biller().next_image_price(tenant)  # the plan's price (billing)
     live = live_workers_by_queue()
     return [
         model_entry(

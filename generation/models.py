@@ -180,3 +180,19 @@ class FairClock(models.Model):
 
     queue = models.CharField(max_length=64, primary_key=True)
     clock = models.FloatField(default=0.0)
+
+
+class IdempotencyKey(TenantOwned):
+    """A submit's ``Idempotency-Key`` and the task it made (generation/idempotency.py). The table
+    was billing's (``billing_idempotencykey``) when idempotent submits were kept there; it moved
+    with its model, and kept its name."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta(TenantOwned.Meta):
+        db_table = "billing_idempotencykey"
+        constraints = [models.UniqueConstraint(fields=["tenant", "key"], name="idempotency_unique_key")]

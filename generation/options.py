@@ -56,6 +56,19 @@ class Choices:
     def billable_per_image(self) -> int:
         return billable_images(self.width, self.height)
 
+    def task_fields(self) -> dict[str, Any]:
+        """The Task's fields these choices fill."""
+        return {
+            "model": self.model,
+            "width": self.width,
+            "height": self.height,
+            "output_format": self.output_format,
+            "output_quality": self.output_quality,
+            "steps": self.steps,
+            "guidance": self.guidance,
+            "options_given": self.given,
+        }
+
 
 def billable_images(width: int, height: int, count: int = 1) -> int:
     """How many images ``count`` images of ``width`` x ``height`` are billed as."""

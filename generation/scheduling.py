@@ -34,7 +34,7 @@ from django.db import transaction
 from django.db.models import F, Min
 from django.db.models.functions import Greatest
 
-from generation import limits, services
+from generation import charging, limits, services
 from generation.models import FairClock, FairShare, Task
 
 log = logging.getLogger(__name__)
@@ -46,9 +46,8 @@ def models_on(queue_name: str) -> list[str]:
 
 
 def tenant_weight(tenant) -> int:
-    from billing.services import plan_for
-
-    return max(1, plan_for(tenant).scheduling_weight)
+    """Its plan's weight (billing's, through generation/charging.py)."""
+    return charging.biller().scheduling_weight(tenant)
 
 
 @dataclass(frozen=True)

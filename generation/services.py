@@ -28,12 +28,12 @@ from redis.exceptions import RedisError
 
 from accounts.authentication import ApiClient
 from accounts.services import audit_record
-from billing import services as billing
-from callbacks.services import callback_schedule
-from generation import events, limits, progress, queues
+from generation import charging, events, idempotency, limits, progress, queues
 from generation.models import Image, Task
 from generation.options import Choices, resolve_choices
+from generation.signals import TaskEnd, announce_task_end
 from moderation import checks as moderation
+from moderation.text import TextVerdict
 
 log = logging.getLogger(__name__)
 State = Task.State
@@ -71,13 +71,46 @@ def task_submit(
     choices = data.choices or resolve_choices(
         {}, default_model=project.model or settings.DEFAULT_MODEL, registry=settings.MODEL_REGISTRY
     )
-    body_hash = billing.request_hash({**vars(data), "sync": sync}) if idempotency_key else ""
+    body_hash = idempotency.request_hash({**vars(data), "sync": sync}) if idempotency_key else ""
     if idempotency_key:
-        earlier = billing.idempotent_task(tenant=tenant, key=idempotency_key, body_hash=body_hash)
+        earlier = idempotency.idempotent_task(tenant=tenant, key=idempotency_key, body_hash=body_hash)
         if earlier is not None:
-            earlier.replayed = True
-            return earlier
+            return _replayed(earlier)
 
+    verdict, fields = _prompt_check(project=project, data=data)
+    try:
+        with transaction.atomic():
+            task = _task_write(client=client, data=data, sync=sync, choices=choices, blocked=verdict.blocked, **fields)
+            if idempotency_key:
+                idempotency.idempotency_record(tenant=tenant, key=idempotency_key, body_hash=body_hash, task=task)
+            end = announce_task_end(task) if verdict.blocked else None
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        # The same key in a concurrent request that committed first: answer with its task.
+        earlier = idempotency.idempotent_task(tenant=tenant, key=idempotency_key, body_hash=body_hash)
+        if earlier is None:
+            raise
+        return _replayed(earlier)
+    task.replayed = False
+    # A new task has no images: its answer needs no query for them.
+    task._prefetched_objects_cache = {"images": Image.objects.for_tenant(tenant).none()}
+    # queued, or failed by prompt moderation
+    metrics.task_moved(task, {"state": task.state, "timings_ms": task.timings_ms})
+    if end is not None:
+        _notify(end)
+        return task
+    return _task_enqueue(task, idempotency_key=idempotency_key, redis_down=redis_down)
+
+
+def _replayed(task: Task) -> Task:
+    task.replayed = True
+    return task
+
+
+def _prompt_check(*, project, data: TaskInput) -> tuple[TextVerdict, dict[str, Any]]:
+    """The prompt's verdict, and the task's fields that record it (a block ends the task here,
+    before any GPU work: nothing is enqueued and nothing is billed)."""
     started = time.perf_counter()
     verdict = moderation.prompt_verdict(project=project, text_data=data.text_data, neg_text=data.neg_text)
     fields: dict[str, Any] = {
@@ -85,72 +118,58 @@ def task_submit(
         "timings_ms": {"moderation_prompt": round((time.perf_counter() - started) * 1000, 2)},
     }
     if verdict.blocked:
-        # Before any GPU work: the task ends here, nothing is enqueued and nothing is billed.
         fields.update(
             state=State.FAILED,
             finished_at=timezone.now(),
             error_code="moderation_blocked_prompt",
             error_detail=f"The prompt was blocked by moderation ({', '.join(verdict.categories)}).",
         )
-    try:
-        with transaction.atomic():
-            if not verdict.blocked:
-                limits.task_admit_queued(tenant=tenant)  # 429 at the tenant's queued limit (row lock)
-                admission = billing.task_admit(
-                    tenant=tenant,
-                    project=project,
-                    end_user=data.end_user,
-                    num_images=data.num_images * choices.billable_per_image,
-                    factor=settings.MODEL_REGISTRY[choices.model].price,
-                )
-                fields["hold_amount"] = admission.hold
-                fields["billing_mode"] = admission.mode
-            task = Task.objects.for_tenant(tenant).create(
-                tenant=tenant,
-                project=project,
-                api_key=client.api_key,
-                text_data=data.text_data,
-                neg_text=data.neg_text,
-                num_images=data.num_images,
-                seed=data.seed if data.seed is not None else secrets.randbelow(2**32),
-                seed_given=data.seed is not None,
-                moderation=data.moderation,
-                end_user=data.end_user,
-                callback_url=data.callback_url,
-                metadata=data.metadata,
-                sync=sync,
-                model=choices.model,
-                width=choices.width,
-                height=choices.height,
-                output_format=choices.output_format,
-                output_quality=choices.output_quality,
-                steps=choices.steps,
-                guidance=choices.guidance,
-                options_given=choices.given,
-                partial_images=data.partial_images,
-                **fields,
-            )
-            if not verdict.blocked and admission.prepaid:
-                billing.credit_hold(task=task, amount=admission.hold)
-            if idempotency_key:
-                billing.idempotency_record(tenant=tenant, key=idempotency_key, body_hash=body_hash, task=task)
-    except IntegrityError:
-        if not idempotency_key:
-            raise
-        # The same key in a concurrent request that committed first: answer with its task.
-        earlier = billing.idempotent_task(tenant=tenant, key=idempotency_key, body_hash=body_hash)
-        if earlier is None:
-            raise
-        earlier.replayed = True
-        return earlier
-    task.replayed = False
-    # A new task has no images: its answer needs no query for them.
-    task._prefetched_objects_cache = {"images": Image.objects.for_tenant(tenant).none()}
-    # queued, or failed by prompt moderation
-    metrics.task_moved(task, {"state": task.state, "timings_ms": task.timings_ms})
-    if verdict.blocked:
-        _notify(task)
-        return task
+    return verdict, fields
+
+
+def _task_write(
+    *, client: ApiClient, data: TaskInput, sync: bool, choices: Choices, blocked: bool, **fields: Any
+) -> Task:
+    """Inside the submit's transaction: admit the task (unless blocked: 429 at the tenant's queued
+    limit, 402 from billing), write it, and hold its worst case on prepaid credit."""
+    tenant = client.tenant
+    admission = None
+    if not blocked:
+        limits.task_admit_queued(tenant=tenant)  # 429 at the tenant's queued limit (row lock)
+        admission = charging.biller().task_admit(
+            tenant=tenant,
+            project=client.project,
+            end_user=data.end_user,
+            num_images=data.num_images * choices.billable_per_image,
+            factor=settings.MODEL_REGISTRY[choices.model].price,
+        )
+        fields.update(hold_amount=admission.hold, billing_mode=admission.mode)
+    task = Task.objects.for_tenant(tenant).create(
+        tenant=tenant,
+        project=client.project,
+        api_key=client.api_key,
+        text_data=data.text_data,
+        neg_text=data.neg_text,
+        num_images=data.num_images,
+        seed=data.seed if data.seed is not None else secrets.randbelow(2**32),
+        seed_given=data.seed is not None,
+        moderation=data.moderation,
+        end_user=data.end_user,
+        callback_url=data.callback_url,
+        metadata=data.metadata,
+        sync=sync,
+        partial_images=data.partial_images,
+        **choices.task_fields(),
+        **fields,
+    )
+    if admission is not None and admission.prepaid:
+        charging.biller().credit_hold(task=task, amount=admission.hold)
+    return task
+
+
+def _task_enqueue(task: Task, *, idempotency_key: str, redis_down: bool) -> Task:
+    """After the submit's commit: the task's job into its model's queue. If Redis cannot take it,
+    the task fails at once (its hold released) and the submit answers 503."""
     try:
         if redis_down:
             raise RedisConnectionError("Redis did not answer earlier in this request")
@@ -167,7 +186,7 @@ def task_submit(
             redis_available=False,
         )
         if idempotency_key:  # failed on our side before it could run: the retry must run
-            billing.idempotency_release(tenant=tenant, key=idempotency_key, task=task)
+            idempotency.idempotency_release(tenant=task.tenant, key=idempotency_key, task=task)
         raise Problem(
             "service_unavailable",
             "The job queue is unavailable; nothing was charged. Retry shortly.",
@@ -270,9 +289,9 @@ def task_succeed(
     run_info: dict[str, Any],
     moderation_report: dict[str, Any] | None = None,
 ) -> bool:
-    """Finish a running task with its images (delivered and withheld), in one transaction, billing
-    the delivered ones. False (and nothing written) if the task was no longer running, e.g.
-    another worker finished it first."""
+    """Finish a running task with its images (delivered and withheld), in one transaction with its
+    end's announcement (billing charges the delivered ones). False (and nothing written) if the
+    task was no longer running, e.g. another worker finished it first."""
     delivered = sum(1 for image in images if image.storage_path and not image.flagged)
     with transaction.atomic():
         moved = _transition(
@@ -289,10 +308,9 @@ def task_succeed(
         )
         if moved:
             _save_images(task, images)
-            task.charge = billing.task_bill(task=task, images_delivered=delivered)
-            Task.unscoped_objects.filter(pk=task.pk).update(charge=task.charge)
+            end = announce_task_end(task)
     if moved:
-        _notify(task)
+        _notify(end)
     return moved
 
 
@@ -312,7 +330,8 @@ def task_fail(
     moderation_report: dict[str, Any] | None = None,
     redis_available: bool = True,
 ) -> bool:
-    """Fail a task (nothing billed). ``images`` are kept for audit when moderation blocked them.
+    """Fail a task (nothing billed: its hold goes back). ``images`` are kept for audit when
+    moderation blocked them.
     Conditional on the run ``task`` holds (its ``attempts``), like every finish.
     ``redis_available=False``: Redis just failed, so the end is not announced through it."""
     changes: dict[str, Any] = {
@@ -332,9 +351,9 @@ def task_fail(
         moved = _transition(task, from_states=list(from_states), attempt=task.attempts, **changes)
         if moved:
             _save_images(task, images or [])
-            billing.task_release(task=task)
+            end = announce_task_end(task)
     if moved:
-        _notify(task, redis_available=redis_available)
+        _notify(end, redis_available=redis_available)
     return moved
 
 
@@ -361,7 +380,7 @@ def task_cancel(*, task: Task, redis_down: bool = False, actor=None) -> Task:
             lease_expires_at=None,
         )
         if moved:
-            billing.task_release(task=task)
+            end = announce_task_end(task)
             audit_record(actor=actor, obj=task, message="Cancelled (admin action).")
     if not moved:
         raise Problem(
@@ -372,7 +391,7 @@ def task_cancel(*, task: Task, redis_down: bool = False, actor=None) -> Task:
     # After the commit, and before the end is announced: a worker that reads the flag publishes no
     # progress after it (generation/progress.py), so nothing follows the end on the events channel.
     reached = not redis_down and _stop_work(task)
-    _notify(task, redis_available=reached)
+    _notify(end, redis_available=reached)
     return task
 
 
@@ -392,10 +411,15 @@ def tasks_cancel_for_suspension(*, tenant, detail: str) -> int:
             error_detail=detail,
         )
         if moved:
-            billing.task_release(task=task)
+            end = announce_task_end(task)
             transaction.on_commit(partial(_stop_work, task), robust=True)
-            _notify(task)
+            _notify(end)
     return len(queued)
+
+
+def tenant_suspended_cancel(sender, *, tenant, detail: str, **kwargs) -> dict[str, int]:
+    """``accounts.signals.tenant_suspended`` (connected in generation/apps.py)."""
+    return {"tasks_cancelled": tasks_cancel_for_suspension(tenant=tenant, detail=detail)}
 
 
 def _stop_work(task: Task) -> bool:
@@ -412,15 +436,16 @@ def _stop_work(task: Task) -> bool:
     return True
 
 
-def _notify(task: Task, *, redis_available: bool = True) -> None:
-    """After commit (the callback worker and every waiter must see the final state): schedule the
-    callback and publish ``done`` for every waiter of the task in every web process (/sync waits,
-    event streams; generation/waiters.py). Without Redis the delivery row is still written, and the
+def _notify(end: TaskEnd, *, redis_available: bool = True) -> None:
+    """After commit (the callback worker and every waiter must see the final state): the work the
+    end's receivers handed over (callbacks schedules the message; generation/signals.py), then
+    ``done`` for every waiter of the task in every web process (/sync waits, event streams;
+    generation/waiters.py). Without Redis the callback's delivery row is still written, and the
     callback worker's sweep enqueues it; waiters answer from the row."""
-    if task.callback_url:
-        transaction.on_commit(partial(callback_schedule, task_id=task.pk, enqueue=redis_available), robust=True)
+    for work in end.after_commit_work:
+        transaction.on_commit(partial(work, redis_available=redis_available), robust=True)
     if redis_available:
-        transaction.on_commit(partial(_announce, task.id, "done", state=task.state))
+        transaction.on_commit(partial(_announce, end.task.id, "done", state=end.task.state))
 
 
 def _announce(task_id, event: str, **data: Any) -> None:
@@ -444,57 +469,11 @@ def task_retry(*, task: Task, actor=None) -> Task:
     new attempt), one that moderation blocked, one of a suspended tenant, one whose model this
     deployment lacks. 402 ``quota_exceeded`` when caps or credit do not admit it. 503
     ``service_unavailable`` when Redis is away: the task is left failed exactly as it was."""
-
-    def refuse(reason: str) -> Problem:
-        return Problem("task_not_retryable", reason, task_id=str(task.id))
-
-    def unavailable(exc: Exception) -> Problem:
-        log.error("could not enqueue the retry of task %s: %s", task.id, exc)
-        return Problem(
-            "service_unavailable",
-            "The job queue is unavailable; the task was not retried and is still failed.",
-            task_id=str(task.id),
-        )
-
     with transaction.atomic():
         locked = Task.unscoped_objects.select_for_update().select_related("tenant", "project").get(pk=task.pk)
-        if locked.state != State.FAILED:
-            raise refuse(f"Only failed tasks can be retried; this one is {locked.state}.")
-        if locked.error_code in NOT_RETRYABLE_CODES:
-            raise refuse(f"This task was blocked by moderation ({locked.error_code}); it is not retried.")
-        if not locked.tenant.is_active:
-            raise refuse("The tenant is suspended.")
-        if locked.model not in settings.MODEL_REGISTRY:
-            raise refuse(f"The model {locked.model!r} is not configured on this deployment.")
-        if Image.unscoped_objects.filter(task=locked).exists():
-            raise refuse("This task already has images recorded; it is not retried.")
-        try:
-            queues.connection().ping()  # Redis away: refuse before anything changes
-        except RedisError as exc:
-            raise unavailable(exc) from exc
-        admission = billing.task_admit(
-            tenant=locked.tenant,
-            project=locked.project,
-            end_user=locked.end_user,
-            num_images=locked.num_images * locked.billable_per_image,
-            factor=locked.price_factor,
-        )
+        _retry_refusals(locked)
         failed_as = {name: getattr(locked, name) for name in RETRY_RESETS}
-        resets = {"error_code": "", "error_detail": "", "started_at": None, "finished_at": None, "worker_name": ""}
-        moved = _transition(
-            locked,
-            from_states=[State.FAILED],
-            state=State.QUEUED,
-            charge=0,
-            images_delivered=0,
-            hold_amount=admission.hold,
-            billing_mode=admission.mode,
-            **resets,
-        )
-        assert moved, "the row is locked"
-        if admission.prepaid:
-            billing.credit_hold(task=locked, amount=admission.hold)
-        audit_record(actor=actor, obj=locked, message=f"Retried: queued for attempt {locked.attempts + 1}.")
+        _retry_requeue(locked, actor=actor)
     # After the commit, as at submit: a worker may take the job at once and must find the task queued.
     try:
         queues.remove_generation_job(Task(pk=locked.pk, model=locked.model, job_id=failed_as["job_id"]))
@@ -503,13 +482,71 @@ def task_retry(*, task: Task, actor=None) -> Task:
         # Redis went away since the check: put the failure back as it was and release the new hold.
         with transaction.atomic():
             if Task.unscoped_objects.filter(pk=locked.pk, state=State.QUEUED).update(state=State.FAILED, **failed_as):
-                billing.task_release(task=locked)
+                charging.biller().task_release(task=locked)
                 audit_record(actor=actor, obj=locked, message="Retry undone: the job queue is unavailable.")
-        raise unavailable(exc) from exc
+        raise _retry_unavailable(locked, exc) from exc
     Task.unscoped_objects.filter(pk=locked.pk).update(job_id=job_id)
     log.info("task %s retried by an operator (attempt %s next)", locked.id, locked.attempts + 1)
     task.refresh_from_db()
     return task
+
+
+def _retry_refusals(locked: Task) -> None:
+    """409 ``task_not_retryable`` for a task a retry must not touch, 503 when Redis is away (before
+    anything changes)."""
+    reason = None
+    if locked.state != State.FAILED:
+        reason = f"Only failed tasks can be retried; this one is {locked.state}."
+    elif locked.error_code in NOT_RETRYABLE_CODES:
+        reason = f"This task was blocked by moderation ({locked.error_code}); it is not retried."
+    elif not locked.tenant.is_active:
+        reason = "The tenant is suspended."
+    elif locked.model not in settings.MODEL_REGISTRY:
+        reason = f"The model {locked.model!r} is not configured on this deployment."
+    elif Image.unscoped_objects.filter(task=locked).exists():
+        reason = "This task already has images recorded; it is not retried."
+    if reason is not None:
+        raise Problem("task_not_retryable", reason, task_id=str(locked.id))
+    try:
+        queues.connection().ping()  # Redis away: refuse before anything changes
+    except RedisError as exc:
+        raise _retry_unavailable(locked, exc) from exc
+
+
+def _retry_unavailable(task: Task, exc: Exception) -> Problem:
+    log.error("could not enqueue the retry of task %s: %s", task.id, exc)
+    return Problem(
+        "service_unavailable",
+        "The job queue is unavailable; the task was not retried and is still failed.",
+        task_id=str(task.id),
+    )
+
+
+def _retry_requeue(locked: Task, *, actor) -> None:
+    """Inside the retry's transaction: admit the task again (a new hold), queue it, audit it."""
+    biller = charging.biller()
+    admission = biller.task_admit(
+        tenant=locked.tenant,
+        project=locked.project,
+        end_user=locked.end_user,
+        num_images=locked.num_images * locked.billable_per_image,
+        factor=locked.price_factor,
+    )
+    resets = {"error_code": "", "error_detail": "", "started_at": None, "finished_at": None, "worker_name": ""}
+    moved = _transition(
+        locked,
+        from_states=[State.FAILED],
+        state=State.QUEUED,
+        charge=0,
+        images_delivered=0,
+        hold_amount=admission.hold,
+        billing_mode=admission.mode,
+        **resets,
+    )
+    assert moved, "the row is locked"
+    if admission.prepaid:
+        biller.credit_hold(task=locked, amount=admission.hold)
+    audit_record(actor=actor, obj=locked, message=f"Retried: queued for attempt {locked.attempts + 1}.")
 
 
 # What a retry changes on the row, and what is put back if Redis refuses its job.

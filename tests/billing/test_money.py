@@ -201,7 +201,7 @@ def test_idempotent_replays_return_the_first_task_and_charge_nothing_new(client,
     # Keys are per tenant, and expire after 24 hours.
     other = client_for(ProjectFactory())
     assert submit(other, num_images=2, key="order-1").id != first.id
-    from billing.models import IdempotencyKey
+    from generation.models import IdempotencyKey
 
     IdempotencyKey.unscoped_objects.update(created_at=datetime(2020, 1, 1, tzinfo=UTC))
     assert submit(client, num_images=3, key="order-1").id != first.id

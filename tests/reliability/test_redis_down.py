@@ -105,13 +105,13 @@ def test_an_idempotent_retry_after_a_503_runs_the_task_once(api, project, settin
 
 def test_a_key_left_pointing_at_a_task_that_never_ran_counts_as_released(api, project, settings):
     """The process died between the 503's commit and the release: the retry still runs."""
-    from billing import services as billing
-    from billing.models import IdempotencyKey
+    from generation import idempotency
+    from generation.models import IdempotencyKey
 
     settings.RQ_QUEUES = queues_for(f"redis://127.0.0.1:{free_port()}/0")
     failed = Task.unscoped_objects.get(pk=problem(api.post("/api/v2/task/async", BODY, format="json"))["task_id"])
     IdempotencyKey.unscoped_objects.create(tenant=failed.tenant, key="order-43", request_hash="h", task=failed)
-    assert billing.idempotent_task(tenant=failed.tenant, key="order-43", body_hash="h") is None
+    assert idempotency.idempotent_task(tenant=failed.tenant, key="order-43", body_hash="h") is None
     assert not IdempotencyKey.unscoped_objects.filter(key="order-43").exists()
 
 
