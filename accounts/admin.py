@@ -1,8 +1,10 @@
 """The operator's pages for tenants, projects and keys: suspend and reactivate (keys stop at once:
-authentication reads the tenant's status on every request), plan, caps and usage this month
-(list columns from subqueries, so a list is a fixed number of queries), keys created with the
-secret shown once on a page of its own, and revocation. Every action and button needs the change
-permission, so view-only (support) staff cannot run them."""
+authentication reads the tenant's status on every request), keys created with the secret shown
+once on a page of its own, and revocation. Every action and button needs the change permission,
+so view-only (support) staff cannot run them.
+
+Billing adds the plan, caps and usage this month to the tenant and project pages (billing/admin.py),
+callbacks the project's webhook secret (callbacks/admin.py): accounts/admin_extend.py."""
 
 from __future__ import annotations
 
@@ -12,32 +14,14 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import User
-from django.db.models import CharField, DecimalField, IntegerField, OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
+from accounts.admin_buttons import ButtonsMixin
+from accounts.admin_secrets import SecretLookupsRefused
 from accounts.models import ApiKey, Membership, Project, Scope, Tenant, all_scopes
 from accounts.services import api_key_create, api_key_revoke, tenant_reactivate, tenant_suspend
-from billing.models import ZERO, BillingAccount, DailyUsage, MoneySum, MonthlyUsage, Plan, TenantPlan
-from billing.services import period_of
-from callbacks.admin import ProjectWebhookSecretMixin
-from console.admin_buttons import ButtonsMixin
-from console.admin_secrets import SecretLookupsRefused
-
-
-def _this_month():
-    return period_of(timezone.now())
-
-
-def _money(value) -> str:
-    return f"{value or ZERO:.5f}"
-
-
-def _cap(value) -> str:
-    return "none" if value is None else _money(value)
 
 
 class ProjectInline(admin.TabularInline):
@@ -80,155 +64,23 @@ class ApiKeyInline(admin.TabularInline):
         return ", ".join(key.scopes or ())
 
 
-def _usage_table(rows) -> str:
-    body = format_html_join(
-        "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", ((p, t, i, _money(a)) for p, t, i, a in rows)
-    )
-    if not body:
-        return "nothing billed this month"
-    return format_html(
-        '<table class="usage-this-month"><tr><th>project</th><th>tasks</th><th>images</th><th>spend</th></tr>{}'
-        "</table>",
-        body,
-    )
-
-
 @admin.register(Tenant)
 class TenantAdmin(ButtonsMixin, admin.ModelAdmin):
-    list_display = ("name", "slug", "status", "plan", "billing_mode", "images_this_month", "spend_this_month",
-                    "created_at")  # fmt: skip
+    list_display = ("name", "slug", "status", "created_at")
     list_filter = ("status",)
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     fieldsets = (
-        (
-            None,
-            {
-                "fields": (
-                    "name",
-                    "slug",
-                    "status",
-                    "created_at",
-                    "plan_now",
-                    "billing_summary",
-                    "usage_this_month",
-                    "caps",
-                )
-            },
-        ),
+        (None, {"fields": ("name", "slug", "status", "created_at")}),
         (
             "Limits (empty: the deployment's default)",
             {"fields": ("rate_limit_per_minute", "max_queued_tasks", "max_running_tasks", "max_sync_waits")},
         ),
     )
-    readonly_fields = ("status", "created_at", "plan_now", "billing_summary", "usage_this_month", "caps")
+    readonly_fields = ("status", "created_at")
     inlines = [ProjectInline, MembershipInline, ApiKeyInline]
     actions = ["suspend", "reactivate"]
     BUTTONS = {"suspend": "suspend", "reactivate": "reactivate"}
-
-    def get_queryset(self, request):
-        period = _this_month()
-        now = timezone.now()
-        month = MonthlyUsage.unscoped_objects.filter(tenant=OuterRef("pk"), period=period)
-        plan = TenantPlan.unscoped_objects.filter(tenant=OuterRef("pk"), starts_at__lte=now).order_by(
-            "-starts_at", "-id"
-        )
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                month_images=Coalesce(Subquery(month.values("images")[:1]), Value(0), output_field=IntegerField()),
-                month_amount=Coalesce(
-                    Subquery(month.values("amount")[:1]), Value(ZERO), output_field=DecimalField(max_digits=14)
-                ),
-                plan_code=Coalesce(
-                    Subquery(plan.values("plan__code")[:1], output_field=CharField()),
-                    Value(Plan.objects.filter(is_default=True).values_list("code", flat=True).first() or "default"),
-                    output_field=CharField(),
-                ),
-                mode=Subquery(
-                    BillingAccount.unscoped_objects.filter(tenant=OuterRef("pk")).values("mode")[:1],
-                    output_field=CharField(),
-                ),
-            )
-        )
-
-    @admin.display(description="plan", ordering="plan_code")
-    def plan(self, tenant):
-        return tenant.plan_code
-
-    @admin.display(description="billing", ordering="mode")
-    def billing_mode(self, tenant):
-        return tenant.mode or BillingAccount.Mode.POSTPAID
-
-    @admin.display(description="images this month", ordering="month_images")
-    def images_this_month(self, tenant):
-        return tenant.month_images
-
-    @admin.display(description="spend this month", ordering="month_amount")
-    def spend_this_month(self, tenant):
-        return _money(tenant.month_amount)
-
-    # --- the tenant's page -----------------------------------------------------------------
-    @admin.display(description="plan now")
-    def plan_now(self, tenant):
-        from billing.services import plan_for
-
-        if tenant.pk is None:
-            return "-"
-        plan = plan_for(tenant)
-        assign = reverse("admin:billing_tenantplan_add") + f"?tenant={tenant.pk}"
-        return format_html(
-            '{} ({}, {} images included a month) <a href="{}">assign another plan</a>',
-            plan.name,
-            plan.currency,
-            plan.included_images,
-            assign,
-        )
-
-    @admin.display(description="billing account")
-    def billing_summary(self, tenant):
-        if tenant.pk is None:
-            return "-"
-        account = BillingAccount.unscoped_objects.filter(tenant=tenant).first()
-        if account is None:
-            return "postpaid (no account settings yet)"
-        url = reverse("admin:billing_billingaccount_change", args=[account.pk])
-        credit = ""
-        if account.mode == BillingAccount.Mode.PREPAID:
-            credit = f"; credit {_money(account.credit_balance)}, held {_money(account.credit_held)}, " + (
-                f"available {_money(account.credit_available)}"
-            )
-        return format_html(
-            '<a href="{}">{}</a>, monthly cap {}{}', url, account.mode, _cap(account.monthly_cap), credit
-        )
-
-    @admin.display(description="usage this month")
-    def usage_this_month(self, tenant):
-        if tenant.pk is None:
-            return "-"
-        rows = (
-            DailyUsage.unscoped_objects.filter(tenant=tenant, day__gte=_this_month())
-            .values("project__name")
-            .annotate(tasks=Sum("tasks"), images=Sum("images"), amount=MoneySum("amount"))
-            .order_by("project__name")
-            .values_list("project__name", "tasks", "images", "amount")
-        )
-        return _usage_table(rows)
-
-    @admin.display(description="spend caps")
-    def caps(self, tenant):
-        if tenant.pk is None:
-            return "-"
-        projects = Project.unscoped_objects.filter(tenant=tenant).order_by("name")
-        return (
-            format_html_join(
-                "",
-                "<div>{}: project {}, each end user {}</div>",
-                ((p.name, _cap(p.monthly_spend_cap), _cap(p.end_user_monthly_cap)) for p in projects),
-            )
-            or "no projects"
-        )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         tenant = self.get_object(request, object_id)
@@ -261,64 +113,18 @@ class TenantAdmin(ButtonsMixin, admin.ModelAdmin):
 
 
 @admin.register(Project)
-class ProjectAdmin(SecretLookupsRefused, ProjectWebhookSecretMixin, admin.ModelAdmin):
-    list_display = ("id", "name", "tenant", "model", "monthly_spend_cap", "end_user_monthly_cap",
-                    "images_this_month", "spend_this_month", "created_at")  # fmt: skip
+class ProjectAdmin(SecretLookupsRefused, admin.ModelAdmin):
+    list_display = ("id", "name", "tenant", "model", "monthly_spend_cap", "end_user_monthly_cap", "created_at")
     list_select_related = ("tenant",)
     search_fields = ("name", "tenant__name")
     list_filter = ("model",)
-    # The secret is shown in the form receivers verify with, and changed only by rotation.
-    readonly_fields = ("public_id", "webhook_signing_secret", "created_at", "usage_this_month", "new_key")
+    readonly_fields = ("public_id", "created_at", "new_key")
     autocomplete_fields = ("tenant",)
     fields = (
         "tenant", "name", "public_id", "model", "retention_days", "moderation_policy", "monthly_spend_cap",
-        "end_user_monthly_cap", "usage_this_month", "webhook_signing_secret", "new_key", "created_at",
+        "end_user_monthly_cap", "new_key", "created_at",
     )  # fmt: skip
     inlines = [ApiKeyInline]
-    actions = ["rotate_webhook_secret"]
-
-    def get_queryset(self, request):
-        month = (
-            DailyUsage.unscoped_objects.filter(project=OuterRef("pk"), day__gte=_this_month())
-            .order_by()
-            .values("project")
-        )
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                month_images=Coalesce(
-                    Subquery(month.annotate(s=Sum("images")).values("s")[:1]), Value(0), output_field=IntegerField()
-                ),
-                month_amount=Coalesce(
-                    Subquery(month.annotate(s=MoneySum("amount")).values("s")[:1]),
-                    Value(ZERO),
-                    output_field=DecimalField(max_digits=14),
-                ),
-            )
-        )
-
-    @admin.display(description="images this month", ordering="month_images")
-    def images_this_month(self, project):
-        return project.month_images
-
-    @admin.display(description="spend this month", ordering="month_amount")
-    def spend_this_month(self, project):
-        return _money(project.month_amount)
-
-    @admin.display(description="usage this month")
-    def usage_this_month(self, project):
-        if project.pk is None:
-            return "-"
-        rows = (
-            DailyUsage.unscoped_objects.filter(project=project, day__gte=_this_month())
-            .values("end_user")
-            .annotate(tasks=Sum("tasks"), images=Sum("images"), amount=MoneySum("amount"))
-            .order_by("end_user")
-            .values_list("end_user", "tasks", "images", "amount")
-        )
-        table = _usage_table([(end_user or "(no end user)", *rest) for end_user, *rest in rows])
-        return table.replace("<th>project</th>", "<th>end user</th>")
 
     @admin.display(description="API keys")
     def new_key(self, project):

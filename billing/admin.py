@@ -1,5 +1,7 @@
 """The operator's billing pages: plans, assignments, accounts and credit, the ledger (read-only),
-invoices with their actions, and a usage chart per tenant."""
+invoices with their actions, and a usage chart per tenant; and billing's part of other apps'
+pages (accounts/admin_extend.py): plan, caps and spend this month on tenants and projects, the
+ledger row and credit entries on tasks."""
 
 from __future__ import annotations
 
@@ -8,10 +10,16 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import CharField, DecimalField, IntegerField, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from imgplatform.money import ZERO, MoneySum
 
+from accounts.admin_extend import inserted, registered_admin, replaces_admin
+from accounts.models import Project, Tenant
 from billing import invoicing, services
 from billing.models import (
     BillingAccount,
@@ -19,7 +27,7 @@ from billing.models import (
     DailyUsage,
     Invoice,
     InvoiceLine,
-    MoneySum,
+    MonthlyUsage,
     Plan,
     PriceTier,
     TenantPlan,
@@ -27,6 +35,7 @@ from billing.models import (
     UsageRecord,
     validate_currency_unchanged,
 )
+from generation.models import Task
 
 
 class PriceTierFormSet(forms.BaseInlineFormSet):
@@ -239,3 +248,240 @@ class InvoiceAdmin(admin.ModelAdmin):
     @admin.action(description="Void (draft or issued -> void)", permissions=["change"])
     def void(self, request, queryset):
         self._act(request, queryset, invoicing.invoice_void, "Voided")
+
+
+# --- Billing on the pages of tenants, projects and tasks (accounts/admin_extend.py) ---------------
+def _this_month():
+    return services.period_of(timezone.now())
+
+
+def _money(value) -> str:
+    return f"{value or ZERO:.5f}"
+
+
+def _cap(value) -> str:
+    return "none" if value is None else _money(value)
+
+
+def _usage_table(rows, *, first: str = "project") -> str:
+    body = format_html_join(
+        "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", ((p, t, i, _money(a)) for p, t, i, a in rows)
+    )
+    if not body:
+        return "nothing billed this month"
+    return format_html(
+        '<table class="usage-this-month"><tr><th>{}</th><th>tasks</th><th>images</th><th>spend</th></tr>{}</table>',
+        first,
+        body,
+    )
+
+
+def _month_usage(**owner) -> str:
+    """This month's tasks, images and spend of a tenant (``tenant=``, per project) or a project
+    (``project=``, per end user), from the daily rollups."""
+    by, first = ("project__name", "project") if "tenant" in owner else ("end_user", "end user")
+    rows = (
+        DailyUsage.unscoped_objects.filter(**owner, day__gte=_this_month())
+        .values(by)
+        .annotate(tasks=Sum("tasks"), images=Sum("images"), amount=MoneySum("amount"))
+        .order_by(by)
+        .values_list(by, "tasks", "images", "amount")
+    )
+    if by == "end_user":
+        rows = [(end_user or "(no end user)", *rest) for end_user, *rest in rows]
+    return _usage_table(rows, first=first)
+
+
+class MonthSpendColumns:
+    """List columns from the ``month_images`` and ``month_amount`` annotations (one subquery each,
+    so a list page is a fixed number of queries)."""
+
+    @admin.display(description="images this month", ordering="month_images")
+    def images_this_month(self, obj):
+        return obj.month_images
+
+    @admin.display(description="spend this month", ordering="month_amount")
+    def spend_this_month(self, obj):
+        return _money(obj.month_amount)
+
+
+_TenantAdmin = registered_admin(Tenant)
+
+
+@replaces_admin(Tenant)
+class TenantBillingAdmin(MonthSpendColumns, _TenantAdmin):
+    """Accounts' tenant page with its plan, billing mode, caps and spend this month."""
+
+    BILLING = ("plan_now", "billing_summary", "usage_this_month", "caps")
+    list_display = inserted(
+        _TenantAdmin.list_display, "plan", "billing_mode", "images_this_month", "spend_this_month", before="created_at"
+    )
+    fieldsets = (
+        (_TenantAdmin.fieldsets[0][0], {"fields": (*_TenantAdmin.fieldsets[0][1]["fields"], *BILLING)}),
+        *_TenantAdmin.fieldsets[1:],
+    )
+    readonly_fields = (*_TenantAdmin.readonly_fields, *BILLING)
+
+    def get_queryset(self, request):
+        month = MonthlyUsage.unscoped_objects.filter(tenant=OuterRef("pk"), period=_this_month())
+        plan = TenantPlan.unscoped_objects.filter(tenant=OuterRef("pk"), starts_at__lte=timezone.now()).order_by(
+            "-starts_at", "-id"
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                month_images=Coalesce(Subquery(month.values("images")[:1]), Value(0), output_field=IntegerField()),
+                month_amount=Coalesce(
+                    Subquery(month.values("amount")[:1]), Value(ZERO), output_field=DecimalField(max_digits=14)
+                ),
+                plan_code=Coalesce(
+                    Subquery(plan.values("plan__code")[:1], output_field=CharField()),
+                    Value(Plan.objects.filter(is_default=True).values_list("code", flat=True).first() or "default"),
+                    output_field=CharField(),
+                ),
+                mode=Subquery(
+                    BillingAccount.unscoped_objects.filter(tenant=OuterRef("pk")).values("mode")[:1],
+                    output_field=CharField(),
+                ),
+            )
+        )
+
+    @admin.display(description="plan", ordering="plan_code")
+    def plan(self, tenant):
+        return tenant.plan_code
+
+    @admin.display(description="billing", ordering="mode")
+    def billing_mode(self, tenant):
+        return tenant.mode or BillingAccount.Mode.POSTPAID
+
+    @admin.display(description="plan now")
+    def plan_now(self, tenant):
+        if tenant.pk is None:
+            return "-"
+        plan = services.plan_for(tenant)
+        assign = reverse("admin:billing_tenantplan_add") + f"?tenant={tenant.pk}"
+        return format_html(
+            '{} ({}, {} images included a month) <a href="{}">assign another plan</a>',
+            plan.name,
+            plan.currency,
+            plan.included_images,
+            assign,
+        )
+
+    @admin.display(description="billing account")
+    def billing_summary(self, tenant):
+        if tenant.pk is None:
+            return "-"
+        account = BillingAccount.unscoped_objects.filter(tenant=tenant).first()
+        if account is None:
+            return "postpaid (no account settings yet)"
+        url = reverse("admin:billing_billingaccount_change", args=[account.pk])
+        credit = ""
+        if account.mode == BillingAccount.Mode.PREPAID:
+            credit = f"; credit {_money(account.credit_balance)}, held {_money(account.credit_held)}, " + (
+                f"available {_money(account.credit_available)}"
+            )
+        return format_html(
+            '<a href="{}">{}</a>, monthly cap {}{}', url, account.mode, _cap(account.monthly_cap), credit
+        )
+
+    @admin.display(description="usage this month")
+    def usage_this_month(self, tenant):
+        return "-" if tenant.pk is None else _month_usage(tenant=tenant)
+
+    @admin.display(description="spend caps")
+    def caps(self, tenant):
+        if tenant.pk is None:
+            return "-"
+        projects = Project.unscoped_objects.filter(tenant=tenant).order_by("name")
+        return (
+            format_html_join(
+                "",
+                "<div>{}: project {}, each end user {}</div>",
+                ((p.name, _cap(p.monthly_spend_cap), _cap(p.end_user_monthly_cap)) for p in projects),
+            )
+            or "no projects"
+        )
+
+
+_ProjectAdmin = registered_admin(Project)
+
+
+@replaces_admin(Project)
+class ProjectBillingAdmin(MonthSpendColumns, _ProjectAdmin):
+    """Accounts' project page with its spend this month, per end user."""
+
+    list_display = inserted(_ProjectAdmin.list_display, "images_this_month", "spend_this_month", before="created_at")
+    fields = inserted(_ProjectAdmin.fields, "usage_this_month", before="new_key")
+    readonly_fields = (*_ProjectAdmin.readonly_fields, "usage_this_month")
+
+    def get_queryset(self, request):
+        month = (
+            DailyUsage.unscoped_objects.filter(project=OuterRef("pk"), day__gte=_this_month())
+            .order_by()
+            .values("project")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                month_images=Coalesce(
+                    Subquery(month.annotate(s=Sum("images")).values("s")[:1]), Value(0), output_field=IntegerField()
+                ),
+                month_amount=Coalesce(
+                    Subquery(month.annotate(s=MoneySum("amount")).values("s")[:1]),
+                    Value(ZERO),
+                    output_field=DecimalField(max_digits=14),
+                ),
+            )
+        )
+
+    @admin.display(description="usage this month")
+    def usage_this_month(self, project):
+        return "-" if project.pk is None else _month_usage(project=project)
+
+
+_TaskAdmin = registered_admin(Task)
+
+
+@replaces_admin(Task)
+class TaskBillingAdmin(_TaskAdmin):
+    """Generation's task page with its ledger row and prepaid credit entries."""
+
+    fieldsets = (*_TaskAdmin.fieldsets, ("Billing", {"fields": ("ledger", "credit_entries")}))
+
+    @admin.display(description="ledger row")
+    def ledger(self, task):
+        record = UsageRecord.unscoped_objects.filter(task=task).select_related("plan").first()
+        if record is None:
+            return "not billed (nothing charged)" if task.is_final else "not billed yet"
+        url = reverse("admin:billing_usagerecord_change", args=[record.pk])
+        lines = format_html_join(
+            "",
+            "<li>tier {}: {} × {} = {}</li>",
+            ((ln.tier, ln.images, ln.unit_price, ln.amount) for ln in record.lines.all()),
+        )
+        return format_html(
+            '<a href="{}">{} images, {} {}</a> ({}, {}, plan {})<ul>{}</ul>',
+            url,
+            record.images,
+            record.amount,
+            record.currency,
+            record.day,
+            record.end_user or "no end user",
+            record.plan.code,
+            lines,
+        )
+
+    @admin.display(description="prepaid credit")
+    def credit_entries(self, task):
+        entries = CreditEntry.unscoped_objects.filter(task=task).order_by("hold_number", "id")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((e.hold_number, e.kind, e.amount, e.created_at.strftime("%Y-%m-%d %H:%M:%S")) for e in entries),
+        )
+        if not rows:
+            return "none (postpaid)"
+        return format_html("<table><tr><th>hold</th><th>kind</th><th>amount</th><th>when</th></tr>{}</table>", rows)

@@ -11,9 +11,10 @@ from datetime import date
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from imgplatform.money import ZERO, MoneySum
 
 from accounts.models import Tenant
-from billing.models import ZERO, BillingAccount, Invoice, InvoiceLine, MoneySum, UsageLine, UsageRecord
+from billing.models import BillingAccount, Invoice, InvoiceLine, UsageLine, UsageRecord
 from billing.services import period_of
 
 log = logging.getLogger(__name__)

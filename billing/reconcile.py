@@ -7,18 +7,9 @@ from collections import defaultdict
 from datetime import date
 
 from django.db.models import Q, Sum
+from imgplatform.money import ZERO, MoneySum
 
-from billing.models import (
-    ZERO,
-    BillingAccount,
-    CreditEntry,
-    DailyUsage,
-    Invoice,
-    MoneySum,
-    MonthlyUsage,
-    UsageLine,
-    UsageRecord,
-)
+from billing.models import BillingAccount, CreditEntry, DailyUsage, Invoice, MonthlyUsage, UsageLine, UsageRecord
 from generation.models import Task
 from generation.options import billable_images
 

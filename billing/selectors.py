@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 from django.db.models import QuerySet, Sum
+from imgplatform.money import ZERO, MoneySum
 from imgplatform.problems import Problem
 from imgplatform.publicids import to_public
 
 from accounts.models import Tenant
-from billing.models import ZERO, DailyUsage, Invoice, MoneySum
+from billing.models import DailyUsage, Invoice
 
 GROUPS = {"day": "day", "project": "project_id", "end_user": "end_user"}
 

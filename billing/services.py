@@ -13,17 +13,16 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from imgplatform.money import ZERO, MoneySum
 from imgplatform.problems import Problem
 
 from accounts.models import Project, Tenant
 from accounts.services import audit_record
 from billing.defaults import ensure_default_plan
 from billing.models import (
-    ZERO,
     BillingAccount,
     CreditEntry,
     DailyUsage,
-    MoneySum,
     MonthlyUsage,
     Plan,
     PriceTier,

@@ -1,5 +1,7 @@
 """Operators' pages for callbacks: deliveries with every attempt (redeliver one or many), endpoints
-marked gone by a 410 (clear the mark), and the project's webhook secret (shown, rotated)."""
+marked gone by a 410 (clear the mark); and callbacks' part of other apps' pages
+(accounts/admin_extend.py): the project's webhook secret (shown, rotated), a task's deliveries,
+their attempts and its redeliver action and button."""
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -7,10 +9,13 @@ from django.db import transaction
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
+from accounts.admin_extend import inserted, registered_admin, replaces_admin
+from accounts.models import Project
 from callbacks import selectors, services
 from callbacks.models import CallbackAttempt, CallbackDelivery, CallbackEndpoint
+from generation.models import Task
 
 
 class _ReadOnlyInline(admin.TabularInline):
@@ -41,7 +46,7 @@ class CallbackAttemptInline(_ReadOnlyInline):
 
 
 class CallbackDeliveryInline(_ReadOnlyInline):
-    """The task page's callbacks (generation/admin.py shows it on TaskAdmin)."""
+    """The task page's callbacks (on generation's TaskAdmin, below)."""
 
     model = CallbackDelivery
     fields = (
@@ -122,7 +127,7 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
 
 
 class ProjectWebhookSecretMixin:
-    """For accounts' ProjectAdmin: the webhook secret as receivers must use it, and rotation.
+    """On accounts' ProjectAdmin (below): the webhook secret as receivers must use it, and rotation.
 
     The secret signs callbacks, so whoever reads it can forge them: it is shown only to users who
     may rotate it (the project's change permission), never to view-only roles such as Support. A
@@ -182,3 +187,81 @@ class ProjectWebhookSecretMixin:
         response = TemplateResponse(request, "admin/accounts/project/secret_rotated.html", context)
         response["Cache-Control"] = "no-store"
         return response
+
+
+_ProjectAdmin = registered_admin(Project)
+
+
+@replaces_admin(Project)
+class ProjectCallbacksAdmin(ProjectWebhookSecretMixin, _ProjectAdmin):
+    # The secret is shown in the form receivers verify with, and changed only by rotation.
+    fields = inserted(_ProjectAdmin.fields, "webhook_signing_secret", before="new_key")
+    readonly_fields = (*_ProjectAdmin.readonly_fields, "webhook_signing_secret")
+    actions = [*_ProjectAdmin.actions, "rotate_webhook_secret"]
+
+
+_TaskAdmin = registered_admin(Task)
+
+
+@replaces_admin(Task)
+class TaskCallbacksAdmin(_TaskAdmin):
+    """Generation's task page with its deliveries and their attempts, and redelivery (an action and a
+    button)."""
+
+    inlines = [*_TaskAdmin.inlines, CallbackDeliveryInline]
+    actions = [*_TaskAdmin.actions, "redeliver_callback"]
+    fieldsets = (*_TaskAdmin.fieldsets, ("Callback attempts", {"fields": ("callback_attempts",)}))
+    BUTTONS = {**_TaskAdmin.BUTTONS, "redeliver": "redeliver_callback"}
+
+    def task_buttons(self, task) -> list[tuple[str, str, bool]]:
+        shown = bool(task and task.callback_url and task.is_final)
+        return [*super().task_buttons(task), ("redeliver", "Redeliver callback", shown)]
+
+    @admin.display(description="attempts")
+    def callback_attempts(self, task):
+        attempts = CallbackAttempt.unscoped_objects.filter(delivery__task=task).select_related("delivery")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    a.delivery.webhook_id,
+                    a.number,
+                    a.trigger,
+                    a.started_at.strftime("%Y-%m-%d %H:%M:%S") if a.started_at else "-",
+                    a.status_code or "-",
+                    a.error or "-",
+                    a.next_attempt_at.strftime("%Y-%m-%d %H:%M:%S") if a.next_attempt_at else "-",
+                )
+                for a in attempts.order_by("delivery_id", "number")
+            ),
+        )
+        if not rows:
+            return "none" if not task.callback_url else "none yet"
+        return format_html(
+            "<table><tr><th>webhook-id</th><th>#</th><th>trigger</th><th>started</th><th>status</th><th>error</th>"
+            "<th>next</th></tr>{}</table>",
+            rows,
+        )
+
+    def _redeliver(self, request, task) -> bool:
+        # The message about the task's latest end (a retried task's earlier one reported a failure).
+        deliveries = list(CallbackDelivery.unscoped_objects.filter(task=task).order_by("-created_at", "-id")[:1])
+        if not deliveries:
+            reason = "it has no callback_url" if not task.callback_url else "no callback has been made for it yet"
+            self.message_user(request, f"{task.id}: nothing to redeliver ({reason}).", messages.WARNING)
+            return False
+        done_any = False
+        with transaction.atomic():  # the attempt is enqueued when this commits
+            for delivery in deliveries:
+                done, message = services.callback_redeliver(delivery=delivery)
+                self.message_user(request, f"{task.id}: {message}", messages.SUCCESS if done else messages.WARNING)
+                done_any |= done
+                if done:
+                    self.log_change(request, task, f"Callback {delivery.webhook_id} redelivered.")
+        return done_any
+
+    @admin.action(description="Redeliver callback now (same webhook-id)", permissions=["change"])
+    def redeliver_callback(self, request, queryset):
+        for task in queryset:
+            self._redeliver(request, task)

@@ -1,7 +1,7 @@
 """Tasks as the worker leaves them, for the console's tests and `make screenshots` (a throwaway
-database, never the developer's). Succeeded tasks are billed through the real billing service
-(``billing.services.task_bill``: ledger row, tier lines, rollups), so the dashboard's revenue
-comes from the same rows production writes."""
+database, never the developer's). A succeeded task's end is announced as a worker's is
+(``generation.signals.task_ended``), so billing writes its ledger row, tier lines and rollups and
+the dashboard's revenue comes from the same rows production writes."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Project
-from billing import services as billing
 from generation.models import Image, Task
+from generation.signals import announce_task_end
 
 State = Task.State
 
@@ -41,22 +41,14 @@ def record_task(
     finished = None
     if state in Task.FINAL_STATES:
         finished = created_at + timedelta(milliseconds=timings.get("total", 50))
-    report: dict = {"prompt": {"decision": "pass", "categories": [], "matches": []}}
+    report = _moderation_report(prompt_categories, flagged)
     if prompt_categories:
-        report["prompt"] = {
-            "decision": "block",
-            "categories": prompt_categories,
-            "matches": [{"category": c, "field": "text_data", "term": "..."} for c in prompt_categories],
-        }
         error_code = error_code or "moderation_blocked_prompt"
-    if flagged:
-        report["images_withheld"] = len(flagged)
-    num_images = max(1, delivered + len(flagged))
     task = Task.unscoped_objects.create(
         tenant_id=project.tenant_id,
         project=project,
         text_data=text,
-        num_images=num_images,
+        num_images=max(1, delivered + len(flagged)),
         seed=random.Random(str(created_at)).randrange(2**32),
         model="tiny",
         model_version="tiny-demo",
@@ -71,19 +63,34 @@ def record_task(
         moderation_report=report,
         attempts=1 if started else 0,
     )
-    images = []
-    for index, labels in enumerate(flagged):
-        images.append(_image(task, index, labels=labels))
-    if state == State.SUCCEEDED:
-        for index in range(len(flagged), len(flagged) + delivered):
-            images.append(_image(task, index))
-    Image.unscoped_objects.bulk_create(images)
+    _store_images(task, flagged=flagged, delivered=delivered if state == State.SUCCEEDED else 0)
     if state == State.SUCCEEDED and delivered:
         with transaction.atomic():
-            charge = billing.task_bill(task=task, images_delivered=delivered)
-            Task.unscoped_objects.filter(pk=task.pk).update(images_delivered=delivered, charge=charge)
+            Task.unscoped_objects.filter(pk=task.pk).update(images_delivered=delivered)
+            task.images_delivered = delivered
+            announce_task_end(task)  # billing's receiver writes the ledger and the task's charge
         task.refresh_from_db()
     return task
+
+
+def _moderation_report(prompt_categories: list[str] | None, flagged: list[list[str]]) -> dict:
+    report: dict = {"prompt": {"decision": "pass", "categories": [], "matches": []}}
+    if prompt_categories:
+        report["prompt"] = {
+            "decision": "block",
+            "categories": prompt_categories,
+            "matches": [{"category": c, "field": "text_data", "term": "..."} for c in prompt_categories],
+        }
+    if flagged:
+        report["images_withheld"] = len(flagged)
+    return report
+
+
+def _store_images(task: Task, *, flagged: list[list[str]], delivered: int) -> None:
+    """The withheld images first, then the delivered ones."""
+    images = [_image(task, index, labels=labels) for index, labels in enumerate(flagged)]
+    images += [_image(task, index) for index in range(len(flagged), len(flagged) + delivered)]
+    Image.unscoped_objects.bulk_create(images)
 
 
 def _image(task: Task, index: int, labels: list[str] | None = None) -> Image:
@@ -144,53 +151,56 @@ def seed_demo(projects: list[Project], *, days: int = 14, per_day: int = 40, see
             queue_wait = rng.lognormvariate(5.5, 0.8)
             generation = rng.lognormvariate(6.7, 0.35)
             t = timings(rng, queue_wait=queue_wait, generation=generation)
-            if day == 0 and created > now - timedelta(minutes=3) and roll < 0.5:
-                record_task(project, state=State.QUEUED, created_at=created)
-            elif day == 0 and created > now - timedelta(minutes=3):
-                record_task(
-                    project, state=State.RUNNING, created_at=created, timings_ms={"queue_wait": t["queue_wait"]}
-                )
-            elif roll < 0.78:
-                record_task(
-                    project, state=State.SUCCEEDED, created_at=created, timings_ms=t, delivered=rng.randint(1, 4)
-                )
-            elif roll < 0.84:
-                record_task(
-                    project,
-                    state=State.FAILED,
-                    created_at=created,
-                    prompt_categories=rng.choice(PROMPT_CATEGORIES),
-                    timings_ms={"moderation_prompt": t["moderation_prompt"]},
-                )
-            elif roll < 0.88:
-                record_task(
-                    project,
-                    state=State.FAILED,
-                    created_at=created,
-                    error_code="moderation_blocked_image",
-                    timings_ms=t,
-                    flagged=[rng.choice(IMAGE_LABELS)],
-                )
-            elif roll < 0.90:
-                record_task(
-                    project,
-                    state=State.SUCCEEDED,
-                    created_at=created,
-                    timings_ms=t,
-                    delivered=rng.randint(1, 3),
-                    flagged=[rng.choice(IMAGE_LABELS)],
-                )
-            elif roll < 0.95 - (0.03 if day > 3 else 0):
-                record_task(
-                    project,
-                    state=State.FAILED,
-                    created_at=created,
-                    error_code="generation_failed",
-                    timings_ms={k: t[k] for k in ("moderation_prompt", "queue_wait")},
-                )
-            elif roll < 0.97:
-                record_task(project, state=State.FAILED, created_at=created, error_code="service_unavailable")
-            else:
-                record_task(project, state=State.CANCELLED, created_at=created)
+            recent = day == 0 and created > now - timedelta(minutes=3)
+            _record_one(project, rng, created=created, roll=roll, t=t, recent=recent, day=day)
             written += 1
     return written
+
+
+def _record_one(project: Project, rng: random.Random, *, created, roll: float, t: dict, recent: bool, day: int) -> None:
+    """One task of the demo traffic: what ``roll`` falls on (most succeed)."""
+    if recent:
+        if roll < 0.5:
+            record_task(project, state=State.QUEUED, created_at=created)
+        else:
+            record_task(project, state=State.RUNNING, created_at=created, timings_ms={"queue_wait": t["queue_wait"]})
+    elif roll < 0.78:
+        record_task(project, state=State.SUCCEEDED, created_at=created, timings_ms=t, delivered=rng.randint(1, 4))
+    elif roll < 0.84:
+        record_task(
+            project,
+            state=State.FAILED,
+            created_at=created,
+            prompt_categories=rng.choice(PROMPT_CATEGORIES),
+            timings_ms={"moderation_prompt": t["moderation_prompt"]},
+        )
+    elif roll < 0.88:
+        record_task(
+            project,
+            state=State.FAILED,
+            created_at=created,
+            error_code="moderation_blocked_image",
+            timings_ms=t,
+            flagged=[rng.choice(IMAGE_LABELS)],
+        )
+    elif roll < 0.90:
+        record_task(
+            project,
+            state=State.SUCCEEDED,
+            created_at=created,
+            timings_ms=t,
+            delivered=rng.randint(1, 3),
+            flagged=[rng.choice(IMAGE_LABELS)],
+        )
+    elif roll < 0.95 - (0.03 if day > 3 else 0):
+        record_task(
+            project,
+            state=State.FAILED,
+            created_at=created,
+            error_code="generation_failed",
+            timings_ms={k: t[k] for k in ("moderation_prompt", "queue_wait")},
+        )
+    elif roll < 0.97:
+        record_task(project, state=State.FAILED, created_at=created, error_code="service_unavailable")
+    else:
+        record_task(project, state=State.CANCELLED, created_at=created)

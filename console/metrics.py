@@ -10,14 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.apps import apps
 from django.db import connection
 from django.db.models import Aggregate, Count, F, FloatField, Max, Q, Sum
 from django.db.models import Window as Over
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, RowNumber, TruncDay, TruncHour
 from django.utils import timezone
+from imgplatform.money import MoneySum
 
-from billing.models import MoneySum, UsageRecord
 from generation.models import Image, Task
 
 State = Task.State
@@ -260,9 +261,14 @@ def stage_percentiles_bounded(*, start: datetime) -> list[dict]:
 def revenue_per_day(*, start: datetime, now: datetime) -> dict:
     """Delivered images, billed tasks and revenue per day and currency from the ledger (the
     ``UsageRecord`` rows written in the transaction that finished each task; ``day`` is the day it
-    finished). One query."""
+    finished). One query.
+
+    The ledger is billing's, which the console does not import (billing and console are siblings
+    above generation: docs/architecture.md): it is read by model name, like ``top_tenants`` reads
+    it through the task's ``usage`` relation."""
+    ledger = apps.get_model("billing", "UsageRecord")
     rows = (
-        UsageRecord.unscoped_objects.filter(day__gte=start.date(), day__lte=now.date())
+        ledger.unscoped_objects.filter(day__gte=start.date(), day__lte=now.date())
         .values("day", "currency")
         .annotate(tasks=Count("pk"), images=Sum("images"), amount=MoneySum("amount"))
         .order_by("day", "currency")

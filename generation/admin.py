@@ -1,7 +1,10 @@
 """The operator's task pages: a list that answers in a fixed number of queries, a read-only detail
-page (the request as sent, timings, seeds, moderation, thumbnails of delivered images, callbacks,
-the ledger) and one-click actions: cancel a queued or running task, retry a failed one, redeliver its callback.
-Actions need the change permission on tasks, so a view-only (support) user cannot run them."""
+page (the request as sent, timings, seeds, moderation, thumbnails of delivered images) and
+one-click actions: cancel a queued or running task, retry a failed one. Actions need the change
+permission on tasks, so a view-only (support) user cannot run them.
+
+Billing adds the ledger to the task page (billing/admin.py), callbacks its deliveries and the
+redeliver action (callbacks/admin.py): accounts/admin_extend.py."""
 
 from __future__ import annotations
 
@@ -12,7 +15,6 @@ from functools import partial
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import DurationField, ExpressionWrapper, F
 from django.http import Http404
 from django.urls import path, reverse
@@ -22,11 +24,7 @@ from imgplatform.offloop import run_sync
 from imgplatform.problems import Problem
 from imgplatform.renderers import scrub_surrogates
 
-from billing.models import CreditEntry, UsageRecord
-from callbacks import services as callbacks
-from callbacks.admin import CallbackDeliveryInline
-from callbacks.models import CallbackAttempt, CallbackDelivery
-from console.admin_buttons import ButtonsMixin
+from accounts.admin_buttons import ButtonsMixin
 from generation import services, storage
 from generation.api import event_stream_response, task_snapshot
 from generation.models import Image, Task
@@ -171,8 +169,8 @@ class TaskAdmin(ButtonsMixin, admin.ModelAdmin):
     search_fields = ("=id", "text_data")
     search_help_text = "A task id (exact), or words of the prompt."
     date_hierarchy = "created_at"
-    inlines = [ImageInline, CallbackDeliveryInline]
-    actions = ["cancel_queued", "retry_failed", "redeliver_callback"]
+    inlines = [ImageInline]
+    actions = ["cancel_queued", "retry_failed"]
     fieldsets = (
         (
             "Request (as the customer sent it)",
@@ -196,8 +194,6 @@ class TaskAdmin(ButtonsMixin, admin.ModelAdmin):
         ("Timings", {"fields": ("created_at", "started_at", "finished_at", "duration", "stage_timings")}),
         ("How it ran", {"fields": ("model", "model_version", "run_info_json", "seeds")}),
         ("Moderation", {"fields": ("prompt_moderation", "moderation_share", "moderation_report_json")}),
-        ("Billing", {"fields": ("ledger", "credit_entries")}),
-        ("Callback attempts", {"fields": ("callback_attempts",)}),
     )  # fmt: skip
 
     class Media:
@@ -326,68 +322,6 @@ class TaskAdmin(ButtonsMixin, admin.ModelAdmin):
         seeds = ", ".join(str(task.image_seed(i)) for i in range(task.num_images))
         return f"base {task.seed} ({given}); image 0..{task.num_images - 1}: {seeds}"
 
-    @admin.display(description="ledger row")
-    def ledger(self, task):
-        record = UsageRecord.unscoped_objects.filter(task=task).select_related("plan").first()
-        if record is None:
-            return "not billed (nothing charged)" if task.is_final else "not billed yet"
-        url = reverse("admin:billing_usagerecord_change", args=[record.pk])
-        lines = format_html_join(
-            "",
-            "<li>tier {}: {} × {} = {}</li>",
-            ((ln.tier, ln.images, ln.unit_price, ln.amount) for ln in record.lines.all()),
-        )
-        return format_html(
-            '<a href="{}">{} images, {} {}</a> ({}, {}, plan {})<ul>{}</ul>',
-            url,
-            record.images,
-            record.amount,
-            record.currency,
-            record.day,
-            record.end_user or "no end user",
-            record.plan.code,
-            lines,
-        )
-
-    @admin.display(description="prepaid credit")
-    def credit_entries(self, task):
-        entries = CreditEntry.unscoped_objects.filter(task=task).order_by("hold_number", "id")
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((e.hold_number, e.kind, e.amount, e.created_at.strftime("%Y-%m-%d %H:%M:%S")) for e in entries),
-        )
-        if not rows:
-            return "none (postpaid)"
-        return format_html("<table><tr><th>hold</th><th>kind</th><th>amount</th><th>when</th></tr>{}</table>", rows)
-
-    @admin.display(description="attempts")
-    def callback_attempts(self, task):
-        attempts = CallbackAttempt.unscoped_objects.filter(delivery__task=task).select_related("delivery")
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (
-                    a.delivery.webhook_id,
-                    a.number,
-                    a.trigger,
-                    a.started_at.strftime("%Y-%m-%d %H:%M:%S") if a.started_at else "-",
-                    a.status_code or "-",
-                    a.error or "-",
-                    a.next_attempt_at.strftime("%Y-%m-%d %H:%M:%S") if a.next_attempt_at else "-",
-                )
-                for a in attempts.order_by("delivery_id", "number")
-            ),
-        )
-        if not rows:
-            return "none" if not task.callback_url else "none yet"
-        return format_html(
-            "<table><tr><th>webhook-id</th><th>#</th><th>trigger</th><th>started</th><th>status</th><th>error</th>"
-            "<th>next</th></tr>{}</table>",
-            rows,
-        )
-
     @admin.display(description="prompt moderation")
     def prompt_moderation(self, task):
         prompt = (task.moderation_report or {}).get("prompt") or {}
@@ -431,23 +365,6 @@ class TaskAdmin(ButtonsMixin, admin.ModelAdmin):
         )
         return True
 
-    def _redeliver(self, request, task) -> bool:
-        # The message about the task's latest end (a retried task's earlier one reported a failure).
-        deliveries = list(CallbackDelivery.unscoped_objects.filter(task=task).order_by("-created_at", "-id")[:1])
-        if not deliveries:
-            reason = "it has no callback_url" if not task.callback_url else "no callback has been made for it yet"
-            self.message_user(request, f"{task.id}: nothing to redeliver ({reason}).", messages.WARNING)
-            return False
-        done_any = False
-        with transaction.atomic():  # the attempt is enqueued when this commits
-            for delivery in deliveries:
-                done, message = callbacks.callback_redeliver(delivery=delivery)
-                self.message_user(request, f"{task.id}: {message}", messages.SUCCESS if done else messages.WARNING)
-                done_any |= done
-                if done:
-                    self.log_change(request, task, f"Callback {delivery.webhook_id} redelivered.")
-        return done_any
-
     @admin.action(description="Cancel (queued or running tasks; the hold is released)", permissions=["change"])
     def cancel_queued(self, request, queryset):
         for task in queryset:
@@ -458,13 +375,15 @@ class TaskAdmin(ButtonsMixin, admin.ModelAdmin):
         for task in queryset:
             self._retry(request, task)
 
-    @admin.action(description="Redeliver callback now (same webhook-id)", permissions=["change"])
-    def redeliver_callback(self, request, queryset):
-        for task in queryset:
-            self._redeliver(request, task)
-
     # --- the same actions as buttons on the task page ------------------------------------------
-    BUTTONS = {"cancel": "cancel_queued", "retry": "retry_failed", "redeliver": "redeliver_callback"}
+    BUTTONS = {"cancel": "cancel_queued", "retry": "retry_failed"}
+
+    def task_buttons(self, task) -> list[tuple[str, str, bool]]:
+        """(what, label, shown) of each button on ``task``'s page (``task`` None: no such task)."""
+        return [
+            ("cancel", "Cancel", bool(task and task.state in (Task.State.QUEUED, Task.State.RUNNING))),
+            ("retry", "Retry", bool(task and task.state == Task.State.FAILED)),
+        ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         task = self.get_object(request, object_id)
@@ -476,14 +395,6 @@ class TaskAdmin(ButtonsMixin, admin.ModelAdmin):
             "show_save_and_continue": False,
             "show_save_and_add_another": False,
             "show_delete": False,
-            "buttons": [
-                (what, label)
-                for what, label, shown in (
-                    ("cancel", "Cancel", task and task.state in (Task.State.QUEUED, Task.State.RUNNING)),
-                    ("retry", "Retry", task and task.state == Task.State.FAILED),
-                    ("redeliver", "Redeliver callback", task and task.callback_url and task.is_final),
-                )
-                if shown and can_act
-            ],
+            "buttons": [(what, label) for what, label, shown in self.task_buttons(task) if shown and can_act],
         }
         return super().change_view(request, object_id, form_url, extra_context)

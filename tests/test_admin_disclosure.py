@@ -11,9 +11,9 @@ from django.contrib import admin
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
+from accounts.admin_secrets import SECRET_FIELDS
 from accounts.models import ApiKey, Project
 from callbacks.signing import canonical_secret
-from console.admin_secrets import SECRET_FIELDS
 from tests.console.conftest import PASSWORD, make_support_user
 from tests.factories import ProjectFactory, make_key
 

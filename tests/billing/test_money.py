@@ -7,10 +7,11 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from imgplatform.money import MoneySum
 from imgplatform.problems import Problem
 
 from billing import services as billing
-from billing.models import BillingAccount, CreditEntry, DailyUsage, MoneySum, MonthlyUsage, UsageLine, UsageRecord
+from billing.models import BillingAccount, CreditEntry, DailyUsage, MonthlyUsage, UsageLine, UsageRecord
 from billing.reconcile import reconcile
 from generation import services
 from generation.models import Task
