@@ -744,36 +744,66 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
     safety tags ("nsfw, nude, gore") mean "avoid this" and block nothing alone; combinations (a minor
     and a sexual word, a body and mutilation, a group and a dehumanising word) block as anywhere."""
     if negative:
+        return _decide_negative(tokens)
+    d = _Decision(tokens)
+    for rules in _RULES:
+        rules(d)
+    return d.hits
 
-        def alone(i: int) -> bool:
-            """A tag with no person or body part within three words ("gore, decapitation, lowres")."""
-            lo, hi = max(0, i - 3), min(len(tokens), i + 4)
-            return not any(tokens[j].concepts & TAG_HOLDERS for j in range(lo, hi) if j != i)
 
-        cleared = [
-            Token(t.surface, t.lemma, frozenset(), t.number, t.age, t.masked)
-            if t.surface in SAFETY_TAGS or (t.concepts & TAG_CONCEPTS and alone(i))
-            else t
-            for i, t in enumerate(tokens)
-        ]
-        whole = decide(tokens)
-        # "n4k3d child" blocks in any field, and its sexual words with it
-        kept = [h for h in whole if h.category == "minors"]
-        if kept:
-            kept += [h for h in whole if h.category == "sexual"]
-        return kept + [h for h in decide(cleared) if h.category not in {h.category for h in kept}]
-    hits: list[Hit] = []
-    full = _Index(tokens, minors_view=True)
-    ix = _Index(tokens)
-    _sexualising_derived(full)
-    _sexualising_derived(ix)
-    history = full.has("history")
-    prevention = full.has("prevention")
+def _decide_negative(tokens: list[Token]) -> list[Hit]:
+    """A negative prompt: single safety tags are cleared (unless a person or a body part is near);
+    a minor blocks as anywhere, and its sexual words with it."""
 
-    def add(category: str, rule: str, *positions: int, view: _Index = ix) -> None:
-        hits.append(Hit(category, rule, tuple(w for w in view.word(*positions) if w)))
+    def alone(i: int) -> bool:
+        """A tag with no person or body part within three words ("gore, decapitation, lowres")."""
+        lo, hi = max(0, i - 3), min(len(tokens), i + 4)
+        return not any(tokens[j].concepts & TAG_HOLDERS for j in range(lo, hi) if j != i)
 
-    # minors: never relaxed by a project's allowed phrases, so on the full view
+    cleared = [
+        Token(t.surface, t.lemma, frozenset(), t.number, t.age, t.masked)
+        if t.surface in SAFETY_TAGS or (t.concepts & TAG_CONCEPTS and alone(i))
+        else t
+        for i, t in enumerate(tokens)
+    ]
+    whole = decide(tokens)
+    # "n4k3d child" blocks in any field, and its sexual words with it
+    kept = [h for h in whole if h.category == "minors"]
+    if kept:
+        kept += [h for h in whole if h.category == "sexual"]
+    return kept + [h for h in decide(cleared) if h.category not in {h.category for h in kept}]
+
+
+class _Decision:
+    """One field being decided: its tokens, the two views of them (``full`` keeps what a project's
+    allowed phrases mask, for the minors rules; ``ix`` leaves it out) and the hits so far, in the
+    order the rules fired."""
+
+    def __init__(self, tokens: list[Token]):
+        self.tokens = tokens
+        self.hits: list[Hit] = []
+        self.full = _Index(tokens, minors_view=True)
+        self.ix = _Index(tokens)
+        _sexualising_derived(self.full)
+        _sexualising_derived(self.ix)
+        self.history = self.full.has("history")
+        self.prevention = self.full.has("prevention")
+
+    def add(self, category: str, rule: str, *positions: int, view: _Index | None = None) -> None:
+        view = self.ix if view is None else view
+        self.hits.append(Hit(category, rule, tuple(w for w in view.word(*positions) if w)))
+
+    def near_any(self, i: int, concepts: set[str], window: int) -> int | None:
+        tokens = self.tokens
+        for j in range(max(0, i - window), min(len(tokens), i + window + 1)):
+            if j != i and tokens[j].concepts & concepts and not tokens[j].masked:
+                return j
+        return None
+
+
+def _minors(d: _Decision) -> None:
+    """Minors: never relaxed by a project's allowed phrases, so on the full view."""
+    tokens, full, ix, add = d.tokens, d.full, d.ix, d.add
     if full.has("csam"):
         add("minors", "minors.csam_term", full.at("csam")[0], view=full)
     _undress_derived(full)
@@ -795,14 +825,20 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
     if pair and not (minor_at and sexual_at):
         add("minors", "minors.child_word_with_explicit", *pair, view=full)
 
-    # sexual
+
+def _sexual(d: _Decision) -> None:
+    """Sexual: explicit words, and undressing told without one."""
+    full, ix, add = d.full, d.ix, d.add
     _undress_whole(ix)
     _undress_whole(full)
     explicit = ix.at("nudity", "genitals", "sex_act", "porn", "exposed_breast")
     if explicit:
         add("sexual", "sexual.explicit", *explicit[:3])
 
-    # violence
+
+def _violence(d: _Decision) -> None:
+    """Violence: gore, atrocities, acts on bodies and people, wounds, weapons in bodies."""
+    tokens, ix, add, history = d.tokens, d.ix, d.add, d.history
     if ix.has("gore"):
         add("violence", "violence.gore", *ix.at("gore")[:3])
     if ix.has("sexual_violence"):
@@ -848,7 +884,10 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
             add("violence", "violence.gore", heads[0], i)
             break
 
-    # self-harm
+
+def _self_harm(d: _Decision) -> None:
+    """Self-harm: suicide, acts on oneself, methods and the means of them."""
+    tokens, ix, add, prevention = d.tokens, d.ix, d.add, d.prevention
     if ix.has("suicide") and not prevention:
         add("self_harm", "self_harm.suicide", ix.at("suicide")[0])
     pair = ix.near(["self_act"], ["reflexive"], 4)
@@ -900,12 +939,10 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
     if pair:
         add("self_harm", "self_harm.jump_to_death", *pair)
 
-    def near_any(i: int, concepts: set[str], window: int) -> int | None:
-        for j in range(max(0, i - window), min(len(tokens), i + window + 1)):
-            if j != i and tokens[j].concepts & concepts and not tokens[j].masked:
-                return j
-        return None
 
+def _violence_more(d: _Decision) -> None:
+    """Violence, in more shapes: crushed, torn to pieces, shot into, drowned, racked, acid."""
+    tokens, full, ix, add, near_any = d.tokens, d.full, d.ix, d.add, d.near_any
     people = {"person", "minor", "minor_weak", "body_part"}
     # violence, in more shapes
     for i in ix.at("act_weak", "act_strong"):  # "crushed under a tank", "run over by a truck"
@@ -957,7 +994,10 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
                 add("violence", "violence.acid_attack", i)
                 break
 
-    # self-harm, in more shapes
+
+def _self_harm_hanging(d: _Decision) -> None:
+    """Self-harm, in more shapes: hangings (a public one is an execution), ligatures, a chair and a rope."""
+    tokens, ix, add, hits = d.tokens, d.ix, d.add, d.hits
     hanging_hits = [h for h in hits if h.rule in ("self_harm.hanging", "self_harm.noose")]
     if (
         hanging_hits
@@ -996,6 +1036,11 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
         add("self_harm", "self_harm.chair_and_rope", *pair)
     elif ix.has("kicked") and ix.has("chair") and ix.has("ligature", "noose", "hang_marker"):
         add("self_harm", "self_harm.chair_and_rope", ix.at("chair")[0])
+
+
+def _self_harm_methods(d: _Decision) -> None:
+    """Self-harm, in more shapes: tracks, many pills, bleeding out, pro-ana captions, cutting oneself."""
+    tokens, ix, add, near_any = d.tokens, d.ix, d.add, d.near_any
     pair = ix.near(["lie"], ["rail", "tracks"], 4, order=True)
     if pair and not any(t.lemma in ("toy", "model", "miniature", "lego") for t in tokens):
         add("self_harm", "self_harm.lying_on_tracks", *pair)  # "lying across the railway tracks"
@@ -1024,6 +1069,10 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
                 add("self_harm", "self_harm.act_on_self", i, own[0])
                 break
 
+
+def _self_harm_scenes(d: _Decision) -> None:
+    """Self-harm, in more shapes: the scene told around it (a place to hang, a farewell, a vehicle)."""
+    tokens, ix, add, hits = d.tokens, d.ix, d.add, d.hits
     for i in ix.at("self_act"):  # "a student hanging from the closet rod", not "a coat hanging from the rod"
         if tokens[i].lemma in HANG_WORDS or tokens[i].surface in HANG_WORDS:
             places = [j for j in ix.at("hang_place") if 0 < j - i <= 6]
@@ -1078,7 +1127,10 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
                 add("self_harm", "self_harm.in_front_of_vehicle", movers[0], vehicles[0])
                 break
 
-    # hate, in more shapes
+
+def _hate_more(d: _Decision) -> None:
+    """Hate, in more shapes: exclusion, extermination told passively, celebrated atrocities."""
+    tokens, ix, add, history = d.tokens, d.ix, d.add, d.history
     for g in ix.at("group", "slur"):  # "X belong in chains / cages / camps"
         b = [k for k in ix.at("belong") if g < k <= g + 4]
         if b and any(
@@ -1130,7 +1182,10 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
         if pair and any(tokens[k].lemma in ("victim", "survivor", "prisoner") for k in range(len(tokens))):
             add("hate", "hate.demeaning", *pair)  # "mocking holocaust victims"
 
-    # hate
+
+def _hate(d: _Decision) -> None:
+    """Hate: slurs, hateful phrases, dehumanising words and comparisons, tropes."""
+    tokens, full, ix, add, history = d.tokens, d.full, d.ix, d.add, d.history
     if ix.has("slur"):
         add("hate", "hate.slur", ix.at("slur")[0])
     opposition = full.has("opposition")  # "anti-racism signs at a white supremacy rally"
@@ -1171,6 +1226,11 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
         if animals:
             add("hate", "hate.dehumanising_comparison", g, links[0], animals[0])
             break
+
+
+def _hate_calls_inline(d: _Decision) -> None:
+    """Hate (not in a historical frame): calls to exterminate or expel, symbols endorsed, conspiracies."""
+    tokens, ix, add, history = d.tokens, d.ix, d.add, d.history
     if not history:
         strong = [i for i in ix.at("exterminate", "exterminate_strong") if _strong_exterminate(tokens[i])]
         pair = ix.near(["exterminate"], ["group", "slur"], 6, order=True)
@@ -1226,13 +1286,33 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
         pair = ix.near(["hate_adjective"], ["depiction", "group", "slur"], 10)
         if pair:
             add("hate", "hate.hateful_depiction", *pair)
+
+
+def _shapes(d: _Decision) -> None:
+    """The rules kept as generators (later rounds), then the animal-cruelty exception."""
+    ix, add, hits, history, prevention = d.ix, d.add, d.hits, d.history, d.prevention
     shapes = (*_hate_claims(ix, history), *_violence_shapes(ix), *_self_harm_push(ix))
     seven = _round_seven(ix, prevention, history)
     for category, rule, positions in (*shapes, *_hate_calls(ix, history), *_round_six_harm(ix, prevention), *seven):
         add(category, rule, *positions)
     if any(h.rule == "violence.animal_cruelty" for h in hits) and not ix.has("reflexive", "suicide", "person"):
         hits[:] = [h for h in hits if h.category != "self_harm"]  # "skinning a live rabbit": the animal's wound
-    return hits
+
+
+_RULES = (
+    _minors,
+    _sexual,
+    _violence,
+    _self_harm,
+    _violence_more,
+    _self_harm_hanging,
+    _self_harm_methods,
+    _self_harm_scenes,
+    _hate_more,
+    _hate,
+    _hate_calls_inline,
+    _shapes,
+)
 
 
 GROUPS = ("group", "slur", "group_gender")
@@ -1482,9 +1562,21 @@ def _round_seven(ix: _Index, prevention: bool, history: bool) -> Iterable[tuple[
     out" at a cliff), hanging in the first person, self-injury as self-punishment, wrists and water
     turned red; an animal put in a machine; a group put in an oven, mocked in a picture or compared to
     an animal."""
+    yield from _round_seven_cruelty(ix, history)
+    if prevention:
+        return
+    glorified = _round_seven_glorified(ix)
+    if glorified is not None:
+        yield glorified
+        return
+    yield from _round_seven_self_harm(ix)
+
+
+def _round_seven_cruelty(ix: _Index, history: bool) -> Iterable[tuple[str, str, tuple[int, ...]]]:
+    """An animal put in a machine; (not in a historical frame) a group put in an oven, mocked in a
+    picture or compared to an animal."""
     tokens = ix.tokens
     n = len(tokens)
-    lemmas = {t.lemma for t in tokens} | {t.surface for t in tokens}
     people = {"person", "minor", "minor_weak"}
     # violence: "a cat in a blender", "a hamster into the microwave"
     for a in ix.at("animal"):
@@ -1517,9 +1609,14 @@ def _round_seven(ix: _Index, prevention: bool, history: bool) -> Iterable[tuple[
                 if animals and groups:
                     yield "hate", "hate.dehumanising_comparison", (groups[0], i, animals[0])
                     break
-    if prevention:
-        return
-    # self-harm made attractive
+
+
+def _round_seven_glorified(ix: _Index) -> tuple[str, str, tuple[int, ...]] | None:
+    """Self-harm made attractive: "glorify starving", "romanticizing self harm" (the first one found)."""
+    tokens = ix.tokens
+    n = len(tokens)
+    lemmas = {t.lemma for t in tokens} | {t.surface for t in tokens}
+    people = {"person", "minor", "minor_weak"}
     for g in ix.at("glorify"):  # "glorify starving", "romanticizing self harm"
         for k in range(g + 1, min(n, g + 3)):
             u = tokens[k]
@@ -1534,8 +1631,16 @@ def _round_seven(ix: _Index, prevention: bool, history: bool) -> Iterable[tuple[
             if starving and k + 1 < n and not thin:
                 continue  # "romanticizing starving artists": starving is someone's state, not a goal
             if target and not (k + 1 < n and tokens[k + 1].concepts & people):
-                yield "self_harm", "self_harm.glorified", (g, k)
-                return
+                return "self_harm", "self_harm.glorified", (g, k)
+    return None
+
+
+def _round_seven_self_harm(ix: _Index) -> Iterable[tuple[str, str, tuple[int, ...]]]:
+    """Cutting made beautiful, "the only way out" at a height, self-injury as self-punishment, hanging
+    in the first person, wrists and water turned red."""
+    tokens = ix.tokens
+    n = len(tokens)
+    lemmas = {t.lemma for t in tokens} | {t.surface for t in tokens}
     craft = bool(lemmas & CRAFT_CUTS)
     for c in ix.at("self_act", "sh_mark"):  # "CUTTING IS BEAUTIFUL", "c u t t i n g aesthetic, fresh scars"
         if tokens[c].lemma not in CUT_LEMMAS and tokens[c].surface not in CUT_LEMMAS or craft:
