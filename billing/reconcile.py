@@ -17,7 +17,6 @@ from generation.options import billable_images
 def reconcile(*, period: date | None = None) -> list[str]:
     """Every mismatch found, as sentences; empty when the books agree. ``period`` limits the ledger
     checks to one month (credit is always checked whole)."""
-    problems: list[str] = []
     records = UsageRecord.unscoped_objects.all()
     tasks = Task.unscoped_objects.all()
     if period is not None:
@@ -25,8 +24,21 @@ def reconcile(*, period: date | None = None) -> list[str]:
         tasks = tasks.filter(usage__period=period) | tasks.filter(
             state=Task.State.SUCCEEDED, usage__isnull=True, images_delivered__gt=0
         )
+    return [
+        *_tasks_against_ledger(records, tasks),  # 1.
+        *_ledger_against_lines(records),  # 2.
+        *_rollups_against_ledger(records, period),  # 3.
+        *_invoices_against_ledger(period),  # 4.
+        *_charged_once(records),  # 5.
+        *_credit_against_entries(),  # 6.
+        *_open_holds_against_held(),
+    ]
 
-    # 1. tasks <-> ledger
+
+def _tasks_against_ledger(records, tasks) -> list[str]:
+    """1. Every task that delivered images has its ledger row, with its images and charge; no
+    other task is billed or charged."""
+    problems = []
     ledger = {r["task_id"]: r for r in records.values("task_id", "images", "amount", "tenant_id")}
     for task in tasks.filter(state=Task.State.SUCCEEDED, images_delivered__gt=0).values(
         "id", "images_delivered", "charge", "width", "height"
@@ -49,22 +61,29 @@ def reconcile(*, period: date | None = None) -> list[str]:
         Task.unscoped_objects.exclude(state=Task.State.SUCCEEDED).exclude(charge=0).values_list("id", "charge")
     ):
         problems.append(f"task {task_id}: not succeeded but charged {charge}")
+    return problems
 
-    # 2. ledger rows <-> their tier lines
+
+def _ledger_against_lines(records) -> list[str]:
+    """2. Each ledger row is the sum of its tier lines."""
     lines = (
         UsageLine.unscoped_objects.filter(record__in=records)
         .values("record_id")
         .annotate(images=Sum("images"), amount=MoneySum("amount"))
     )
     by_record = {row["record_id"]: row for row in lines}
+    problems = []
     for record in records.values("id", "task_id", "images", "amount"):
         line = by_record.get(record["id"], {"images": 0, "amount": ZERO})
         if line["images"] != record["images"] or line["amount"] != record["amount"]:
             problems.append(
                 f"ledger row of task {record['task_id']}: lines add up to {line['images']} / {line['amount']}"
             )
+    return problems
 
-    # 3. rollups <-> ledger
+
+def _rollups_against_ledger(records, period: date | None) -> list[str]:
+    """3. The daily and monthly rollups are the sums of the ledger rows."""
     daily_expected: dict[tuple, list] = defaultdict(lambda: [0, 0, ZERO])
     monthly_expected: dict[tuple, list] = defaultdict(lambda: [0, ZERO])
     for r in records.values("tenant_id", "day", "project_id", "end_user", "period", "images", "amount"):
@@ -77,22 +96,32 @@ def reconcile(*, period: date | None = None) -> list[str]:
     if period is not None:
         daily = daily.filter(day__gte=period, day__lt=_next_month(period))
         monthly = monthly.filter(period=period)
-    seen = set()
-    for row in daily.values("tenant_id", "day", "project_id", "end_user", "tasks", "images", "amount"):
-        key = (row["tenant_id"], row["day"], row["project_id"], row["end_user"])
-        seen.add(key)
-        if [row["tasks"], row["images"], row["amount"]] != list(daily_expected.get(key, [0, 0, ZERO])):
-            problems.append(f"daily rollup {key}: {row['tasks']}/{row['images']}/{row['amount']} != ledger")
-    problems += [f"daily rollup {key} missing" for key in daily_expected if key not in seen]
-    seen = set()
-    for row in monthly.values("tenant_id", "period", "images", "amount"):
-        key = (row["tenant_id"], row["period"])
-        seen.add(key)
-        if [row["images"], row["amount"]] != list(monthly_expected.get(key, [0, ZERO])):
-            problems.append(f"monthly usage {key}: {row['images']}/{row['amount']} != ledger")
-    problems += [f"monthly usage {key} missing" for key in monthly_expected if key not in seen]
+    daily_rows = {
+        (row["tenant_id"], row["day"], row["project_id"], row["end_user"]): [row["tasks"], row["images"], row["amount"]]
+        for row in daily.values("tenant_id", "day", "project_id", "end_user", "tasks", "images", "amount")
+    }
+    monthly_rows = {
+        (row["tenant_id"], row["period"]): [row["images"], row["amount"]]
+        for row in monthly.values("tenant_id", "period", "images", "amount")
+    }
+    return [
+        *_rollup_mismatches("daily rollup", daily_rows, daily_expected, [0, 0, ZERO]),
+        *_rollup_mismatches("monthly usage", monthly_rows, monthly_expected, [0, ZERO]),
+    ]
 
-    # 4. invoices <-> ledger
+
+def _rollup_mismatches(name: str, rows: dict[tuple, list], expected: dict[tuple, list], nothing: list) -> list[str]:
+    problems = [
+        f"{name} {key}: {'/'.join(str(value) for value in values)} != ledger"
+        for key, values in rows.items()
+        if values != list(expected.get(key, nothing))
+    ]
+    return problems + [f"{name} {key} missing" for key in expected if key not in rows]
+
+
+def _invoices_against_ledger(period: date | None) -> list[str]:
+    """4. Each invoice (not void) adds up, and is the month's ledger of its billing mode."""
+    problems = []
     invoices = Invoice.unscoped_objects.exclude(status=Invoice.Status.VOID)
     if period is not None:
         invoices = invoices.filter(period=period)
@@ -117,11 +146,12 @@ def reconcile(*, period: date | None = None) -> list[str]:
                 f"invoice {invoice.number}: {invoice.images} images for {invoice.total}, ledger has "
                 f"{ledger_total['images']} for {ledger_total['amount']}"
             )
+    return problems
 
-    # 5. each billed task charged one way: the mode it was admitted under
-    problems += _charged_once(records)
 
-    # 6. prepaid credit <-> its entries and open holds
+def _credit_against_entries() -> list[str]:
+    """6. Each account's prepaid balance and held credit are the sums of its credit entries."""
+    problems = []
     sums = {
         row["tenant_id"]: row
         for row in CreditEntry.unscoped_objects.values("tenant_id").annotate(
@@ -141,7 +171,13 @@ def reconcile(*, period: date | None = None) -> list[str]:
             )
         if held != account["credit_held"]:
             problems.append(f"tenant {account['tenant_id']}: credit held {account['credit_held']} != entries {held}")
-    # A task not finished has one open hold: its latest (a retried task's earlier holds were settled).
+    return problems
+
+
+def _open_holds_against_held() -> list[str]:
+    """6. A task not finished has one open hold: its latest (a retried task's earlier holds were
+    settled); together they are the account's held credit."""
+    problems = []
     unfinished = ~Q(task__state__in=Task.FINAL_STATES)
     open_holds = (
         CreditEntry.unscoped_objects.filter(kind__in=["hold", "capture", "release"])
@@ -160,8 +196,9 @@ def reconcile(*, period: date | None = None) -> list[str]:
 
 
 def _charged_once(records) -> list[str]:
-    """A prepaid task's charge was captured from credit, in full; a postpaid one's was not captured
-    at all (it is invoiced). Otherwise it was charged both ways, or neither."""
+    """5. Each billed task was charged one way, the mode it was admitted under: a prepaid task's
+    charge was captured from credit, in full; a postpaid one's was not captured at all (it is
+    invoiced). Otherwise it was charged both ways, or neither."""
     problems = []
     captured = dict(
         CreditEntry.unscoped_objects.filter(kind=CreditEntry.Kind.CAPTURE, task_id__in=records.values("task_id"))

@@ -199,33 +199,9 @@ def _record(
     """Write the attempt and move the delivery on, in one transaction; enqueue the next attempt
     after commit. ``expect`` is the delivery state this attempt holds (the claim)."""
     now = timezone.now()
-    changes: dict = {"claimed_at": None, "last_status_code": outcome.status_code, "last_error": outcome.error}
+    changes, next_at = _delivery_changes(delivery, number=number, outcome=outcome, now=now)
     if body is not None:
         changes["body"] = body
-    next_at = None
-    if outcome.kind == "succeeded":
-        changes.update(status=Status.SUCCEEDED, next_attempt_at=None, finished_at=now, last_error="")
-    elif outcome.kind == "gone":
-        changes.update(status=Status.ENDPOINT_GONE, next_attempt_at=None, finished_at=now)
-    elif outcome.kind == "refused":
-        changes.update(status=Status.REFUSED, next_attempt_at=None, finished_at=now)
-    else:
-        delay = None
-        if delivery.retrying:
-            delay = next_delay(
-                attempts_made=number,
-                schedule=settings.CALLBACK_RETRY_SCHEDULE,
-                jitter=settings.CALLBACK_RETRY_JITTER,
-                retry_after=outcome.retry_after,
-                retry_after_max=settings.CALLBACK_RETRY_AFTER_MAX,
-                rng=random.SystemRandom(),
-            )
-        if delay is None:
-            changes.update(status=Status.GAVE_UP, next_attempt_at=None, finished_at=now)
-        else:
-            next_at = now + timedelta(seconds=delay)
-            changes.update(status=Status.PENDING, next_attempt_at=next_at)
-
     with transaction.atomic():
         moved = CallbackDelivery.unscoped_objects.filter(pk=delivery.pk, **expect).update(**changes)
         if not moved:
@@ -245,13 +221,7 @@ def _record(
             next_attempt_at=next_at,
         )
         if outcome.kind == "gone":
-            endpoint, _ = CallbackEndpoint.unscoped_objects.get_or_create(
-                project_id=delivery.project_id,
-                url_sha256=url_digest(delivery.url),
-                defaults={"tenant_id": delivery.tenant_id, "url": delivery.url},
-            )
-            endpoint.gone_at, endpoint.gone_webhook_id = now, delivery.webhook_id
-            endpoint.save(update_fields=["gone_at", "gone_webhook_id"])
+            _mark_endpoint_gone(delivery, now=now)
         if next_at is not None:
             transaction.on_commit(lambda: _enqueue(delivery.pk, number + 1, at=next_at))
     metrics.callback_attempt(outcome.kind)
@@ -265,6 +235,48 @@ def _record(
         f" ({outcome.error})" if outcome.error else "",
     )
     return changes["status"]
+
+
+def _delivery_changes(
+    delivery: CallbackDelivery, *, number: int, outcome: Outcome, now: datetime
+) -> tuple[dict, datetime | None]:
+    """What attempt ``number``'s outcome changes on the delivery, and when the next attempt is due
+    (None: the delivery is finished)."""
+    changes: dict = {"claimed_at": None, "last_status_code": outcome.status_code, "last_error": outcome.error}
+    finished = {"next_attempt_at": None, "finished_at": now}
+    if outcome.kind == "succeeded":
+        changes.update(status=Status.SUCCEEDED, **finished, last_error="")
+        return changes, None
+    if outcome.kind in ("gone", "refused"):
+        changes.update(status=Status.ENDPOINT_GONE if outcome.kind == "gone" else Status.REFUSED, **finished)
+        return changes, None
+    delay = None
+    if delivery.retrying:
+        delay = next_delay(
+            attempts_made=number,
+            schedule=settings.CALLBACK_RETRY_SCHEDULE,
+            jitter=settings.CALLBACK_RETRY_JITTER,
+            retry_after=outcome.retry_after,
+            retry_after_max=settings.CALLBACK_RETRY_AFTER_MAX,
+            rng=random.SystemRandom(),
+        )
+    if delay is None:
+        changes.update(status=Status.GAVE_UP, **finished)
+        return changes, None
+    next_at = now + timedelta(seconds=delay)
+    changes.update(status=Status.PENDING, next_attempt_at=next_at)
+    return changes, next_at
+
+
+def _mark_endpoint_gone(delivery: CallbackDelivery, *, now: datetime) -> None:
+    """A 410: nothing more goes to this URL of the project until an operator clears the mark."""
+    endpoint, _ = CallbackEndpoint.unscoped_objects.get_or_create(
+        project_id=delivery.project_id,
+        url_sha256=url_digest(delivery.url),
+        defaults={"tenant_id": delivery.tenant_id, "url": delivery.url},
+    )
+    endpoint.gone_at, endpoint.gone_webhook_id = now, delivery.webhook_id
+    endpoint.save(update_fields=["gone_at", "gone_webhook_id"])
 
 
 def callback_attempt_run(

@@ -1,6 +1,6 @@
 """One HTTP POST to a callback URL, safely. No Django imports.
 
-- The URL is checked by :func:`callbacks.ssrf.check_url` (one DNS lookup, every address checked),
+- The URL is checked by :func:`imgplatform.ssrf.check_url` (one DNS lookup, every address checked),
   and the TCP connection goes to the checked address, never to the name again. The name is sent
   as the ``Host`` header and, for https, as SNI and the name the certificate must match.
 - No redirects are followed: a 3xx is an answer like any other.
@@ -82,55 +82,22 @@ def post(
     resolve: Resolver = system_resolve,
     ca_certs: str | None = None,
 ) -> Response:
-    """POST ``body`` to ``url``. Raises :class:`callbacks.ssrf.UnsafeURL` (refused, nothing sent),
-    :class:`callbacks.ssrf.ResolutionFailed` (no address) or :class:`TransportError`."""
+    """POST ``body`` to ``url``. Raises :class:`imgplatform.ssrf.UnsafeURL` (refused, nothing sent),
+    :class:`imgplatform.ssrf.ResolutionFailed` (no address) or :class:`TransportError`."""
     target = check_url(url, allowed_networks=allowed_networks, resolve=resolve)
     address = str(target.address)
-    parsed = target.url
-    if parsed.scheme == "https":
-        conn: HTTPConnection = HTTPSConnection(
-            host=address,
-            port=parsed.port,
-            timeout=timeout,
-            server_hostname=None if parsed.literal else parsed.host,
-            assert_hostname=parsed.host,
-            cert_reqs="CERT_REQUIRED",
-            ca_certs=ca_certs,
-        )
-    else:
-        conn = HTTPConnection(host=address, port=parsed.port, timeout=timeout)
-
-    expired = threading.Event()
-    sockets: list[socket.socket] = []  # http.client drops conn.sock once a response says "close"
-
-    def abort() -> None:  # runs in the watchdog thread when the deadline passes
-        expired.set()
-        for sock in sockets:
-            try:  # the plain socket's shutdown (not SSLSocket's): wakes up a blocked read at once
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    watchdog = threading.Timer(timeout, abort)
-    watchdog.daemon = True
+    conn = _connection(target, timeout=timeout, ca_certs=ca_certs)
+    deadline = _Deadline(timeout)
     started = time.monotonic()
-    watchdog.start()
+    deadline.start()
     try:
         request_headers = {
-            "Host": parsed.host_header,
+            "Host": target.url.host_header,
             "User-Agent": USER_AGENT,
             "Content-Type": "application/json",
             **headers,
         }
-        conn.connect()
-        sockets.append(conn.sock)
-        if expired.is_set():
-            raise TimeoutError("deadline passed")
-        conn.request("POST", parsed.target, body=body, headers=request_headers, preload_content=False)
-        response = conn.getresponse()
-        data = response.read(max_bytes, decode_content=False) if max_bytes > 0 else b""
-        if expired.is_set():
-            raise TimeoutError("deadline passed")
+        response, data = _exchange(conn, target.url.target, body, request_headers, max_bytes, deadline)
         return Response(
             status=response.status,
             headers={name.lower(): value for name, value in response.headers.items()},
@@ -139,11 +106,67 @@ def post(
             elapsed_ms=round((time.monotonic() - started) * 1000, 1),
         )
     except (OSError, Urllib3Error, http.client.HTTPException, ValueError) as exc:
-        if expired.is_set():
+        if deadline.expired.is_set():
             reason = f"timed out after {timeout:g} s"
         else:
             reason = _describe(exc, timeout) or f"{type(exc).__name__}: {exc}"
         raise TransportError(reason, address=address) from exc
     finally:
-        watchdog.cancel()
+        deadline.cancel()
         conn.close()
+
+
+def _connection(target, *, timeout: float, ca_certs: str | None) -> HTTPConnection:
+    """A connection to the checked address; for https, the name for SNI and the certificate."""
+    address, parsed = str(target.address), target.url
+    if parsed.scheme == "https":
+        return HTTPSConnection(
+            host=address,
+            port=parsed.port,
+            timeout=timeout,
+            server_hostname=None if parsed.literal else parsed.host,
+            assert_hostname=parsed.host,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=ca_certs,
+        )
+    return HTTPConnection(host=address, port=parsed.port, timeout=timeout)
+
+
+class _Deadline:
+    """A watchdog thread that shuts the exchange's sockets down when ``timeout`` seconds pass."""
+
+    def __init__(self, timeout: float):
+        self.expired = threading.Event()
+        self.sockets: list[socket.socket] = []  # http.client drops conn.sock once a response says "close"
+        self._timer = threading.Timer(timeout, self._abort)
+        self._timer.daemon = True
+
+    def start(self) -> None:
+        self._timer.start()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def check(self) -> None:
+        if self.expired.is_set():
+            raise TimeoutError("deadline passed")
+
+    def _abort(self) -> None:  # runs in the watchdog thread when the deadline passes
+        self.expired.set()
+        for sock in self.sockets:
+            try:  # the plain socket's shutdown (not SSLSocket's): wakes up a blocked read at once
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def _exchange(conn: HTTPConnection, target: str, body: bytes, headers: dict, max_bytes: int, deadline: _Deadline):
+    """Connect, send, and read the status, the headers and at most ``max_bytes`` of the body."""
+    conn.connect()
+    deadline.sockets.append(conn.sock)
+    deadline.check()
+    conn.request("POST", target, body=body, headers=headers, preload_content=False)
+    response = conn.getresponse()
+    data = response.read(max_bytes, decode_content=False) if max_bytes > 0 else b""
+    deadline.check()
+    return response, data

@@ -23,54 +23,18 @@ def rq_status() -> dict:
     generation worker is live when its heartbeat is younger than WORKER_HEARTBEAT_MAX_AGE and it
     serves a model's queue: the rule /readyz applies."""
     generation_queues = {spec.queue for spec in settings.MODEL_REGISTRY.values()}
-    now = timezone.now()
-    # Clients of this call's own with the platform's timeouts (a hung Redis costs the page
-    # REDIS_SOCKET_TIMEOUT, not forever), never the shared pool, whose timeouts rq's Worker would
-    # widen.
-    clients: dict[str, object] = {}
-
-    def client(name: str):
-        url = redisconn.queue_url(name)
-        if url not in clients:
-            clients[url] = redisconn.unshared_connection(name)
-        return clients[url]
-
+    clients = _Clients()
     try:
-        queues = []
-        for name, index in sorted(get_queues_map().items(), key=lambda item: item[1]):
-            queue = Queue(name, connection=client(name))
-            queues.append(
-                {
-                    "name": name,
-                    "index": index,
-                    "generation": name in generation_queues,
-                    "queued": queue.count,
-                    "started": StartedJobRegistry(queue=queue).count,
-                    "failed": FailedJobRegistry(queue=queue).count,
-                    "scheduled": ScheduledJobRegistry(queue=queue).count,
-                }
-            )
-        workers = []
-        for worker in Worker.all(connection=client("default")):
-            heartbeat, live = worker_heartbeat(worker, now=now)
-            names = worker.queue_names()
-            workers.append(
-                {
-                    "name": worker.name,
-                    "state": worker.get_state(),
-                    "queues": names,
-                    "current_job": worker.get_current_job_id() or "",
-                    "last_heartbeat": heartbeat,
-                    "live": live,
-                    "generation": bool(generation_queues & set(names)),
-                }
-            )
+        queues = [
+            _queue_status(name, index, client=clients.get(name), generation=name in generation_queues)
+            for name, index in sorted(get_queues_map().items(), key=lambda item: item[1])
+        ]
+        workers = _worker_statuses(clients.get("default"), generation_queues=generation_queues)
     except (RedisError, OSError) as exc:
         log.warning("rq status unavailable: %s", exc)
         return {"available": False, "error": type(exc).__name__, "queues": [], "workers": []}
     finally:
-        for opened in clients.values():
-            opened.close()
+        clients.close()
     workers.sort(key=lambda w: w["name"])
     return {
         "available": True,
@@ -79,3 +43,55 @@ def rq_status() -> dict:
         "workers": workers,
         "live_generation_workers": sum(1 for w in workers if w["live"] and w["generation"]),
     }
+
+
+class _Clients:
+    """Clients of one call's own with the platform's timeouts (a hung Redis costs the page
+    REDIS_SOCKET_TIMEOUT, not forever), one per Redis, never the shared pool, whose timeouts rq's
+    Worker would widen."""
+
+    def __init__(self):
+        self._by_url: dict[str, object] = {}
+
+    def get(self, name: str):
+        url = redisconn.queue_url(name)
+        if url not in self._by_url:
+            self._by_url[url] = redisconn.unshared_connection(name)
+        return self._by_url[url]
+
+    def close(self) -> None:
+        for opened in self._by_url.values():
+            opened.close()
+
+
+def _queue_status(name: str, index: int, *, client, generation: bool) -> dict:
+    queue = Queue(name, connection=client)
+    return {
+        "name": name,
+        "index": index,
+        "generation": generation,
+        "queued": queue.count,
+        "started": StartedJobRegistry(queue=queue).count,
+        "failed": FailedJobRegistry(queue=queue).count,
+        "scheduled": ScheduledJobRegistry(queue=queue).count,
+    }
+
+
+def _worker_statuses(client, *, generation_queues: set[str]) -> list[dict]:
+    now = timezone.now()
+    workers = []
+    for worker in Worker.all(connection=client):
+        heartbeat, live = worker_heartbeat(worker, now=now)
+        names = worker.queue_names()
+        workers.append(
+            {
+                "name": worker.name,
+                "state": worker.get_state(),
+                "queues": names,
+                "current_job": worker.get_current_job_id() or "",
+                "last_heartbeat": heartbeat,
+                "live": live,
+                "generation": bool(generation_queues & set(names)),
+            }
+        )
+    return workers

@@ -37,30 +37,16 @@ def _ms(value):
 
 
 def dashboard_charts(data: dict) -> list[dict]:
-    hourly, daily = data["hourly"], data["daily"]
-    states = hourly["states"]
-    revenue = data["revenue"]
-    charts = [
-        _chart(
+    hourly, daily, revenue = data["hourly"], data["daily"], data["revenue"]
+    days = [day.isoformat() for day in revenue["days"]]
+    return [
+        _by_state(
             "tasks-hourly",
             "Tasks per hour by state",
             [bucket.strftime("%m-%d %H:00") for bucket in hourly["buckets"]],
-            [
-                {"label": state, "data": [row["counts"][i] for row in hourly["rows"]], "color": STATE_COLORS[state]}
-                for i, state in enumerate(states)
-            ],
-            stacked=True,
+            hourly,
         ),
-        _chart(
-            "tasks-daily",
-            "Tasks per day by state",
-            [bucket.date().isoformat() for bucket in daily["buckets"]],
-            [
-                {"label": state, "data": [row["counts"][i] for row in daily["rows"]], "color": STATE_COLORS[state]}
-                for i, state in enumerate(states)
-            ],
-            stacked=True,
-        ),
+        _by_state("tasks-daily", "Tasks per day by state", [b.date().isoformat() for b in daily["buckets"]], daily),
         _chart(
             "failures",
             "Failure rate by error code (% of ended tasks)",
@@ -90,34 +76,8 @@ def dashboard_charts(data: dict) -> list[dict]:
                 {"label": "p95", "data": [_ms(entry["p95"]) for entry in data["timings"]], "color": "#f0ad4e"},
             ],
         ),
-        _chart(
-            "images",
-            "Images delivered per day",
-            [day.isoformat() for day in revenue["days"]],
-            [
-                {
-                    "label": currency,
-                    "data": [row["images"] for row in revenue["rows"] if row["currency"] == currency],
-                    "color": PALETTE[i % len(PALETTE)],
-                }
-                for i, currency in enumerate(revenue["currencies"])
-            ],
-            stacked=True,
-        ),
-        _chart(
-            "revenue",
-            "Revenue per day",
-            [day.isoformat() for day in revenue["days"]],
-            [
-                {
-                    "label": currency,
-                    "data": [float(row["amount"]) for row in revenue["rows"] if row["currency"] == currency],
-                    "color": PALETTE[i % len(PALETTE)],
-                    "type": "line",
-                }
-                for i, currency in enumerate(revenue["currencies"])
-            ],
-        ),
+        _chart("images", "Images delivered per day", days, _per_currency(revenue, "images"), stacked=True),
+        _chart("revenue", "Revenue per day", days, _per_currency(revenue, "amount", float, type="line")),
         _chart(
             "tenants",
             "Top tenants (tasks)",
@@ -134,7 +94,28 @@ def dashboard_charts(data: dict) -> list[dict]:
             stacked=True,
         ),
     ]
-    return charts
+
+
+def _by_state(chart_id: str, title: str, labels: list[str], table: dict) -> dict:
+    """Tasks per time bucket, a stacked dataset per state (``metrics.tasks_by_state``)."""
+    datasets = [
+        {"label": state, "data": [row["counts"][i] for row in table["rows"]], "color": STATE_COLORS[state]}
+        for i, state in enumerate(table["states"])
+    ]
+    return _chart(chart_id, title, labels, datasets, stacked=True)
+
+
+def _per_currency(revenue: dict, column: str, number=lambda value: value, **options) -> list[dict]:
+    """One dataset per currency of ``metrics.revenue_per_day``'s ``column``."""
+    return [
+        {
+            "label": currency,
+            "data": [number(row[column]) for row in revenue["rows"] if row["currency"] == currency],
+            "color": PALETTE[i % len(PALETTE)],
+            **options,
+        }
+        for i, currency in enumerate(revenue["currencies"])
+    ]
 
 
 def _window_links(request, current: metrics.Window) -> list[dict]:

@@ -77,52 +77,14 @@ def _run_started(task: Task, engine, run_info: dict, reporter: StepReporter) -> 
     }
     stored: list[str] = []  # what this run wrote to storage, removed again if the task is cancelled
     try:
-        started = time.perf_counter()
-        request = generation_request(task)
-        seeds = request.seeds
-        run_info.update(engine.settings_for(request), width=task.width, height=task.height)
-        result = engine.generate(request, on_step=reporter, on_preview=partial(_publish_preview, task.pk))
-        timings["generation"] = _ms(started)
-        timings.update({f"generation_{k}": round(v, 1) for k, v in result.timings_ms.items()})
-        run_info["batches"] = result.batches
-        run_info["seeds"] = seeds
-
+        result = _generate(task, engine, run_info, reporter, timings)
         # Every image is checked before anything is stored: a flagged one never gets a path.
-        started = time.perf_counter()
-        moderator = load_image_moderator()
-        verdicts = moderator.moderate([image.image for image in result.images], image_policy_for(task.project))
-        timings["moderation"] = _ms(started)
-        report = {
-            "detectors": moderator.describe(),
-            "images_withheld": sum(v.blocked for v in verdicts),
-        }
+        verdicts, report = _moderate_images(task, result, timings)
         blocked = [v for v in verdicts if v.blocked]
         store = not blocked or (task.moderation == Task.Moderation.PARTIAL and len(blocked) < len(verdicts))
         if reporter.cancel_requested():  # cancelled after the last step: store nothing
             return _stopped(task, reporter, stored)
-
-        started = time.perf_counter()
-        images = []
-        for image, verdict in zip(result.images, verdicts, strict=True):
-            path = ""
-            if store and not verdict.blocked:
-                path = storage.image_path(task.id, image.index, image.width, image.height, task.output_format)
-                storage.save_image(path, image.data)
-                stored.append(path)
-            images.append(
-                services.StoredImage(
-                    index=image.index,
-                    seed=image.seed,
-                    width=image.width,
-                    height=image.height,
-                    storage_path=path,
-                    sha256=image.sha256,
-                    size_bytes=len(image.data),
-                    flagged=verdict.blocked,
-                    moderation=verdict.as_dict(),
-                )
-            )
-        timings["storage"] = _ms(started)
+        images = _store_images(task, result, verdicts, store=store, stored=stored, timings=timings)
         timings["total"] = round(sum(timings[k] for k in ("queue_wait", "generation", "moderation", "storage")), 1)
     except GenerationCancelled:
         return _stopped(task, reporter, stored)
@@ -159,6 +121,62 @@ def _run_started(task: Task, engine, run_info: dict, reporter: StepReporter) -> 
         _discard_if_cancelled(task, stored)
         return f"not finished here: task is {task.state}"
     return "succeeded"
+
+
+def _generate(task: Task, engine, run_info: dict, reporter: StepReporter, timings: dict[str, float]):
+    started = time.perf_counter()
+    request = generation_request(task)
+    seeds = request.seeds
+    run_info.update(engine.settings_for(request), width=task.width, height=task.height)
+    result = engine.generate(request, on_step=reporter, on_preview=partial(_publish_preview, task.pk))
+    timings["generation"] = _ms(started)
+    timings.update({f"generation_{k}": round(v, 1) for k, v in result.timings_ms.items()})
+    run_info["batches"] = result.batches
+    run_info["seeds"] = seeds
+    return result
+
+
+def _moderate_images(task: Task, result, timings: dict[str, float]) -> tuple[list, dict]:
+    """Each image's verdict under the project's policy, and the task's moderation report."""
+    started = time.perf_counter()
+    moderator = load_image_moderator()
+    verdicts = moderator.moderate([image.image for image in result.images], image_policy_for(task.project))
+    timings["moderation"] = _ms(started)
+    report = {
+        "detectors": moderator.describe(),
+        "images_withheld": sum(v.blocked for v in verdicts),
+    }
+    return verdicts, report
+
+
+def _store_images(
+    task: Task, result, verdicts: list, *, store: bool, stored: list[str], timings: dict[str, float]
+) -> list[services.StoredImage]:
+    """Store the images that pass (when ``store``); every image is recorded, a withheld one with no
+    path. ``stored`` collects the paths written."""
+    started = time.perf_counter()
+    images = []
+    for image, verdict in zip(result.images, verdicts, strict=True):
+        path = ""
+        if store and not verdict.blocked:
+            path = storage.image_path(task.id, image.index, image.width, image.height, task.output_format)
+            storage.save_image(path, image.data)
+            stored.append(path)
+        images.append(
+            services.StoredImage(
+                index=image.index,
+                seed=image.seed,
+                width=image.width,
+                height=image.height,
+                storage_path=path,
+                sha256=image.sha256,
+                size_bytes=len(image.data),
+                flagged=verdict.blocked,
+                moderation=verdict.as_dict(),
+            )
+        )
+    timings["storage"] = _ms(started)
+    return images
 
 
 def generation_request(task: Task) -> GenerationRequest:

@@ -90,7 +90,7 @@ class CallbackUrlField(serializers.URLField):
         if not isinstance(data, str):
             self.fail("invalid")
         # The SSRF rules first, so that e.g. http://2130706433/ is refused as loopback rather than
-        # as "not a URL" (callbacks/ssrf.py; checked again at every delivery).
+        # as "not a URL" (platform/ssrf.py; checked again at every delivery).
         refusal = callback_url_refusal(data.strip())
         if refusal:
             raise serializers.ValidationError(f"callback_url is not allowed: {refusal}.")
@@ -280,29 +280,7 @@ def task_reproducibility(task: Task) -> dict[str, Any]:
 
 def task_object(task: Task, *, base_url: str) -> dict[str, Any]:
     """The task object of the API and of callbacks. ``task.images`` should be prefetched."""
-    options: dict[str, Any] = {"neg_text": task.neg_text, "num_images": task.num_images, "seed": task.seed}
-    if task.moderation != Task.Moderation.STRICT:
-        options["moderation"] = task.moderation
-    if task.end_user:
-        options["end_user"] = task.end_user
-    options.update(task.options_given or {})  # the customer's choices, only those given
-    images = []
-    if task.state == Task.State.SUCCEEDED:
-        images = [
-            {
-                "index": image.index,
-                "width": image.width,
-                "height": image.height,
-                "path": image.storage_path,
-                "message": "410" if image.expired_at else "200",
-                "url": storage.image_url(image.storage_path, base_url=base_url),
-                "seed": image.seed,
-                "sha256": image.sha256,
-                **({"expired_on": _iso(image.expired_at)} if image.expired_at else {}),
-            }
-            for image in task.images.all()
-            if image.delivered
-        ]
+    images = _delivered_images(task, base_url=base_url) if task.state == Task.State.SUCCEEDED else []
     return {
         "id": str(task.id),
         "project_id": to_public("project", task.project_id),
@@ -316,7 +294,7 @@ def task_object(task: Task, *, base_url: str) -> dict[str, Any]:
                         "id": str(task.id),
                         "created_on": _iso(task.created_at),
                         "text_data": task.text_data,
-                        "options": options,
+                        "options": task_options(task),
                         "model": task.model,
                         "model_version": task.model_version or None,
                         "charge": f"{task.charge:.5f}",
@@ -339,3 +317,33 @@ def task_object(task: Task, *, base_url: str) -> dict[str, Any]:
         "moderation": task_moderation(task),
         "reproducibility": task_reproducibility(task),
     }
+
+
+def task_options(task: Task) -> dict[str, Any]:
+    """The request's options as the task object echoes them: the Hive's, and the customer's
+    choices as given."""
+    options: dict[str, Any] = {"neg_text": task.neg_text, "num_images": task.num_images, "seed": task.seed}
+    if task.moderation != Task.Moderation.STRICT:
+        options["moderation"] = task.moderation
+    if task.end_user:
+        options["end_user"] = task.end_user
+    options.update(task.options_given or {})  # the customer's choices, only those given
+    return options
+
+
+def _delivered_images(task: Task, *, base_url: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "index": image.index,
+            "width": image.width,
+            "height": image.height,
+            "path": image.storage_path,
+            "message": "410" if image.expired_at else "200",
+            "url": storage.image_url(image.storage_path, base_url=base_url),
+            "seed": image.seed,
+            "sha256": image.sha256,
+            **({"expired_on": _iso(image.expired_at)} if image.expired_at else {}),
+        }
+        for image in task.images.all()
+        if image.delivered
+    ]

@@ -1,17 +1,20 @@
-"""The apps import each other in one direction only, so there is no cycle (docs/architecture.md,
-"The import graph"):
+"""The shape of the code, checked on every run (docs/architecture.md, "The import graph").
 
-    imgplatform (platform/)  <-  accounts  <-  generation  <-  billing, callbacks, console
+1. The apps import each other in one direction only, so there is no cycle:
 
-``a <- b``: ``b`` may import ``a``, never the reverse; ``billing``, ``callbacks`` and ``console``
-never import each other. ``moderation/`` and the engine (``generation/engine/``) are libraries that
-import no app, and ``imgplatform`` imports none either (it names apps by dotted string only:
-INSTALLED_APPS, ``include("app.urls")``). Every import counts, at module level or inside a
-function; only those under ``if TYPE_CHECKING:`` (annotations) are left out, and migrations. How a
-lower app reaches an upper one instead: signals and registries, e.g. ``task_ended``
-(generation/signals.py) that billing and callbacks subscribe to.
+       imgplatform (platform/)  <-  accounts  <-  generation  <-  billing, callbacks, console
 
-A small walk over the syntax trees of the packages: no import is executed.
+   ``a <- b``: ``b`` may import ``a``, never the reverse; ``billing``, ``callbacks`` and ``console``
+   never import each other. ``moderation/`` and the engine (``generation/engine/``) are libraries
+   that import no app, and ``imgplatform`` imports none either (it names apps by dotted string
+   only: INSTALLED_APPS, ``include("app.urls")``). Every import counts, at module level or inside a
+   function; only those under ``if TYPE_CHECKING:`` (annotations) are left out, and migrations.
+   How a lower app reaches an upper one instead: signals and registries, e.g. ``task_ended``
+   (generation/signals.py) that billing and callbacks subscribe to.
+2. No function or method of the apps is longer than 60 lines (``def`` to its last line; migrations
+   left out): a longer one is split into named steps.
+
+Both are a small walk over the syntax trees of the packages: no import is executed.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ ENGINE = "generation.engine"
 LAYERS = {"imgplatform": 0, "accounts": 1, "generation": 2, "billing": 3, "callbacks": 3, "console": 3}
 # Libraries: they import nothing of the project but themselves.
 LIBRARIES = {"moderation", ENGINE}
+MAX_FUNCTION_LINES = 60
 
 
 def source_files() -> Iterator[tuple[str, Path]]:
@@ -117,6 +121,18 @@ def wrong_imports() -> list[str]:
     return [found[where] for where in sorted(found)]
 
 
+def long_functions() -> list[str]:
+    found = []
+    for _, path in source_files():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = node.end_lineno - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    found.append((str(path.relative_to(ROOT)), node.lineno, f"{node.name} is {length} lines"))
+    return [f"{path}:{line}: {what}" for path, line, what in sorted(found)]
+
+
 def test_every_package_is_found():
     modules = {module for module, _ in source_files()}
     for expected in ("imgplatform.settings", "accounts.models", "generation.services", ENGINE, "moderation.concepts"):
@@ -127,6 +143,11 @@ def test_every_package_is_found():
 def test_no_app_imports_upward_or_sideways():
     wrong = wrong_imports()
     assert not wrong, "imports against the layering (docs/architecture.md):\n" + "\n".join(wrong)
+
+
+def test_no_function_is_longer_than_60_lines():
+    long = long_functions()
+    assert not long, f"functions over {MAX_FUNCTION_LINES} lines (split them into named steps):\n" + "\n".join(long)
 
 
 def test_the_walk_sees_function_level_relative_and_type_checking_imports():

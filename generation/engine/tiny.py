@@ -39,22 +39,44 @@ def _byte_level_vocab() -> dict[str, int]:
 
 
 def build_tiny_pipeline(native_size: int = 64):
-    from diffusers import (
-        AutoencoderKL,
-        EulerDiscreteScheduler,
-        StableDiffusionPipeline,
-        UNet2DConditionModel,
-    )
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    """The pipeline, its weights drawn from fixed seeds (one per component, in this order)."""
+    from diffusers import EulerDiscreteScheduler, StableDiffusionPipeline
+    from transformers import CLIPTokenizer
 
     vocab = _byte_level_vocab()
     tokenizer = CLIPTokenizer(vocab=vocab, merges=[])
     tokenizer.model_max_length = 77
-
     torch.manual_seed(WEIGHTS_SEED)
-    text_encoder = CLIPTextModel(
+    text_encoder = _text_encoder(vocab_size=len(vocab))
+    torch.manual_seed(WEIGHTS_SEED + 1)
+    unet = _unet(native_size)
+    torch.manual_seed(WEIGHTS_SEED + 2)
+    vae = _vae(native_size)
+    scheduler = EulerDiscreteScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        num_train_timesteps=1000,
+        steps_offset=1,
+    )
+    return StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+
+
+def _text_encoder(*, vocab_size: int):
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    return CLIPTextModel(
         CLIPTextConfig(
-            vocab_size=len(vocab),
+            vocab_size=vocab_size,
             hidden_size=TEXT_HIDDEN,
             intermediate_size=64,
             num_hidden_layers=2,
@@ -65,8 +87,12 @@ def build_tiny_pipeline(native_size: int = 64):
             pad_token_id=1,
         )
     )
-    torch.manual_seed(WEIGHTS_SEED + 1)
-    unet = UNet2DConditionModel(
+
+
+def _unet(native_size: int):
+    from diffusers import UNet2DConditionModel
+
+    return UNet2DConditionModel(
         sample_size=native_size // 8,
         in_channels=4,
         out_channels=4,
@@ -78,8 +104,12 @@ def build_tiny_pipeline(native_size: int = 64):
         attention_head_dim=8,
         norm_num_groups=32,
     )
-    torch.manual_seed(WEIGHTS_SEED + 2)
-    vae = AutoencoderKL(
+
+
+def _vae(native_size: int):
+    from diffusers import AutoencoderKL
+
+    return AutoencoderKL(
         in_channels=3,
         out_channels=3,
         block_out_channels=(32, 64),
@@ -89,24 +119,6 @@ def build_tiny_pipeline(native_size: int = 64):
         norm_num_groups=32,
         sample_size=native_size,
     )
-    scheduler = EulerDiscreteScheduler(
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule="scaled_linear",
-        num_train_timesteps=1000,
-        steps_offset=1,
-    )
-    pipe = StableDiffusionPipeline(
-        vae=vae,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        unet=unet,
-        scheduler=scheduler,
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
-    return pipe
 
 
 def weights_digest(pipe) -> str:
