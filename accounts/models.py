@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import secrets
 
 from django.conf import settings
@@ -73,7 +74,10 @@ def new_key_id() -> str:
 
 
 def new_webhook_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(32)
+    """A project's webhook secret (a new project's, and each rotation's): ``whsec_`` and standard
+    base64 of 32 random bytes, the form Standard Webhooks libraries expect (callbacks/signing.py;
+    projects made before callbacks have a base64url one, used in its canonical form)."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
 def validate_moderation_policy(value) -> None:

@@ -12,7 +12,6 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_view,
     inline_serializer,
@@ -27,11 +26,10 @@ from accounts.api import TenantAPIView
 from accounts.models import Scope
 from billing import selectors, services
 from billing.models import Invoice
-from generation.schema import ProblemSerializer
+from generation.schema import ProblemSerializer, problem_responses
 from generation.serializers import TaskSubmitSerializer
 
-PROBLEM = OpenApiResponse(ProblemSerializer, description="application/problem+json")
-ERRORS = {code: PROBLEM for code in (400, 401, 403, 404)}
+ERRORS = problem_responses(400, 401, 403, 404)
 
 
 class CSVRenderer(BaseRenderer):

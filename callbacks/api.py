@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.response import Response
 
 from accounts.api import TenantAPIView
@@ -15,8 +15,8 @@ from callbacks.serializers import TaskCallbacksSerializer, WebhookSecretSerializ
 from generation import schema
 from generation.selectors import access_task_for
 
-PROBLEM = OpenApiResponse(schema.ProblemSerializer, description="application/problem+json")
-ERRORS = {code: PROBLEM for code in (401, 403)}
+PROBLEM = schema.PROBLEM
+ERRORS = schema.problem_responses(401, 403)
 
 
 @extend_schema_view(

@@ -21,12 +21,12 @@ from imgplatform import metrics
 from imgplatform.ssrf import ResolutionFailed, Resolver, UnsafeURL, parse_networks, system_resolve
 from redis.exceptions import RedisError
 
-from accounts.models import Project
+from accounts.models import Project, new_webhook_secret
 from accounts.services import audit_record
 from callbacks import queues, selectors, transport
 from callbacks.models import CallbackAttempt, CallbackDelivery, CallbackEndpoint, WebhookSecretRotation, url_digest
 from callbacks.schedule import next_delay, parse_retry_after
-from callbacks.signing import canonical_secret, encode_body, new_secret, webhook_headers
+from callbacks.signing import canonical_secret, encode_body, webhook_headers
 from generation.models import Task
 from generation.serializers import task_object
 
@@ -438,7 +438,7 @@ def webhook_secret_rotate(*, project: Project, actor=None) -> str:
     now = timezone.now()
     with transaction.atomic():
         locked = Project.unscoped_objects.select_for_update().get(pk=project.pk)
-        secret = new_secret()
+        secret = new_webhook_secret()
         Project.unscoped_objects.filter(pk=locked.pk).update(webhook_secret=secret)
         WebhookSecretRotation.unscoped_objects.update_or_create(
             project=locked,

@@ -1,9 +1,10 @@
 """Standard Webhooks signatures, made with the ``standardwebhooks`` package. No Django imports.
 
-A secret is ``whsec_`` + base64 of random bytes. Projects created before callbacks landed got
-their secret from ``secrets.token_urlsafe`` (base64url: ``-`` and ``_``), which Standard Webhooks
-libraries decode with the standard alphabet, dropping those characters or failing outright. So a
-secret is always used and shown in its canonical form: the same key bytes, standard base64.
+A secret is ``whsec_`` + base64 of random bytes (``accounts.models.new_webhook_secret`` makes
+them). Projects created before callbacks landed got their secret from ``secrets.token_urlsafe``
+(base64url: ``-`` and ``_``), which Standard Webhooks libraries decode with the standard
+alphabet, dropping those characters or failing outright. So a secret is always used and shown in
+its canonical form: the same key bytes, standard base64.
 """
 
 from __future__ import annotations
@@ -11,19 +12,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from standardwebhooks.webhooks import Webhook
 
-SECRET_PREFIX = "whsec_"
-SECRET_BYTES = 32
-
-
-def new_secret() -> str:
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode("ascii")
+SECRET_PREFIX = "whsec_"  # new secrets: accounts.models.new_webhook_secret
 
 
 def canonical_secret(secret: str) -> str:

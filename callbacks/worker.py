@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.db import close_old_connections, connections
-from rq.worker import SimpleWorker
+from imgplatform.rqworker import DjangoWorker
 
 from callbacks import queues
 from callbacks.services import callbacks_recover
@@ -21,16 +21,8 @@ from callbacks.services import callbacks_recover
 log = logging.getLogger(__name__)
 
 
-class CallbackWorker(SimpleWorker):
-    """Jobs run in this process (no fork per job), database connections checked around every job
-    as Django does around every request."""
-
-    def execute_job(self, job, queue):
-        close_old_connections()
-        try:
-            return super().execute_job(job, queue)
-        finally:
-            close_old_connections()
+class CallbackWorker(DjangoWorker):
+    """The callback queue's worker: jobs run in this process, connections checked around each."""
 
 
 def recover_safely() -> dict[str, int]:

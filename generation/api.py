@@ -16,7 +16,7 @@ from django.conf import settings
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from imgplatform.offloop import release_request_thread, rendered, run_sync
 from imgplatform.problems import PROBLEM_CONTENT_TYPE, Problem
 from imgplatform.publicids import from_public
@@ -36,8 +36,8 @@ from generation.retention import image_is_expired
 from generation.serializers import TaskSubmitSerializer, task_object
 
 log = logging.getLogger(__name__)
-PROBLEM = OpenApiResponse(schema.ProblemSerializer, description="application/problem+json")
-ERRORS = {code: PROBLEM for code in (400, 401, 403, 404, 413, 503)}
+PROBLEM = schema.PROBLEM
+ERRORS = schema.problem_responses(400, 401, 403, 404, 413, 503)
 SUBMIT_ERRORS = {**ERRORS, 402: PROBLEM, 409: PROBLEM}
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from imgplatform.offloop import release_request_thread, rendered, run_sync
+from imgplatform.problems import CODES
 from redis.exceptions import RedisError
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -38,28 +39,36 @@ log = logging.getLogger(__name__)
 SIZES = ["auto", "1024x1024", "1536x1024", "1024x1536", "1792x1024", "1024x1792"]
 # OpenAI's parameter for each of our option names, for errors.
 PARAM_OF = {"width": "size", "height": "size", "aspect_ratio": "size", "output_quality": "output_compression"}
-# Our problem codes -> (HTTP status, OpenAI error type, OpenAI error code).
+# Our problem codes -> (OpenAI error type, OpenAI error code). The HTTP status is the problem's
+# own (imgplatform.problems.CODES) but where OpenAI's SDK expects another: OPENAI_STATUS.
 ERRORS = {
-    "invalid_request": (400, "invalid_request_error", None),
-    "unauthenticated": (401, "invalid_request_error", "invalid_api_key"),
-    "forbidden": (403, "invalid_request_error", "forbidden"),
-    "not_found": (404, "invalid_request_error", "not_found"),
-    "method_not_allowed": (405, "invalid_request_error", "method_not_allowed"),
-    "moderation_blocked_prompt": (400, "image_generation_user_error", "content_policy_violation"),
-    "moderation_blocked_image": (400, "image_generation_user_error", "content_policy_violation"),
-    "quota_exceeded": (429, "insufficient_quota", "insufficient_quota"),
-    "rate_limited": (429, "requests", "rate_limit_exceeded"),
-    "idempotency_conflict": (409, "invalid_request_error", "idempotency_conflict"),
-    "service_unavailable": (503, "server_error", "service_unavailable"),
-    "worker_lost": (503, "server_error", "worker_lost"),
-    "generation_failed": (500, "server_error", "generation_failed"),
+    "invalid_request": ("invalid_request_error", None),
+    "unauthenticated": ("invalid_request_error", "invalid_api_key"),
+    "forbidden": ("invalid_request_error", "forbidden"),
+    "not_found": ("invalid_request_error", "not_found"),
+    "method_not_allowed": ("invalid_request_error", "method_not_allowed"),
+    "moderation_blocked_prompt": ("image_generation_user_error", "content_policy_violation"),
+    "moderation_blocked_image": ("image_generation_user_error", "content_policy_violation"),
+    "quota_exceeded": ("insufficient_quota", "insufficient_quota"),
+    "rate_limited": ("requests", "rate_limit_exceeded"),
+    "idempotency_conflict": ("invalid_request_error", "idempotency_conflict"),
+    "service_unavailable": ("server_error", "service_unavailable"),
+    "worker_lost": ("server_error", "worker_lost"),
+    "generation_failed": ("server_error", "generation_failed"),
 }
+# A blocked prompt is OpenAI's 400 content_policy_violation (ours: 422); quota is its 429 (ours:
+# 402), which tells the SDK not to retry.
+OPENAI_STATUS = {"moderation_blocked_prompt": 400, "moderation_blocked_image": 400, "quota_exceeded": 429}
 
 
 def openai_error(problem: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     """A problem+json body as OpenAI's error: (status, body)."""
     code = problem.get("code", "internal_error")
-    status, kind, error_code = ERRORS.get(code, (problem.get("status", 500), "server_error", code))
+    if code in ERRORS:
+        status = OPENAI_STATUS.get(code, CODES[code][0])
+        kind, error_code = ERRORS[code]
+    else:
+        status, kind, error_code = problem.get("status", 500), "server_error", code
     param = None
     if problem.get("errors"):
         field = next(iter(problem["errors"]))

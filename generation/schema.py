@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Scope
@@ -73,6 +73,15 @@ class ProblemSerializer(serializers.Serializer):
         required=False,
         help_text="With forbidden: the API key scope the request needs and the key lacks",
     )
+
+
+# An error answer in every API view's OpenAPI responses (generation's, billing's, callbacks').
+PROBLEM = OpenApiResponse(ProblemSerializer, description="application/problem+json")
+
+
+def problem_responses(*statuses: int) -> dict[int, OpenApiResponse]:
+    """``{status: PROBLEM}`` for each of ``statuses``, for ``extend_schema(responses=...)``."""
+    return dict.fromkeys(statuses, PROBLEM)
 
 
 class _StatusSerializer(serializers.Serializer):

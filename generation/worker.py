@@ -8,8 +8,7 @@ import os
 import socket
 
 from django.conf import settings
-from django.db import close_old_connections
-from rq.worker import SimpleWorker
+from imgplatform.rqworker import DjangoWorker
 
 from generation.engine import Engine
 
@@ -40,13 +39,6 @@ def loaded_engine(model_name: str) -> Engine:
     return load_engine(model_name)
 
 
-class GenerationWorker(SimpleWorker):
-    """rq's in-process worker, with database connections checked around every job as Django does
-    around every request."""
-
-    def execute_job(self, job, queue):
-        close_old_connections()
-        try:
-            return super().execute_job(job, queue)
-        finally:
-            close_old_connections()
+class GenerationWorker(DjangoWorker):
+    """A model's queue's worker: jobs run in this process (the loaded model stays loaded),
+    connections checked around each."""

@@ -3,7 +3,8 @@
 import re
 from datetime import UTC, datetime
 
-from callbacks.signing import encode_body, new_secret, webhook_headers
+from accounts.models import new_webhook_secret as new_secret
+from callbacks.signing import encode_body, webhook_headers
 from tests.conftest import ROOT
 
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from callbacks.signing import canonical_secret, encode_body, new_secret, webhook_headers
+from accounts.models import new_webhook_secret as new_secret
+from callbacks.signing import canonical_secret, encode_body, webhook_headers
 
 
 def test_new_secrets_verify_with_the_reference_library():
