@@ -54,15 +54,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(env: dict[str, str], *, kind: str, threads: int = 8, **extra: str):
-    """gunicorn with one worker process: ``kind`` "asgi" (uvicorn worker) or "gthread" (WSGI)."""
+def server(env: dict[str, str], *, kind: str, threads: int = 8, workers: int = 1, **extra: str):
+    """gunicorn with ``workers`` processes: ``kind`` "asgi" (uvicorn worker) or "gthread" (WSGI)."""
     port = free_port()
     app = ["imgplatform.asgi:application", "-k", "uvicorn_worker.UvicornWorker"]
     if kind == "gthread":
         app = ["imgplatform.wsgi:application", "-k", "gthread", "--threads", str(threads)]
     proc = subprocess.Popen(
         [PY, "-m", "gunicorn", *app, "-c", "scripts/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"]
-        + ["--workers", "1", "--backlog", "4096", "--graceful-timeout", "2"],
+        + ["--workers", str(workers), "--backlog", "4096", "--graceful-timeout", "2"],
         cwd=ROOT,
         env={**env, **extra},
         stdout=subprocess.DEVNULL,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -144,7 +145,13 @@ def _task_write(
             factor=settings.MODEL_REGISTRY[choices.model].price,
         )
         fields.update(hold_amount=admission.hold, billing_mode=admission.mode)
+    task_id = uuid.uuid4()
     task = Task.objects.for_tenant(tenant).create(
+        id=task_id,
+        # The job of its first run (queues.generation_job_id), written now: no second commit after
+        # the enqueue. A submit that dies before enqueueing leaves a queued task whose job Redis
+        # does not hold, which the reconciler puts back (generation/reconcile.py).
+        job_id=f"gen-{task_id}-0",
         tenant=tenant,
         project=client.project,
         api_key=client.api_key,
@@ -193,10 +200,7 @@ def _task_enqueue(task: Task, *, idempotency_key: str, redis_down: bool) -> Task
             headers={"Retry-After": "5"},
             task_id=str(task.id),
         ) from exc
-    # Unless a worker already gave the task another job (fair scheduling swaps jobs between
-    # queued tasks: generation/scheduling.py), this job is its.
-    Task.unscoped_objects.filter(pk=task.pk, job_id="").update(job_id=job_id)
-    task.job_id = job_id
+    assert job_id == task.job_id, (job_id, task.job_id)  # written with the row (_task_write)
     return task
 
 

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 import django_rq
 import pytest
-from django.db import connections
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 from rq.registry import ScheduledJobRegistry
 
@@ -66,6 +67,23 @@ def test_concurrent_submits_at_the_limit_cannot_both_pass():
     outcomes = [getattr(result, "code", result) for result in at_once([submit_one] * 6)]
     assert sorted(outcomes) == ["ok"] + ["rate_limited"] * 5
     assert Task.objects.for_tenant(tenant).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_submit_holds_the_tenant_lock_for_a_bounded_count_and_commits_once():
+    # Issue 16: the queued COUNT under the tenant's row lock grew with the backlog, and the job id
+    # was written in a second commit after the enqueue.
+    tenant = TenantFactory(max_queued_tasks=3)
+    client = api_client(tenant)
+    with CaptureQueriesContext(connection) as queries:
+        task = services.task_submit(client=client, data=services.TaskInput(text_data="a red door"))
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert sum(statement.upper().startswith("COMMIT") for statement in sql) == 1, sql
+    assert not any(statement.upper().startswith("UPDATE") for statement in sql), sql
+    counts = [statement for statement in sql if "COUNT(" in statement.upper()]
+    assert len(counts) == 1 and "LIMIT 3" in counts[0], counts  # at most the limit's rows are read
+    task.refresh_from_db()
+    assert task.job_id == f"gen-{task.pk}-0" and django_rq.get_queue("generation-tiny").fetch_job(task.job_id)
 
 
 # --- Running -----------------------------------------------------------------------------------
