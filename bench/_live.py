@@ -47,6 +47,22 @@ def api_key(env: dict[str, str]) -> str:
     return json.loads(out)["api_key"]
 
 
+def tenant_keys(env: dict[str, str], count: int) -> list[str]:
+    """API keys of ``count`` new tenants (the limits above apply to each)."""
+    keys = []
+    for _ in range(count):
+        out = subprocess.run(
+            [PY, "manage.py", "create_tenant", f"bench {time.time_ns()}", "--json"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        keys.append(json.loads(out)["api_key"])
+    return keys
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -91,7 +91,8 @@ def main() -> None:
         rate = statistics.median(r for r, _ in rows)
         locked = statistics.median(w for _, w in rows)
         print(
-            f"{n} web processes: {rate:.1f} submits/s (median of {args.runs}), lock waits {locked:.0%} of active sessions"
+            f"{n} web processes: {rate:.1f} submits/s (median of {args.runs}), "
+            f"lock waits {locked:.0%} of active sessions"
         )
 
 

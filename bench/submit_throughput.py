@@ -28,8 +28,9 @@ import httpx  # noqa: E402
 import redis  # noqa: E402
 
 
-async def hammer(base: str, key: str, clients: int, seconds: float) -> float:
-    headers = {"authorization": f"Token {key}"}
+async def hammer(base: str, key: str | list[str], clients: int, seconds: float) -> float:
+    """Requests per second from ``clients`` looping clients; with several keys, client i uses key i mod n."""
+    keys = [key] if isinstance(key, str) else key
     done = 0
     deadline = time.monotonic() + seconds
 
@@ -38,7 +39,9 @@ async def hammer(base: str, key: str, clients: int, seconds: float) -> float:
         n = 0
         while time.monotonic() < deadline:
             response = await client.post(
-                f"{base}/api/v2/task/async", json={"text_data": f"a red door {i} {n}"}, headers=headers
+                f"{base}/api/v2/task/async",
+                json={"text_data": f"a red door {i} {n}"},
+                headers={"authorization": f"Token {keys[i % len(keys)]}"},
             )
             assert response.status_code == 200, response.text
             done += 1
@@ -46,7 +49,10 @@ async def hammer(base: str, key: str, clients: int, seconds: float) -> float:
 
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(limits=limits, timeout=60) as client:
-        await client.post(f"{base}/api/v2/task/async", json={"text_data": "warm"}, headers=headers)
+        for warm in keys:
+            await client.post(
+                f"{base}/api/v2/task/async", json={"text_data": "warm"}, headers={"authorization": f"Token {warm}"}
+            )
         started = time.monotonic()
         await asyncio.gather(*(client_loop(client, i) for i in range(clients)))
         return done / (time.monotonic() - started)
@@ -55,6 +61,9 @@ async def hammer(base: str, key: str, clients: int, seconds: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument(
+        "--tenants", type=int, default=1, help="clients spread over this many tenants (1: every submit locks one row)"
+    )
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/imagegen_bench")
@@ -62,7 +71,7 @@ def main() -> None:
     args = parser.parse_args()
     redis.Redis.from_url(args.redis).flushdb()
     env = _live.prepare(args.database_url, args.redis)
-    key = _live.api_key(env)
+    key = _live.api_key(env) if args.tenants == 1 else _live.tenant_keys(env, args.tenants)
     figures: dict[str, list[float]] = {"gthread": [], "asgi": []}
     cpu: dict[str, list[float]] = {"gthread": [], "asgi": []}
     for run in range(args.runs):
@@ -81,7 +90,7 @@ def main() -> None:
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}"
     )
-    print(f"{args.clients} clients, {args.seconds:g} s a run, median of {args.runs} runs")
+    print(f"{args.clients} clients of {args.tenants} tenant(s), {args.seconds:g} s a run, median of {args.runs} runs")
     print(f"gthread (8 threads): {g:.1f} req/s, {gc:.2f} ms CPU per request")
     print(f"asgi (uvicorn):      {a:.1f} req/s, {ac:.2f} ms CPU per request")
     print(f"asgi / gthread:      {a / g:.2f} (req/s), {ac / gc:.2f} (CPU per request)")
