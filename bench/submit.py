@@ -18,6 +18,7 @@ import os
 import statistics
 import sys
 import threading
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -68,6 +69,43 @@ def one_run(env, key, args, processes: int) -> tuple[float, float]:
     return rate, waits.get("Lock", 0) / total
 
 
+def lock_hold_ms(env: dict[str, str], submits: int) -> tuple[float, float]:
+    """Median and p95 ms from taking the tenant's row lock to the commit, for ``submits`` submits made
+    one at a time in this process (no contention: the floor of the hold a submit needs)."""
+    os.environ.update({**env, "TENANT_MAX_QUEUED_TASKS": "20000", "DJANGO_SETTINGS_MODULE": "imgplatform.settings"})
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    from accounts.authentication import ApiClient
+    from accounts.models import ApiKey
+    from generation import limits, services
+
+    held: list[float] = []
+    locked_at: list[float] = []
+    real_lock, real_commit = limits.lock_tenant, BaseDatabaseWrapper.commit
+
+    def lock(pk):
+        tenant = real_lock(pk)
+        locked_at.append(time.perf_counter())
+        return tenant
+
+    def commit(wrapper):
+        real_commit(wrapper)
+        if locked_at:
+            held.append((time.perf_counter() - locked_at.pop()) * 1000)
+
+    limits.lock_tenant, BaseDatabaseWrapper.commit = lock, commit
+    key = ApiKey.unscoped_objects.select_related("tenant", "project").order_by("pk").last()
+    client = ApiClient(api_key=key, tenant=key.tenant, project=key.project)
+    for i in range(submits):
+        services.task_submit(client=client, data=services.TaskInput(text_data=f"a red door {i}"))
+    connection.close()
+    return statistics.median(held), statistics.quantiles(held, n=20)[18]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2])
@@ -87,6 +125,9 @@ def main() -> None:
             rate, locked = figures[n][-1]
             print(f"run {run + 1}: {n} web processes {rate:7.1f} submits/s, lock waits {locked:.0%}", flush=True)
     print(f"machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; one tenant, {args.clients} clients")
+    clear_backlog(args.database_url)
+    median, p95 = lock_hold_ms(env, 200)
+    print(f"tenant row lock held per submit, one at a time: {median:.2f} ms median, {p95:.2f} ms p95")
     for n, rows in figures.items():
         rate = statistics.median(r for r, _ in rows)
         locked = statistics.median(w for _, w in rows)
