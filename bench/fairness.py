@@ -56,9 +56,9 @@ def start_worker(env: dict[str, str], mode: str, log: Path) -> subprocess.Popen:
 def clean() -> None:
     import django_rq
 
-    from billing.models import CreditEntry, IdempotencyKey, UsageLine, UsageRecord
+    from billing.models import CreditEntry, UsageLine, UsageRecord
     from callbacks.models import CallbackDelivery
-    from generation.models import FairClock, FairShare, Image, Task
+    from generation.models import FairClock, FairShare, IdempotencyKey, Image, Task
 
     django_rq.get_queue("generation-tiny").empty()
     for model in (UsageLine, UsageRecord, CreditEntry, IdempotencyKey, CallbackDelivery, Image, Task):
