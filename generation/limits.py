@@ -28,7 +28,7 @@ from datetime import timedelta
 import django_rq
 from django.conf import settings
 from django.db import transaction
-from imgplatform import metrics
+from imgplatform import metrics, redisconn
 from imgplatform.offloop import run_sync
 from imgplatform.problems import Problem
 from redis.exceptions import RedisError
@@ -210,4 +210,14 @@ async def _give_back(acquire: asyncio.Future, *, tenant: Tenant) -> None:
     except Exception:  # nothing was taken (Redis away: the view already answered from the row)
         return
     if member is not None:
-        await run_sync(sync_wait_release, tenant=tenant, member=member)
+        await async_sync_wait_release(tenant=tenant, member=member)
+
+
+async def async_sync_wait_release(*, tenant: Tenant, member: str) -> None:
+    """:func:`sync_wait_release` on the event loop (redis.asyncio): a wait that ends gives its slot
+    back without a call on the sync pool, where a thousand waits ending together would queue their
+    releases ahead of their own answers."""
+    try:
+        await redisconn.async_connection().zrem(SYNC_WAITS_KEY.format(tenant_id=tenant.pk), member)
+    except (RedisError, OSError, TimeoutError):  # the entry expires at its deadline
+        log.warning("could not release a sync wait slot of tenant %s", tenant.pk)

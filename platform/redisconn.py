@@ -9,9 +9,12 @@ blocking dequeue (and would change a shared pool's settings for everyone)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import weakref
 
 import redis
+import redis.asyncio as aioredis
 from django.conf import settings
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -61,3 +64,23 @@ def unshared_connection(name: str = "default") -> redis.Redis:
         socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
         retry=Retry(NoBackoff(), 0),
     )
+
+
+_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = weakref.WeakKeyDictionary()
+
+
+def async_connection() -> aioredis.Redis:
+    """This event loop's asyncio client of the default Redis (commands; the wake-ups' subscription
+    has its own connection), with the same timeouts: a short command from an async view without a
+    hop to the sync pool."""
+    loop = asyncio.get_running_loop()
+    client = _async_clients.get(loop)
+    if client is None:
+        client = _async_clients[loop] = aioredis.Redis.from_url(
+            queue_url(),
+            socket_connect_timeout=settings.REDIS_CONNECT_TIMEOUT,
+            socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
+            socket_keepalive=True,
+            health_check_interval=30,
+        )
+    return client

@@ -233,3 +233,29 @@ def test_a_client_gone_while_its_tenant_slot_was_being_taken_gives_the_slot_back
     asyncio.run(client_leaves())
     assert redis_conn.zcard(limits.SYNC_WAITS_KEY.format(tenant_id=tenant.pk)) == 0
     assert limits._process_waits == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_wait_that_ends_gives_its_slot_back_on_the_loop_not_on_the_sync_pool(redis_conn, monkeypatch):
+    # A thousand waits ending together queued their releases on the sync pool, ahead of their own
+    # answers: the slot goes back through redis.asyncio instead.
+    import asyncio
+
+    tenant = TenantFactory(max_sync_waits=5)
+    key = limits.SYNC_WAITS_KEY.format(tenant_id=tenant.pk)
+    calls = []
+    real_run_sync = limits.run_sync
+
+    async def counted(func, *args, **kwargs):
+        calls.append(func.__name__)
+        return await real_run_sync(func, *args, **kwargs)
+
+    monkeypatch.setattr(limits, "run_sync", counted)
+
+    async def view():
+        async with limits.async_sync_wait_slot(tenant=tenant, seconds=30) as wait:
+            assert wait == 30 and redis_conn.zcard(key) == 1
+
+    asyncio.run(view())
+    assert redis_conn.zcard(key) == 0
+    assert calls == ["sync_wait_acquire"]
