@@ -4,12 +4,14 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils import timezone
 
 from accounts.models import ApiKey, Project, Tenant
 from accounts.tenancy import TenantOwned
 from generation.options import billable_images
+from generation.search import prompt_vector
 
 
 class Task(TenantOwned):
@@ -75,7 +77,7 @@ class Task(TenantOwned):
     )
 
     # How it ended.
-    error_code = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    error_code = models.CharField(max_length=64, blank=True, default="")
     error_detail = models.TextField(blank=True, default="")
     moderation_report = models.JSONField(
         default=dict, blank=True, help_text="prompt verdict, detectors used, images withheld"
@@ -107,6 +109,13 @@ class Task(TenantOwned):
             # The reconciler's sweeps: running tasks by lease, queued ones by age.
             models.Index(fields=["state", "lease_expires_at"], name="task_state_lease"),
             models.Index(fields=["state", "created_at"], name="task_state_created"),
+            # The operator's list and failures page (generation/admin.py, console/metrics.py): the
+            # newest tasks of an error code or a model, and prompt words (PostgreSQL full text).
+            models.Index(
+                fields=["error_code", "-created_at"], condition=~models.Q(error_code=""), name="task_code_created"
+            ),
+            models.Index(fields=["model", "-created_at"], name="task_model_created"),
+            GinIndex(prompt_vector(), name="task_prompt_search"),
         ]
 
     def __str__(self) -> str:
