@@ -1,30 +1,35 @@
-"""The operator's numbers: every aggregate is computed in the database (GROUP BY over truncated
-times, percentiles with PostgreSQL's ``percentile_cont``), so a page costs the same number of
-queries whatever the number of tasks. Nothing here is scoped to a tenant: this is the operator's
-view of the whole service, read through the models' ``unscoped_objects`` escape."""
+"""The operator's numbers, from the hourly rollups (generation/rollups.py): a window is the rollups
+of its hours whose tasks had all ended when they were written, plus the tasks themselves for the
+rest (its first partial hour, the current hour, an hour with a task still queued or running). So a
+page reads a few thousand rollup rows and an hour or two of tasks whatever the table holds, and
+costs the same number of queries. Counts, failures, images, revenue, moderation blocks and queue
+waits are exact; stage percentiles come from log-bucket histograms (8 buckets per doubling),
+within about 4.5% of the exact value. Nothing here is scoped to a tenant: this is the operator's
+view of the whole service, read through the models' ``unscoped_objects`` escape. Billing's tables
+(plans, the daily usage rollup) are read by model name: billing and the console are siblings
+above generation and do not import each other (docs/architecture.md)."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.apps import apps
 from django.db import connection
-from django.db.models import Aggregate, Count, F, FloatField, Max, Q, Sum
-from django.db.models import Window as Over
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, RowNumber, TruncDay, TruncHour
+from django.db.models import Count, Min, Sum
 from django.utils import timezone
 from imgplatform.money import MoneySum
 
-from generation.models import Image, Task
+from accounts.models import Tenant
+from generation import rollups
+from generation.models import Task
+from generation.rollups import Totals
 
 State = Task.State
 STATES = [State.QUEUED, State.RUNNING, State.SUCCEEDED, State.FAILED, State.CANCELLED]
 # Stages of Task.timings_ms (milliseconds) the worker records, in the order a task goes through them.
-STAGES = ["queue_wait", "generation", "moderation", "storage", "total"]
+STAGES = rollups.STAGES
 PERCENTILES = (0.5, 0.95)
 TOP_TENANTS = 10
 EXAMPLES_PER_CODE = 5
@@ -52,10 +57,6 @@ def window_for(key: str | None) -> Window:
     return WINDOWS.get(key or "", WINDOWS[DEFAULT_WINDOW])
 
 
-def tasks_since(start: datetime):
-    return Task.unscoped_objects.filter(created_at__gte=start)
-
-
 def _hours(start: datetime, end: datetime) -> list[datetime]:
     first = start.replace(minute=0, second=0, microsecond=0)
     count = int((end - first).total_seconds() // 3600) + 1
@@ -67,19 +68,17 @@ def _days(start: datetime, end: datetime) -> list[datetime]:
     return [first + timedelta(days=i) for i in range((end.date() - first.date()).days + 1)]
 
 
-def tasks_by_state(*, start: datetime, now: datetime, unit: str) -> dict:
-    """Tasks created per hour or per day, split by state: one GROUP BY query. Every bucket of the
-    range is present, with zeros where nothing happened."""
-    trunc, buckets = (TruncHour, _hours) if unit == "hour" else (TruncDay, _days)
-    rows = (
-        tasks_since(start)
-        .annotate(bucket=trunc("created_at"))
-        .values("bucket", "state")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    counts = {(row["bucket"], row["state"]): row["n"] for row in rows}
-    keys = buckets(start, now)
+def tasks_by_state(totals: Totals, *, start: datetime, now: datetime, unit: str) -> dict:
+    """Tasks created per hour or per day, split by state. Every bucket of the range is present,
+    with zeros where nothing happened. Hours are whole: a range starting inside the window counts
+    its first hour whole."""
+    keys = (_hours if unit == "hour" else _days)(start, now)
+    counts: dict[tuple, int] = {}
+    first = keys[0]
+    for (hour, state, _code), entry in totals.states.items():
+        if hour >= first:
+            key = hour if unit == "hour" else hour.replace(hour=0)
+            counts[(key, state)] = counts.get((key, state), 0) + entry["tasks"]
     return {
         "unit": unit,
         "buckets": keys,
@@ -92,20 +91,18 @@ def tasks_by_state(*, start: datetime, now: datetime, unit: str) -> dict:
     }
 
 
-def state_totals_and_failures(*, start: datetime) -> dict:
-    """Counts per state and failures per error code in the window (one query). The failure rate
-    of a code is its share of the tasks that ended (succeeded, failed or cancelled)."""
-    rows = tasks_since(start).values("state", "error_code").annotate(n=Count("pk"), last=Max("finished_at")).order_by()
+def state_totals_and_failures(totals: Totals) -> dict:
+    """Counts per state and failures per error code in the window. The failure rate of a code is
+    its share of the tasks that ended (succeeded, failed or cancelled)."""
     by_state = {str(state): 0 for state in STATES}
     codes: dict[str, dict] = {}
-    for row in rows:
-        by_state[row["state"]] = by_state.get(row["state"], 0) + row["n"]
-        if row["state"] == State.FAILED:
-            code = row["error_code"] or "(none)"
-            entry = codes.setdefault(code, {"code": code, "count": 0, "last": None})
-            entry["count"] += row["n"]
-            if row["last"] and (entry["last"] is None or row["last"] > entry["last"]):
-                entry["last"] = row["last"]
+    for (_hour, state, code), entry in totals.states.items():
+        by_state[state] = by_state.get(state, 0) + entry["tasks"]
+        if state == State.FAILED:
+            failure = codes.setdefault(code or "(none)", {"code": code or "(none)", "count": 0, "last": None})
+            failure["count"] += entry["tasks"]
+            if entry["last"] and (failure["last"] is None or entry["last"] > failure["last"]):
+                failure["last"] = entry["last"]
     ended = by_state[State.SUCCEEDED] + by_state[State.FAILED] + by_state[State.CANCELLED]
     failed = by_state[State.FAILED]
     failures = sorted(codes.values(), key=lambda e: (-e["count"], e["code"]))
@@ -124,246 +121,181 @@ def state_totals_and_failures(*, start: datetime) -> dict:
     }
 
 
-def _json_array_rows(*, table: str, column: str, path: list[str], where: str, extra: str = "") -> str:
-    """SQL that yields one row per element of the JSON array at ``path`` of ``column`` (PostgreSQL
-    jsonb or SQLite JSON1), for GROUP BY in the database."""
-    if connection.vendor == "postgresql":
-        expr = f"{column}" + "".join(f"->'{key}'" for key in path)
-        source = (
-            f"CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof({expr}) = 'array' "
-            f"THEN {expr} ELSE '[]'::jsonb END) AS el(value)"
-        )
-    else:
-        source = f", json_each({column}, '$.{'.'.join(path)}') AS el"
-    return (
-        f"SELECT el.value, COUNT(*), COUNT(DISTINCT t.id) FROM {table} {extra} {source} WHERE {where} GROUP BY el.value"
-    )
-
-
-def moderation_blocks(*, start: datetime) -> list[dict]:
-    """Moderation blocks by category (two queries, both grouped in the database):
-
-    - prompt: tasks failed with ``moderation_blocked_prompt``, per category their prompt verdict
-      named (``moderation_report.prompt.categories``; a prompt can name several);
-    - image: images flagged by the image check (a strict task that failed with
-      ``moderation_blocked_image``, or images withheld from a partial one), per flagged label,
-      with the number of tasks they belong to."""
-    task_table, image_table = Task._meta.db_table, Image._meta.db_table
-    since = connection.ops.adapt_datetimefield_value(start)
-    prompt_sql = _json_array_rows(
-        table=f"{task_table} t",
-        column="t.moderation_report",
-        path=["prompt", "categories"],
-        where="t.error_code = %s AND t.created_at >= %s",
-    )
-    image_sql = _json_array_rows(
-        table=f"{image_table} i",
-        extra=f"JOIN {task_table} t ON t.id = i.task_id",
-        column="i.moderation",
-        path=["flagged"],
-        where="i.flagged = %s AND t.created_at >= %s",
-    )
-    out = []
-    with connection.cursor() as cursor:
-        cursor.execute(prompt_sql, ["moderation_blocked_prompt", since])
-        for category, _count, tasks in cursor.fetchall():
-            out.append({"stage": "prompt", "category": str(category), "tasks": tasks, "images": 0})
-        cursor.execute(image_sql, [True, since])
-        for label, images, tasks in cursor.fetchall():
-            out.append({"stage": "image", "category": str(label), "tasks": tasks, "images": images})
+def moderation_blocks(totals: Totals) -> list[dict]:
+    """Moderation blocks by category: ``prompt``, the tasks failed with
+    ``moderation_blocked_prompt`` per category their verdict named (a prompt can name several);
+    ``image``, the images flagged by the image check per label (strict tasks that failed and images
+    withheld from partial ones), with the number of tasks they belong to."""
+    out = [
+        {"stage": kind, "category": name, "tasks": entry["tasks"], "images": entry["images"]}
+        for (kind, name), entry in totals.moderation.items()
+        if kind in ("prompt", "image")
+    ]
     return sorted(out, key=lambda e: (-e["tasks"], e["stage"], e["category"]))
 
 
-def moderation_rules(*, start: datetime) -> list[dict]:
+def moderation_rules(totals: Totals) -> list[dict]:
     """Prompts blocked per concept rule (``moderation_report.prompt.rules``, e.g.
-    ``minors.minor_with_sexualising``), grouped in the database: which rules do the blocking."""
-    task_table = Task._meta.db_table
-    since = connection.ops.adapt_datetimefield_value(start)
-    sql = _json_array_rows(
-        table=f"{task_table} t",
-        column="t.moderation_report",
-        path=["prompt", "rules"],
-        where="t.error_code = %s AND t.created_at >= %s",
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, ["moderation_blocked_prompt", since])
-        rows = [
-            {"category": str(rule).split(".", 1)[0], "rule": str(rule), "tasks": tasks}
-            for rule, _count, tasks in cursor.fetchall()
-        ]
+    ``minors.minor_with_sexualising``): which rules do the blocking."""
+    rows = [
+        {"category": name.split(".", 1)[0], "rule": name, "tasks": entry["tasks"]}
+        for (kind, name), entry in totals.moderation.items()
+        if kind == "rule"
+    ]
     return sorted(rows, key=lambda e: (-e["tasks"], e["rule"]))
 
 
-class PercentileCont(Aggregate):
-    """PostgreSQL's ordered-set aggregate: the continuous percentile of the non-null values."""
-
-    function = "PERCENTILE_CONT"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-    def __init__(self, expression, fraction: float, **extra):
-        super().__init__(expression, fraction=repr(float(fraction)), **extra)
-
-
-def _stage_value(stage: str):
-    return Cast(KeyTextTransform(stage, "timings_ms"), FloatField())
-
-
-def stage_percentiles(*, start: datetime) -> list[dict]:
-    """p50 and p95 of each stage's time (ms) over the window's tasks that recorded it."""
-    if connection.vendor == "postgresql":
-        return stage_percentiles_postgres(start=start)
-    return stage_percentiles_bounded(start=start)
-
-
-def stage_percentiles_postgres(*, start: datetime) -> list[dict]:
-    """One query: ``percentile_cont`` per stage and percentile, plus the count of each stage."""
-    aggregates = {}
-    for stage in STAGES:
-        aggregates[f"{stage}__n"] = Count(_stage_value(stage))
-        for p in PERCENTILES:
-            aggregates[f"{stage}__p{round(p * 100)}"] = PercentileCont(_stage_value(stage), p)
-    result = tasks_since(start).aggregate(**aggregates)
-    return [
-        {
-            "stage": stage,
-            "count": result[f"{stage}__n"],
-            **{f"p{round(p * 100)}": result[f"{stage}__p{round(p * 100)}"] for p in PERCENTILES},
-        }
-        for stage in STAGES
-    ]
-
-
-def stage_percentiles_bounded(*, start: datetime) -> list[dict]:
-    """The portable fallback (SQLite): the same continuous percentile (linear interpolation between
-    the two nearest ranks), read as at most two ordered values per stage and percentile. One count
-    query, then 2 x 5 small queries: a fixed number whatever the row count."""
-    base = tasks_since(start)
-    counts = base.aggregate(**{stage: Count(_stage_value(stage)) for stage in STAGES})
+def stage_percentiles(totals: Totals) -> list[dict]:
+    """p50 and p95 of each stage's time (ms) over the window's tasks that recorded it, from the
+    histograms (as ``percentile_cont`` would rank them, interpolated inside a bucket)."""
     out = []
     for stage in STAGES:
-        n = counts[stage]
-        entry = {"stage": stage, "count": n}
-        values = base.annotate(v=_stage_value(stage)).filter(v__isnull=False).order_by("v")
+        histogram = totals.stages.get(stage, {})
+        entry = {"stage": stage, "count": sum(histogram.values())}
         for p in PERCENTILES:
-            key = f"p{round(p * 100)}"
-            if not n:
-                entry[key] = None
-                continue
-            rank = p * (n - 1)
-            low = math.floor(rank)
-            pair = list(values.values_list("v", flat=True)[low : low + 2])
-            entry[key] = pair[0] + (rank - low) * ((pair[1] if len(pair) > 1 else pair[0]) - pair[0])
+            entry[f"p{round(p * 100)}"] = rollups.percentile(histogram, p)
         out.append(entry)
     return out
 
 
-def revenue_per_day(*, start: datetime, now: datetime) -> dict:
-    """Delivered images, billed tasks and revenue per day and currency from the ledger (the
-    ``UsageRecord`` rows written in the transaction that finished each task; ``day`` is the day it
-    finished). One query.
-
-    The ledger is billing's, which the console does not import (billing and console are siblings
-    above generation: docs/architecture.md): it is read by model name, like ``top_tenants`` reads
-    it through the task's ``usage`` relation."""
-    ledger = apps.get_model("billing", "UsageRecord")
-    rows = (
-        ledger.unscoped_objects.filter(day__gte=start.date(), day__lte=now.date())
-        .values("day", "currency")
-        .annotate(tasks=Count("pk"), images=Sum("images"), amount=MoneySum("amount"))
-        .order_by("day", "currency")
+def currencies(tenant_ids, *, now: datetime) -> dict[int, str]:
+    """The currency each tenant is billed in: its current plan's (a tenant keeps one currency),
+    else the default plan's. Two queries whatever the number of tenants."""
+    plans, assignments = apps.get_model("billing", "Plan"), apps.get_model("billing", "TenantPlan")
+    default = plans.objects.filter(is_default=True).values_list("currency", flat=True).first() or "USD"
+    assigned = (
+        assignments.unscoped_objects.filter(tenant_id__in=list(tenant_ids), starts_at__lte=now)
+        .order_by("tenant_id", "-starts_at", "-id")
+        .values_list("tenant_id", "plan__currency")
     )
-    by_key = {(row["day"], row["currency"]): row for row in rows}
-    currencies = sorted({currency for _, currency in by_key}) or ["USD"]
+    found: dict[int, str] = {}
+    for tenant_id, currency in assigned:
+        found.setdefault(tenant_id, currency)
+    return {tenant_id: found.get(tenant_id, default) for tenant_id in tenant_ids}
+
+
+def daily_usage(*, start: datetime, now: datetime) -> list[dict]:
+    """Billed tasks, images and revenue per day and tenant from billing's daily rollup (written in
+    the transaction that bills each task; ``day`` is the day it finished), never the ledger's rows."""
+    rows = (
+        apps.get_model("billing", "DailyUsage")
+        .unscoped_objects.filter(day__gte=start.date(), day__lte=now.date())
+        .values("day", "tenant_id")
+        .annotate(tasks=Sum("tasks"), images=Sum("images"), amount=MoneySum("amount"))
+        .order_by()
+    )
+    return list(rows)
+
+
+def revenue_per_day(rows: list[dict], currency_of: dict[int, str], *, start: datetime, now: datetime) -> dict:
+    """``daily_usage`` per day and currency, every day of the window present."""
+    by_key: dict[tuple, dict] = {}
+    for row in rows:
+        entry = by_key.setdefault(
+            (row["day"], currency_of[row["tenant_id"]]), {"tasks": 0, "images": 0, "amount": Decimal("0")}
+        )
+        entry["tasks"] += row["tasks"]
+        entry["images"] += row["images"]
+        entry["amount"] += row["amount"] or Decimal("0")
+    codes = sorted({currency for _, currency in by_key}) or ["USD"]
     days = [day.date() for day in _days(start, now)]
-    table = []
-    for day in days:
-        for currency in currencies:
-            row = by_key.get((day, currency), {})
-            table.append(
-                {
-                    "day": day,
-                    "currency": currency,
-                    "tasks": row.get("tasks", 0),
-                    "images": row.get("images", 0),
-                    "amount": row.get("amount") or Decimal("0"),
-                }
-            )
+    empty = {"tasks": 0, "images": 0, "amount": Decimal("0")}
+    table = [
+        {"day": day, "currency": currency, **by_key.get((day, currency), empty)} for day in days for currency in codes
+    ]
     totals = {
         currency: {
             "images": sum(r["images"] for r in table if r["currency"] == currency),
             "amount": sum((r["amount"] for r in table if r["currency"] == currency), Decimal("0")),
         }
-        for currency in currencies
+        for currency in codes
     }
-    return {"days": days, "currencies": currencies, "rows": table, "totals": totals}
+    return {"days": days, "currencies": codes, "rows": table, "totals": totals}
 
 
-def top_tenants(*, start: datetime, limit: int = TOP_TENANTS) -> list[dict]:
+def top_tenants(
+    totals: Totals, tenants: dict[int, Tenant], currency_of: dict[int, str], limit: int = TOP_TENANTS
+) -> list[dict]:
     """The tenants with the most tasks in the window, with their failures, delivered images and
-    revenue (the ledger rows of those tasks; a tenant bills in one currency). One query."""
-    rows = (
-        tasks_since(start)
-        .values("tenant_id", "tenant__name", "tenant__status")
-        .annotate(
-            tasks=Count("pk"),
-            failed=Count("pk", filter=Q(state=State.FAILED)),
-            images=Sum("images_delivered"),
-            revenue=MoneySum("usage__amount"),
-            currency=Max("usage__currency"),
-        )
-        .order_by("-tasks", "tenant__name")[:limit]
-    )
+    revenue (the charges of those tasks; a tenant bills in one currency)."""
+    ranked = sorted(totals.tenants.items(), key=lambda item: (-item[1]["tasks"], tenants[item[0]].name))[:limit]
     return [
         {
-            "tenant_id": row["tenant_id"],
-            "name": row["tenant__name"],
-            "status": row["tenant__status"],
-            "tasks": row["tasks"],
-            "failed": row["failed"],
-            "images": row["images"] or 0,
-            "revenue": row["revenue"] or Decimal("0"),
-            "currency": row["currency"] or "",
+            "tenant_id": tenant_id,
+            "name": tenants[tenant_id].name,
+            "status": tenants[tenant_id].status,
+            "tasks": entry["tasks"],
+            "failed": entry["failed"],
+            "images": entry["images"],
+            "revenue": entry["charge"],
+            "currency": currency_of[tenant_id] if entry["charge"] else "",
         }
-        for row in rows
+        for tenant_id, entry in ranked
     ]
+
+
+def queue_waits(totals: Totals, tenants: dict[int, Tenant], *, now: datetime) -> list[dict]:
+    """Per tenant: the window's tasks that started, with their mean and longest wait in the queue
+    (ms), and the tasks waiting now with the oldest one's wait so far."""
+    rows = {}
+
+    def row(tenant_id: int, name: str) -> dict:
+        empty = {"tenant": name, "started": 0, "mean_wait_ms": None, "max_wait_ms": None, "queued": 0}
+        return rows.setdefault(tenant_id, {"tenant_id": tenant_id, **empty, "oldest_wait_ms": None})
+
+    for tenant_id, entry in totals.tenants.items():
+        if entry["started"]:
+            row(tenant_id, tenants[tenant_id].name).update(
+                started=entry["started"],
+                mean_wait_ms=round(entry["wait_ms"] / entry["started"], 1),
+                max_wait_ms=round(entry["wait_ms_max"], 1),
+            )
+    queued = Task.unscoped_objects.filter(state=State.QUEUED).values("tenant_id", "tenant__name")
+    for entry in queued.annotate(n=Count("id"), oldest=Min("created_at")).order_by():
+        row(entry["tenant_id"], entry["tenant__name"]).update(
+            queued=entry["n"], oldest_wait_ms=round((now - entry["oldest"]).total_seconds() * 1000, 1)
+        )
+    return sorted(rows.values(), key=lambda r: (-(r["oldest_wait_ms"] or 0), -(r["max_wait_ms"] or 0), r["tenant"]))
+
+
+def failure_examples(*, start: datetime, codes: list[str], examples: int = EXAMPLES_PER_CODE) -> dict[str, list]:
+    """The latest failed tasks of each code in the window, each code's read from the index of
+    (error_code, created_at): one UNION ALL query on PostgreSQL (one query per code on SQLite),
+    however many tasks failed."""
+    fields = ("pk", "error_code", "error_detail", "created_at", "finished_at", "tenant__name", "project__name", "model")
+    failed = Task.unscoped_objects.filter(state=State.FAILED, created_at__gte=start).order_by("-created_at", "-pk")
+    parts = [failed.filter(error_code="" if code == "(none)" else code).values(*fields)[:examples] for code in codes]
+    if len(parts) > 1 and connection.features.supports_slicing_ordering_in_compound:
+        rows = list(parts[0].union(*parts[1:], all=True))
+    else:
+        rows = [row for part in parts for row in part]
+    out: dict[str, list] = {code: [] for code in codes}
+    for row in sorted(rows, key=lambda r: (r["created_at"], r["pk"]), reverse=True):
+        out[row["error_code"] or "(none)"].append(row)
+    return out
 
 
 def failure_groups(*, start: datetime, now: datetime, examples: int = EXAMPLES_PER_CODE) -> dict:
     """Failed tasks grouped by error code: count, share of the failures, failure rate, last seen, a
-    per-day trend, and the latest examples of each code. Three queries."""
-    summary = state_totals_and_failures(start=start)
-    failed = tasks_since(start).filter(state=State.FAILED)
-    days = [day for day in _days(start, now)]
-    trend_rows = (
-        failed.annotate(day=TruncDay("created_at")).values("error_code", "day").annotate(n=Count("pk")).order_by()
-    )
+    per-day trend, and the latest examples of each code."""
+    totals = rollups.totals(start=start, now=now, states_only=True)
+    summary = state_totals_and_failures(totals)
+    days = _days(start, now)
     trend: dict[str, dict] = {}
-    for row in trend_rows:
-        trend.setdefault(row["error_code"] or "(none)", {})[row["day"]] = row["n"]
-    latest = (
-        failed.annotate(
-            rank=Over(RowNumber(), partition_by=[F("error_code")], order_by=[F("created_at").desc(), F("pk").desc()])
-        )
-        .filter(rank__lte=examples)
-        .values(
-            "pk", "error_code", "error_detail", "created_at", "finished_at", "tenant__name", "project__name", "model"
-        )
-        .order_by("error_code", "-created_at", "-pk")
-    )
-    by_code: dict[str, list] = {}
-    for row in latest:
-        by_code.setdefault(row["error_code"] or "(none)", []).append(row)
-    groups = []
-    for entry in summary["failures"]:
-        code = entry["code"]
-        groups.append(
-            {
-                **entry,
-                "trend": [trend.get(code, {}).get(day, 0) for day in days],
-                "examples": by_code.get(code, []),
-            }
-        )
+    for (hour, state, code), entry in totals.states.items():
+        if state == State.FAILED:
+            day = hour.replace(hour=0)
+            by_day = trend.setdefault(code or "(none)", {})
+            by_day[day] = by_day.get(day, 0) + entry["tasks"]
+    by_code = failure_examples(start=start, codes=[entry["code"] for entry in summary["failures"]], examples=examples)
+    groups = [
+        {
+            **entry,
+            "trend": [trend.get(entry["code"], {}).get(day, 0) for day in days],
+            "examples": by_code[entry["code"]],
+        }
+        for entry in summary["failures"]
+    ]
     return {"days": days, "groups": groups, "summary": summary}
 
 
@@ -371,17 +303,21 @@ def dashboard(*, window: Window, now: datetime | None = None) -> dict:
     """Everything the dashboard shows from the database (rq is read separately)."""
     now = now or timezone.now()
     start = now - window.span
-    hourly_start = now - min(window.span, MAX_HOURLY_SPAN)
+    totals = rollups.totals(start=start, now=now)
+    tenants = Tenant.objects.in_bulk(list(totals.tenants))
+    usage = daily_usage(start=start, now=now)
+    currency_of = currencies(set(totals.tenants) | {row["tenant_id"] for row in usage}, now=now)
     return {
         "window": window,
         "start": start,
         "now": now,
-        "hourly": tasks_by_state(start=hourly_start, now=now, unit="hour"),
-        "daily": tasks_by_state(start=start, now=now, unit="day"),
-        "summary": state_totals_and_failures(start=start),
-        "moderation": moderation_blocks(start=start),
-        "moderation_rules": moderation_rules(start=start),
-        "timings": stage_percentiles(start=start),
-        "revenue": revenue_per_day(start=start, now=now),
-        "tenants": top_tenants(start=start),
+        "hourly": tasks_by_state(totals, start=now - min(window.span, MAX_HOURLY_SPAN), now=now, unit="hour"),
+        "daily": tasks_by_state(totals, start=start, now=now, unit="day"),
+        "summary": state_totals_and_failures(totals),
+        "moderation": moderation_blocks(totals),
+        "moderation_rules": moderation_rules(totals),
+        "timings": stage_percentiles(totals),
+        "revenue": revenue_per_day(usage, currency_of, start=start, now=now),
+        "tenants": top_tenants(totals, tenants, currency_of),
+        "queue_waits": queue_waits(totals, tenants, now=now),
     }

@@ -205,3 +205,66 @@ class IdempotencyKey(TenantOwned):
     class Meta(TenantOwned.Meta):
         db_table = "billing_idempotencykey"
         constraints = [models.UniqueConstraint(fields=["tenant", "key"], name="idempotency_unique_key")]
+
+
+# --- Hourly rollups of ended tasks, for the operator's pages (generation/rollups.py) -------------
+class RollupHour(models.Model):
+    """One hour (UTC) of task creation and whether its rollups are written. ``done``: every task
+    created in it had ended and its rows below are the whole hour; otherwise the hour is read from
+    the tasks themselves. A retry that takes a task of a done hour back to queued makes it pending
+    again in the same transaction."""
+
+    hour = models.DateTimeField(primary_key=True)
+    done = models.BooleanField(default=False)
+    checked_at = models.DateTimeField(null=True, blank=True, help_text="When a rollup run last looked at the hour")
+
+
+class TaskRollup(models.Model):
+    """The tasks created in one done hour, per tenant, model, final state and error code."""
+
+    hour = models.DateTimeField()
+    # No foreign key constraint: its check at commit would take a share lock on the tenant's row,
+    # which submits and retries lock for update (a retry that waits on this hour's row deadlocked).
+    tenant = models.ForeignKey(Tenant, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
+    model = models.CharField(max_length=64)
+    state = models.CharField(max_length=16)
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    tasks = models.PositiveIntegerField(default=0)
+    images = models.PositiveIntegerField(default=0, help_text="Images delivered")
+    charge = models.DecimalField(max_digits=14, decimal_places=5, default=Decimal("0"))
+    started = models.PositiveIntegerField(default=0, help_text="Tasks a worker started")
+    wait_ms = models.FloatField(default=0.0, help_text="Sum of started_at - created_at of the started tasks")
+    wait_ms_max = models.FloatField(null=True, blank=True)
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["hour", "tenant", "model", "state", "error_code"], name="task_rollup_key")
+        ]
+
+
+class StageRollup(models.Model):
+    """How many tasks of one done hour took each stage's time, in log buckets (bucket 0: under 1 ms;
+    bucket b: [r^(b-1), r^b) ms with r = 2^(1/8), so 8 buckets per doubling)."""
+
+    hour = models.DateTimeField()
+    stage = models.CharField(max_length=32)
+    bucket = models.SmallIntegerField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["hour", "stage", "bucket"], name="stage_rollup_key")]
+
+
+class ModerationRollup(models.Model):
+    """Moderation blocks among the tasks of one done hour: ``prompt`` categories and ``rule``s of
+    blocked prompts, ``image`` labels of flagged images (with the tasks they belong to)."""
+
+    hour = models.DateTimeField()
+    kind = models.CharField(max_length=8)
+    name = models.CharField(max_length=200)
+    tasks = models.PositiveIntegerField(default=0)
+    images = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["hour", "kind", "name"], name="moderation_rollup_key")]

@@ -159,32 +159,3 @@ def claim_next(*, queue_name: str, holder: Task, job_id: str, worker_name: str, 
         if task is not None:
             return Claim(task=task, waiting=False)
     return Claim(task=None, waiting=bool(ranked))
-
-
-def queue_wait_by_tenant(*, since, now) -> list[dict]:
-    """For the dashboard: per tenant, the tasks started since ``since`` with their mean and longest
-    wait in the queue (ms), and the tasks waiting now with the oldest one's wait so far."""
-    from django.db.models import Avg, Count, DurationField, ExpressionWrapper, Max
-
-    wait = ExpressionWrapper(F("started_at") - F("created_at"), output_field=DurationField())
-    rows: dict[int, dict] = {}
-
-    def row(tenant_id: int, name: str) -> dict:
-        empty = {"tenant": name, "started": 0, "mean_wait_ms": None, "max_wait_ms": None, "queued": 0}
-        return rows.setdefault(tenant_id, {"tenant_id": tenant_id, **empty, "oldest_wait_ms": None})
-
-    started = Task.unscoped_objects.filter(started_at__gte=since).values("tenant_id", "tenant__name")
-    for entry in started.annotate(n=Count("id"), mean=Avg(wait), longest=Max(wait)).order_by():
-        row(entry["tenant_id"], entry["tenant__name"]).update(
-            started=entry["n"], mean_wait_ms=_ms(entry["mean"]), max_wait_ms=_ms(entry["longest"])
-        )
-    queued = Task.unscoped_objects.filter(state=State.QUEUED).values("tenant_id", "tenant__name")
-    for entry in queued.annotate(n=Count("id"), oldest=Min("created_at")).order_by():
-        row(entry["tenant_id"], entry["tenant__name"]).update(
-            queued=entry["n"], oldest_wait_ms=_ms(now - entry["oldest"])
-        )
-    return sorted(rows.values(), key=lambda r: (-(r["oldest_wait_ms"] or 0), -(r["max_wait_ms"] or 0), r["tenant"]))
-
-
-def _ms(duration) -> float | None:
-    return None if duration is None else round(duration.total_seconds() * 1000, 1)

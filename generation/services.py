@@ -29,7 +29,7 @@ from redis.exceptions import RedisError
 
 from accounts.authentication import ApiClient
 from accounts.services import audit_record
-from generation import charging, events, idempotency, limits, progress, queues
+from generation import charging, events, idempotency, limits, progress, queues, rollups
 from generation.models import Image, Task
 from generation.options import Choices, resolve_choices
 from generation.signals import TaskEnd, announce_task_end
@@ -548,6 +548,7 @@ def _retry_requeue(locked: Task, *, actor) -> None:
         **resets,
     )
     assert moved, "the row is locked"
+    rollups.reopen(locked.created_at)  # its hour is counted from the tasks again
     if admission.prepaid:
         biller.credit_hold(task=locked, amount=admission.hold)
     audit_record(actor=actor, obj=locked, message=f"Retried: queued for attempt {locked.attempts + 1}.")

@@ -271,6 +271,9 @@ GENERATION_PROGRESS_INTERVAL = env.float("GENERATION_PROGRESS_INTERVAL", default
 RECONCILE_INTERVAL = env.int("RECONCILE_INTERVAL", default=60)
 # How often the retention job deletes images older than their project's retention_days.
 RETENTION_INTERVAL = env.int("RETENTION_INTERVAL", default=3600)
+# How often `manage.py run_scheduler` writes the hourly task rollups of the console's pages
+# (generation/rollups.py); until an hour is written the pages read its tasks.
+ROLLUP_INTERVAL = env.int("ROLLUP_INTERVAL", default=300)
 
 # --- Per-tenant limits -----------------------------------------------------------------------
 # Deployment defaults; a tenant's own value (admin, tenant page) replaces each one. See the README,

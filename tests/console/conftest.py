@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from console.demo import record_task
 from console.roles import SUPPORT
+from generation import rollups
 from generation.models import Task
 from tests.factories import ProjectFactory, TenantFactory
 
@@ -80,9 +81,25 @@ def seed_service(now: datetime | None = None) -> Service:
     return Service(now=now, tasks=tasks, tenants={"alpha": alpha.tenant, "beta": beta.tenant, "gamma": gamma.tenant})
 
 
-@pytest.fixture
-def service(db) -> Service:
-    return seed_service()
+def write_rollups(now: datetime | None = None) -> int:
+    """Every closed hour's rollups, as the scheduler's runs (and `manage.py rollup_tasks`) write them."""
+    written = 0
+    while True:
+        run = rollups.rollup_job(now=now)
+        written += run["written"]
+        if not run["hours_left"]:
+            return written
+
+
+@pytest.fixture(params=["from tasks", "from rollups"])
+def service(db, request) -> Service:
+    """The service, read from its tasks alone, and again with every closed hour rolled up (the
+    current hour and hours with a task still queued or running are read from the tasks either way):
+    every number the pages show must be the same."""
+    seeded = seed_service()
+    if request.param == "from rollups":
+        assert write_rollups(seeded.now) > 0
+    return seeded
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@
 rq's cron scheduler with the platform's periodic jobs (they run on the "default" queue, so a
 worker must listen there: `make run` starts one). Jobs: closing the previous billing month at 01:00
 UTC on the 1st; the task reconciler (generation/reconcile.py) every RECONCILE_INTERVAL seconds;
-retention (generation/retention.py) every RETENTION_INTERVAL seconds."""
+retention (generation/retention.py) every RETENTION_INTERVAL seconds; the hourly task rollups of the
+console's pages (generation/rollups.py) every ROLLUP_INTERVAL seconds."""
 
 import logging
 
@@ -15,12 +16,14 @@ from rq.cron import CronScheduler
 from billing.jobs import CLOSE_PERIOD_CRON, close_previous_period
 from generation.reconcile import reconcile_job
 from generation.retention import retention_job
+from generation.rollups import rollup_job
 
 # (function, queue, cron expression or None, interval in seconds or None)
 SCHEDULE = [
     (close_previous_period, "default", CLOSE_PERIOD_CRON, None),
     (reconcile_job, "default", None, "RECONCILE_INTERVAL"),
     (retention_job, "default", None, "RETENTION_INTERVAL"),
+    (rollup_job, "default", None, "ROLLUP_INTERVAL"),
 ]
 
 
