@@ -5,6 +5,7 @@ ledger row and credit entries on tasks."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from django import forms
@@ -16,6 +17,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from imgplatform.listing import EstimatedCountPaginator
 from imgplatform.money import ZERO, MoneySum
 
 from accounts.admin_extend import inserted, registered_admin, replaces_admin
@@ -186,15 +188,40 @@ class UsageLineInline(admin.TabularInline):
         return False
 
 
+class CurrencyFilter(admin.SimpleListFilter):
+    """The plans' currencies (a ledger row is in its plan's), not a DISTINCT over the ledger."""
+
+    title = "currency"
+    parameter_name = "currency__exact"
+
+    def lookups(self, request, model_admin):
+        currencies = Plan.objects.order_by("currency").values_list("currency", flat=True).distinct()
+        return [(code, code) for code in currencies]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(currency=self.value()) if self.value() else queryset
+
+
 @admin.register(UsageRecord)
 class UsageRecordAdmin(admin.ModelAdmin):
-    """The ledger: read-only. Rows are written only when a task finishes."""
+    """The ledger: read-only. Rows are written only when a task finishes. A row per billed task, so
+    the list never counts it whole (imgplatform/listing.py); a task id is found by its index."""
 
     list_display = ("task", "tenant", "project", "end_user", "period", "images", "tier", "unit_price", "amount")
     list_select_related = ("tenant", "project", "project__tenant", "task")
-    list_filter = ("period", "currency")
-    search_fields = ("=task__id", "end_user", "tenant__name")
+    list_filter = ("period", CurrencyFilter)
+    search_fields = ("end_user", "tenant__name")
+    search_help_text = "A task id, or (read through the whole ledger) an end user or a tenant's name."
     inlines = [UsageLineInline]
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+
+    def get_search_results(self, request, queryset, search_term):
+        try:
+            return queryset.filter(task_id=uuid.UUID(search_term.strip())), False
+        except ValueError:
+            return super().get_search_results(request, queryset, search_term)
 
     def has_add_permission(self, request):
         return False

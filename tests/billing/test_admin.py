@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from billing.invoicing import billing_period_close
 from billing.models import BillingAccount, CreditEntry, Invoice, Plan, UsageRecord
@@ -66,6 +68,14 @@ def test_credit_grant_chart_and_ledger_pages(staff, client, small_plan, prepaid)
     ledger_page = staff.get(f"/admin/billing/usagerecord/{record.pk}/change/").content.decode()
     assert 'name="amount"' not in ledger_page  # read-only
     assert staff.post(f"/admin/billing/usagerecord/{record.pk}/delete/", {"post": "yes"}).status_code == 403
+
+    # A row per billed task: the list never counts the whole ledger nor reads its distinct currencies.
+    with CaptureQueriesContext(connection) as queries:
+        found = staff.get("/admin/billing/usagerecord/", {"q": str(record.task_id)})
+    assert list(found.context["cl"].result_list) == [record]
+    ledger = [q["sql"] for q in queries.captured_queries if '"billing_usagerecord"' in q["sql"]]
+    assert not [sql for sql in ledger if "DISTINCT" in sql or ("COUNT(" in sql and "LIMIT 1001" not in sql)]
+    assert f"?currency__exact={record.currency}" in found.content.decode()
 
 
 def test_invoice_actions_follow_the_allowed_transitions(staff, client, small_plan):
