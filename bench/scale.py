@@ -103,7 +103,7 @@ def explain(client, url: str, **headers) -> None:
     slow = [q for q in queries.captured_queries if float(q["time"]) * 1000 > SLOW_MS]
     for query in sorted(slow, key=lambda q: -float(q["time"])):
         print(f"\n  -- {float(query['time']) * 1000:.0f} ms: {query['sql'][:400]}")
-        if not query["sql"].lstrip().upper().startswith(("SELECT", "WITH")):
+        if not query["sql"].lstrip(" (").upper().startswith(("SELECT", "WITH")):
             continue
         with connection.cursor() as cursor:
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + query["sql"])

@@ -278,7 +278,7 @@ def failure_examples(*, start: datetime, codes: list[str], examples: int = EXAMP
 def failure_groups(*, start: datetime, now: datetime, examples: int = EXAMPLES_PER_CODE) -> dict:
     """Failed tasks grouped by error code: count, share of the failures, failure rate, last seen, a
     per-day trend, and the latest examples of each code."""
-    totals = rollups.totals(start=start, now=now, states_only=True)
+    totals = rollups.totals(start=start, now=now, states_only=True, hourly_since=now)
     summary = state_totals_and_failures(totals)
     days = _days(start, now)
     trend: dict[str, dict] = {}
@@ -303,7 +303,8 @@ def dashboard(*, window: Window, now: datetime | None = None) -> dict:
     """Everything the dashboard shows from the database (rq is read separately)."""
     now = now or timezone.now()
     start = now - window.span
-    totals = rollups.totals(start=start, now=now)
+    hourly_since = now - min(window.span, MAX_HOURLY_SPAN)
+    totals = rollups.totals(start=start, now=now, hourly_since=hourly_since)
     tenants = Tenant.objects.in_bulk(list(totals.tenants))
     usage = daily_usage(start=start, now=now)
     currency_of = currencies(set(totals.tenants) | {row["tenant_id"] for row in usage}, now=now)
@@ -311,7 +312,7 @@ def dashboard(*, window: Window, now: datetime | None = None) -> dict:
         "window": window,
         "start": start,
         "now": now,
-        "hourly": tasks_by_state(totals, start=now - min(window.span, MAX_HOURLY_SPAN), now=now, unit="hour"),
+        "hourly": tasks_by_state(totals, start=hourly_since, now=now, unit="hour"),
         "daily": tasks_by_state(totals, start=start, now=now, unit="day"),
         "summary": state_totals_and_failures(totals),
         "moderation": moderation_blocks(totals),

@@ -166,6 +166,8 @@ class Image(TenantOwned):
     class Meta(TenantOwned.Meta):
         ordering = ["index"]
         constraints = [models.UniqueConstraint(fields=["task", "index"], name="image_unique_index")]
+        # Moderation blocks of the console (generation/rollups.py): the few flagged images of some tasks.
+        indexes = [models.Index(fields=["task"], condition=models.Q(flagged=True), name="image_flagged_task")]
 
     def __str__(self) -> str:
         return self.storage_path
@@ -219,10 +221,16 @@ class RollupHour(models.Model):
     checked_at = models.DateTimeField(null=True, blank=True, help_text="When a rollup run last looked at the hour")
 
 
-class TaskRollup(models.Model):
-    """The tasks created in one done hour, per tenant, model, final state and error code."""
+class Span(models.TextChoices):
+    HOUR = "hour"
+    DAY = "day"  # the sum of a day's 24 hour rows, written once all 24 are done
 
-    hour = models.DateTimeField()
+
+class TaskRollup(models.Model):
+    """The tasks created in one done hour (or day), per tenant, model, final state and error code."""
+
+    hour = models.DateTimeField(help_text="The hour, or the day's first hour for a day row")
+    span = models.CharField(max_length=4, choices=Span.choices, default=Span.HOUR)
     # No foreign key constraint: its check at commit would take a share lock on the tenant's row,
     # which submits and retries lock for update (a retry that waits on this hour's row deadlocked).
     tenant = models.ForeignKey(Tenant, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
@@ -239,7 +247,9 @@ class TaskRollup(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["hour", "tenant", "model", "state", "error_code"], name="task_rollup_key")
+            models.UniqueConstraint(
+                fields=["hour", "span", "tenant", "model", "state", "error_code"], name="task_rollup_key"
+            )
         ]
 
 
@@ -248,12 +258,13 @@ class StageRollup(models.Model):
     bucket b: [r^(b-1), r^b) ms with r = 2^(1/8), so 8 buckets per doubling)."""
 
     hour = models.DateTimeField()
+    span = models.CharField(max_length=4, choices=Span.choices, default=Span.HOUR)
     stage = models.CharField(max_length=32)
     bucket = models.SmallIntegerField()
     count = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["hour", "stage", "bucket"], name="stage_rollup_key")]
+        constraints = [models.UniqueConstraint(fields=["hour", "span", "stage", "bucket"], name="stage_rollup_key")]
 
 
 class ModerationRollup(models.Model):
@@ -261,10 +272,11 @@ class ModerationRollup(models.Model):
     blocked prompts, ``image`` labels of flagged images (with the tasks they belong to)."""
 
     hour = models.DateTimeField()
+    span = models.CharField(max_length=4, choices=Span.choices, default=Span.HOUR)
     kind = models.CharField(max_length=8)
     name = models.CharField(max_length=200)
     tasks = models.PositiveIntegerField(default=0)
     images = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["hour", "kind", "name"], name="moderation_rollup_key")]
+        constraints = [models.UniqueConstraint(fields=["hour", "span", "kind", "name"], name="moderation_rollup_key")]

@@ -46,13 +46,14 @@ from django.db.models import (
     When,
 )
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
-from django.db.models.functions import Cast, Floor, Ln, TruncHour
+from django.db.models.functions import Cast, Floor, Ln, TruncDay, TruncHour
 from django.utils import timezone
 
-from generation.models import Image, ModerationRollup, RollupHour, StageRollup, Task, TaskRollup
+from generation.models import Image, ModerationRollup, RollupHour, Span, StageRollup, Task, TaskRollup
 
 State = Task.State
-HOUR = timedelta(hours=1)
+HOUR, DAY = timedelta(hours=1), timedelta(days=1)
+ROLLUPS = (TaskRollup, StageRollup, ModerationRollup)
 STAGES = ["queue_wait", "generation", "moderation", "storage", "total"]
 RATIO = 2 ** (1 / 8)  # bucket b >= 1 holds [RATIO^(b-1), RATIO^b) ms; bucket 0 [0, 1) ms
 CLOSE_AFTER = timedelta(minutes=5)
@@ -63,6 +64,10 @@ MONEY = Decimal("0.00001")
 
 def floor_hour(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def floor_day(moment: datetime) -> datetime:
+    return floor_hour(moment).replace(hour=0)
 
 
 def bucket_bounds(bucket: int) -> tuple[float, float]:
@@ -80,13 +85,12 @@ def spans_of(hours: list[datetime]) -> list[tuple[datetime, datetime]]:
     return spans
 
 
-def created_in(spans, prefix: str = "") -> Q:
-    """Tasks created in any of ``spans`` ([start, end); an end of None is open)."""
+def created_in(spans, field: str = "created_at") -> Q:
+    """Rows whose ``field`` (a task's creation) falls in any of ``spans`` ([start, end); an end of
+    None is open)."""
     found = Q(pk__in=[])
     for start, end in spans:
-        found |= Q(**{f"{prefix}created_at__gte": start}) & (
-            Q(**{f"{prefix}created_at__lt": end}) if end is not None else Q()
-        )
+        found |= Q(**{f"{field}__gte": start}) & (Q(**{f"{field}__lt": end}) if end is not None else Q())
     return found
 
 
@@ -163,9 +167,10 @@ def moderation_rows(spans) -> list[dict]:
             for name in _names(names):
                 tasks[(hour, kind, name)].add(pk)
     flagged = (
-        Image.unscoped_objects.filter(created_in(spans, prefix="task__"), flagged=True)
+        Image.unscoped_objects.filter(created_in(spans, "task__created_at"), flagged=True)
         .annotate(hour=_hour("task__created_at"), labels=KeyTransform("flagged", "moderation"))
         .values_list("hour", "task_id", "labels")
+        .order_by()
     )
     for hour, task_id, labels in flagged:
         for name in _names(labels):
@@ -206,6 +211,7 @@ def materialise(hours: list[datetime], *, now: datetime | None = None) -> list[d
     if not hours:
         return []
     with transaction.atomic():
+        _one_run_at_a_time()
         RollupHour.objects.bulk_create([RollupHour(hour=hour) for hour in hours], ignore_conflicts=True)
         pending = RollupHour.objects.select_for_update().filter(hour__in=hours, done=False).order_by("hour")
         todo = [row.hour for row in pending]
@@ -219,17 +225,61 @@ def materialise(hours: list[datetime], *, now: datetime | None = None) -> list[d
         if ready:
             _write(ready)
             RollupHour.objects.filter(hour__in=ready).update(done=True)
+            _write_days(sorted({floor_day(hour) for hour in ready}))
         RollupHour.objects.filter(hour__in=todo).update(checked_at=now)
     return ready
 
 
+def _one_run_at_a_time() -> None:
+    """Runs write one after another (PostgreSQL: a transaction-scoped advisory lock), so a day's
+    rows are added up from all its hours (SQLite writes one transaction at a time anyway)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('generation.rollups'))")
+
+
 def _write(hours: list[datetime]) -> None:
     spans = spans_of(hours)
-    for model in (TaskRollup, StageRollup, ModerationRollup):
-        model.objects.filter(hour__in=hours).delete()
+    for model in ROLLUPS:
+        model.objects.filter(span=Span.HOUR, hour__in=hours).delete()
     TaskRollup.objects.bulk_create([TaskRollup(**row) for row in task_rows(spans)], batch_size=2000)
     StageRollup.objects.bulk_create([StageRollup(**row) for row in stage_rows(spans)], batch_size=2000)
     ModerationRollup.objects.bulk_create([ModerationRollup(**row) for row in moderation_rows(spans)], batch_size=2000)
+
+
+# What a day row adds up, per rollup table: (its key columns, {column: aggregate}).
+DAY_SUMS = {
+    TaskRollup: (
+        ("tenant_id", "model", "state", "error_code"),
+        {"tasks": Sum("tasks"), "images": Sum("images"), "charge": Sum("charge"), "started": Sum("started"),
+         "wait_ms": Sum("wait_ms"), "wait_ms_max": Max("wait_ms_max"), "last_finished_at": Max("last_finished_at")},
+    ),
+    StageRollup: (("stage", "bucket"), {"count": Sum("count")}),
+    ModerationRollup: (("kind", "name"), {"tasks": Sum("tasks"), "images": Sum("images")}),
+}  # fmt: skip
+
+
+def _write_days(days: list[datetime]) -> None:
+    """The day rows of ``days`` whose 24 hours are all done: their hour rows added up (a page reads
+    a month as 30 day rows, not 720 hours). A day with an hour pending has none."""
+    for day in days:
+        hours = {"hour__gte": day, "hour__lt": day + DAY}
+        complete = RollupHour.objects.filter(done=True, **hours).count() == 24
+        for model, (keys, sums) in DAY_SUMS.items():
+            model.objects.filter(span=Span.DAY, hour=day).delete()
+            if complete:
+                rows = (
+                    model.objects.filter(span=Span.HOUR, **hours)
+                    .values(*keys)
+                    .annotate(**{f"day_{k}": v for k, v in sums.items()})
+                )
+                model.objects.bulk_create(
+                    [
+                        model(hour=day, span=Span.DAY, **{k.removeprefix("day_"): v for k, v in row.items()})
+                        for row in rows.order_by()
+                    ],
+                    batch_size=2000,
+                )
 
 
 def reopen(created_at: datetime) -> None:
@@ -241,8 +291,8 @@ def reopen(created_at: datetime) -> None:
     hour = floor_hour(created_at)
     RollupHour.objects.bulk_create([RollupHour(hour=hour)], ignore_conflicts=True)
     RollupHour.objects.filter(hour=hour).update(done=False)
-    for model in (TaskRollup, StageRollup, ModerationRollup):
-        model.objects.filter(hour=hour).delete()
+    for model in ROLLUPS:
+        model.objects.filter(span=Span.HOUR, hour=hour).delete()  # its day's row is unused until it is done
 
 
 def rollup_job(*, now: datetime | None = None, limit: int = HOURS_PER_RUN) -> dict:
@@ -265,7 +315,7 @@ def rollup_job(*, now: datetime | None = None, limit: int = HOURS_PER_RUN) -> di
 def rebuild(*, since: datetime | None = None) -> None:
     """Forget the rollups (from ``since``); the next runs write them again from the tasks."""
     with transaction.atomic():
-        for model in (TaskRollup, StageRollup, ModerationRollup, RollupHour):
+        for model in (*ROLLUPS, RollupHour):
             rows = model.objects.all() if since is None else model.objects.filter(hour__gte=floor_hour(since))
             rows.delete()
 
@@ -273,8 +323,8 @@ def rebuild(*, since: datetime | None = None) -> None:
 # --- Reading a window ---------------------------------------------------------------------------
 @dataclass
 class Totals:
-    """The tasks created in a window, added up: ``states`` (hour, state, error code) -> tasks and
-    last end; ``tenants`` -> tasks, failed, images, charge, started, wait_ms, wait_ms_max;
+    """The tasks created in a window, added up: ``states`` (hour or day, state, error code) -> tasks
+    and last end; ``tenants`` -> tasks, failed, images, charge, started, wait_ms, wait_ms_max;
     ``stages`` -> bucket -> tasks; ``moderation`` (kind, name) -> tasks, images."""
 
     states: dict[tuple, dict] = field(default_factory=dict)
@@ -328,9 +378,13 @@ def _snapshot():
         yield
 
 
-def totals(*, start: datetime, now: datetime, states_only: bool = False) -> Totals:
+def totals(
+    *, start: datetime, now: datetime, states_only: bool = False, hourly_since: datetime | None = None
+) -> Totals:
     """Everything created from ``start`` on: done hours from their rollups, the rest from tasks.
-    ``states_only``: the counts per hour, state and code alone (tenants too for the tasks read)."""
+    ``states_only``: the counts per hour, state and code alone (tenants too for the tasks read).
+    ``hourly_since``: the days before this one's are read from day rows where they have one and
+    counted per day (keyed by the day's start), for pages that chart them by day."""
     out = Totals()
     first_full, current = floor_hour(start) + (HOUR if start != floor_hour(start) else timedelta()), floor_hour(now)
     with _snapshot():
@@ -343,16 +397,28 @@ def totals(*, start: datetime, now: datetime, states_only: bool = False) -> Tota
         hours = [first_full + HOUR * i for i in range(int((current - first_full) / HOUR))]
         live = ([(start, first_full)] if start < first_full else []) + spans_of([h for h in hours if h not in done])
         if done:
-            _add_rollups(out, first_full, current, states_only)
+            split = max(first_full, floor_day(hourly_since or start))
+            days = [day for day in {floor_day(h) for h in hours} if day + DAY <= split and _whole(day, done)]
+            rows = Q(span=Span.DAY, hour__in=days) | Q(
+                created_in(spans_of([h for h in hours if floor_day(h) not in days]), "hour"), span=Span.HOUR
+            )
+            _add_rollups(out, rows, states_only, by_day_before=split)
         _add_tasks(out, [*live, (current, None)], states_only)
     return out
 
 
-def _add_rollups(out: Totals, start: datetime, end: datetime, states_only: bool) -> None:
-    rows = TaskRollup.objects.filter(hour__gte=start, hour__lt=end)
-    by_state = rows.values("hour", "state", "error_code").annotate(n=Sum("tasks"), last=Max("last_finished_at"))
-    for row in by_state.order_by():
-        out.add_state(row["hour"], row["state"], row["error_code"], row["n"], row["last"])
+def _whole(day: datetime, done: set) -> bool:
+    return all(day + HOUR * i in done for i in range(24))
+
+
+def _add_rollups(out: Totals, stored: Q, states_only: bool, *, by_day_before: datetime) -> None:
+    """Adds the rollup rows ``stored`` selects: per hour (per day before ``by_day_before``), state
+    and code; per tenant; stage histograms; moderation blocks."""
+    rows = TaskRollup.objects.filter(stored)
+    bucket = Case(When(hour__lt=by_day_before, then=TruncDay("hour", tzinfo=UTC)), default=F("hour"))
+    by_state = rows.annotate(bucket=bucket).values("bucket", "state", "error_code")
+    for row in by_state.annotate(n=Sum("tasks"), last=Max("last_finished_at")).order_by():
+        out.add_state(row["bucket"], row["state"], row["error_code"], row["n"], row["last"])
     if states_only:
         return
     sums = {key: Sum(key) for key in ("tasks", "images", "charge", "started", "wait_ms")}
@@ -364,10 +430,9 @@ def _add_rollups(out: Totals, start: datetime, end: datetime, states_only: bool)
     for row in by_tenant.order_by():
         entry = {key.removeprefix("sum_"): value for key, value in row.items()}
         out.add_tenant(row["tenant_id"], {**entry, "charge": Decimal(entry["charge"] or 0).quantize(MONEY)})
-    stages = StageRollup.objects.filter(hour__gte=start, hour__lt=end).values("stage", "bucket")
-    for row in stages.annotate(n=Sum("count")).order_by():
+    for row in StageRollup.objects.filter(stored).values("stage", "bucket").annotate(n=Sum("count")).order_by():
         out.add_stage(row["stage"], row["bucket"], row["n"])
-    moderation = ModerationRollup.objects.filter(hour__gte=start, hour__lt=end).values("kind", "name")
+    moderation = ModerationRollup.objects.filter(stored).values("kind", "name")
     for row in moderation.annotate(n_tasks=Sum("tasks"), n_images=Sum("images")).order_by():
         out.add_moderation(row["kind"], row["name"], row["n_tasks"], row["n_images"])
 

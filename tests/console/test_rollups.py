@@ -22,7 +22,7 @@ from tests.console.conftest import stage_timings, write_rollups
 from tests.factories import ProjectFactory
 
 State = Task.State
-WINDOWS = [metrics.WINDOWS["24h"], metrics.WINDOWS["7d"]]
+WINDOWS = list(metrics.WINDOWS.values())
 
 
 def pages(now) -> list[dict]:
@@ -59,6 +59,10 @@ def mixed_traffic(now):
         timings = stage_timings(50 + 37 * i) if kind["state"] != State.CANCELLED else {}
         created = now - timedelta(minutes=13 * i + 1)
         tasks.append(record_task(projects[i % 3], created_at=created, timings_ms=timings, **kind))
+    for i in range(24):  # 9 to 12 days ago: whole days before the last week, read from day rows
+        kind = outcomes[i % len(outcomes)]
+        created = now - timedelta(days=9, hours=3 * i + 1)
+        tasks.append(record_task(projects[i % 3], created_at=created, timings_ms=stage_timings(70 + 11 * i), **kind))
     tasks.append(
         record_task(
             projects[0], state=State.RUNNING, created_at=now - timedelta(hours=3), timings_ms={"queue_wait": 900}
@@ -76,7 +80,7 @@ def test_rolled_up_hours_give_the_numbers_the_tasks_give(db):
     running_hour = rollups.floor_hour(now - timedelta(hours=3))
     assert not RollupHour.objects.get(hour=running_hour).done  # read from its tasks until the task ends
     assert not RollupHour.objects.filter(hour__gte=rollups.floor_hour(now)).exists()  # the current hour: live
-    assert TaskRollup.objects.exists()
+    assert TaskRollup.objects.filter(span="hour").exists() and TaskRollup.objects.filter(span="day").exists()
     assert pages(now) == alone
     day = alone[0]
     in_day = Counter(t.state for t in tasks if t.created_at >= now - timedelta(hours=24))
@@ -116,9 +120,10 @@ def test_the_command_back_fills_every_closed_hour(db, capsys):
     out = capsys.readouterr().out
     assert "hours written" in out and "0 waiting" in out
     assert RollupHour.objects.filter(done=True).count() >= 40 * 24
-    assert TaskRollup.objects.count() == 3
+    assert TaskRollup.objects.filter(span="hour").count() == 3
+    assert TaskRollup.objects.filter(span="day").count() == 2  # the whole days of the 12 and 3 days old ones
     call_command("rollup_tasks", "--rebuild", "--since", (now - timedelta(days=5)).date().isoformat())
-    assert TaskRollup.objects.count() == 3
+    assert TaskRollup.objects.filter(span="hour").count() == 3
 
 
 def test_the_scheduler_writes_the_rollups_every_interval(redis_conn, settings):
