@@ -75,10 +75,10 @@ def tasks_by_state(totals: Totals, *, start: datetime, now: datetime, unit: str)
     keys = (_hours if unit == "hour" else _days)(start, now)
     counts: dict[tuple, int] = {}
     first = keys[0]
-    for (hour, state, _code), entry in totals.states.items():
+    for (hour, state, _code), tasks in totals.states.items():
         if hour >= first:
             key = hour if unit == "hour" else hour.replace(hour=0)
-            counts[(key, state)] = counts.get((key, state), 0) + entry["tasks"]
+            counts[(key, state)] = counts.get((key, state), 0) + tasks
     return {
         "unit": unit,
         "buckets": keys,
@@ -96,13 +96,12 @@ def state_totals_and_failures(totals: Totals) -> dict:
     its share of the tasks that ended (succeeded, failed or cancelled)."""
     by_state = {str(state): 0 for state in STATES}
     codes: dict[str, dict] = {}
-    for (_hour, state, code), entry in totals.states.items():
-        by_state[state] = by_state.get(state, 0) + entry["tasks"]
+    for (_hour, state, code), tasks in totals.states.items():
+        by_state[state] = by_state.get(state, 0) + tasks
         if state == State.FAILED:
             failure = codes.setdefault(code or "(none)", {"code": code or "(none)", "count": 0, "last": None})
-            failure["count"] += entry["tasks"]
-            if entry["last"] and (failure["last"] is None or entry["last"] > failure["last"]):
-                failure["last"] = entry["last"]
+            failure["count"] += tasks
+            failure["last"] = totals.last.get((state, code))
     ended = by_state[State.SUCCEEDED] + by_state[State.FAILED] + by_state[State.CANCELLED]
     failed = by_state[State.FAILED]
     failures = sorted(codes.values(), key=lambda e: (-e["count"], e["code"]))
@@ -282,11 +281,11 @@ def failure_groups(*, start: datetime, now: datetime, examples: int = EXAMPLES_P
     summary = state_totals_and_failures(totals)
     days = _days(start, now)
     trend: dict[str, dict] = {}
-    for (hour, state, code), entry in totals.states.items():
+    for (hour, state, code), tasks in totals.states.items():
         if state == State.FAILED:
             day = hour.replace(hour=0)
             by_day = trend.setdefault(code or "(none)", {})
-            by_day[day] = by_day.get(day, 0) + entry["tasks"]
+            by_day[day] = by_day.get(day, 0) + tasks
     by_code = failure_examples(start=start, codes=[entry["code"] for entry in summary["failures"]], examples=examples)
     groups = [
         {
