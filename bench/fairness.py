@@ -35,12 +35,13 @@ def setup_django(env: dict[str, str]) -> None:
     django.setup()
 
 
-def start_worker(env: dict[str, str], mode: str, log: Path) -> subprocess.Popen:
+def start_worker(env: dict[str, str], extra: dict[str, str], log: Path, *, warm_up: bool = False) -> subprocess.Popen:
+    """A `run_worker` process with ``extra`` in its environment, once it listens (its own session)."""
     out = open(log, "w")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
-        [PY, "manage.py", "run_worker", "--no-warm-up"],
+        [PY, "manage.py", "run_worker", *([] if warm_up else ["--no-warm-up"])],
         cwd=ROOT,
-        env={**env, "GENERATION_SCHEDULING": mode, "LOG_LEVEL": "INFO"},
+        env={**env, **extra, "LOG_LEVEL": "INFO"},
         stdout=out,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -155,7 +156,7 @@ def main() -> None:
     env["GENERATION_MODELS"] = f'{{"tiny": {{"step_delay": {args.step_delay}}}}}'
     setup_django(env)
     for mode in ("fifo", "fair"):
-        worker = start_worker(env, mode, ROOT / "var" / f"bench-fairness-{mode}.log")
+        worker = start_worker(env, {"GENERATION_SCHEDULING": mode}, ROOT / "var" / f"bench-fairness-{mode}.log")
         try:
             backlog = [backlog_run(args.x_tasks) for _ in range(args.runs)]
             shares = [shares_run(args.tasks_per_weight) for _ in range(args.runs if args.tasks_per_weight else 0)]

@@ -17,34 +17,14 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._live import PY, ROOT, prepare  # noqa: E402
-from bench.fairness import clean, setup_django, submit, tenant, wait_all  # noqa: E402
+from bench._live import ROOT, prepare  # noqa: E402
+from bench.fairness import clean, setup_django, start_worker, submit, tenant, wait_all  # noqa: E402
 
 MODES = {"sequential": {"GENERATION_ENCODE_THREADS": "0"}, "overlap": {}}
-
-
-def start_worker(env: dict[str, str], extra: dict[str, str], log: Path) -> subprocess.Popen:
-    out = open(log, "w")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen(
-        [PY, "manage.py", "run_worker"],  # warmed up, as make run's worker
-        cwd=ROOT,
-        env={**env, **extra, "LOG_LEVEL": "INFO"},
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 180
-    while "Listening on" not in log.read_text():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"worker did not start:\n{log.read_text()}")
-        time.sleep(0.2)
-    return proc
 
 
 def burst(client, tasks: int, images: int) -> dict[str, float]:
@@ -85,7 +65,7 @@ def main() -> None:
     figures: dict[str, list[dict[str, float]]] = {mode: [] for mode in MODES}
     for run in range(args.runs):
         for mode, extra in MODES.items():  # one worker at a time, alternating: drift hits both
-            worker = start_worker(env, extra, ROOT / "var" / f"bench-worker-{mode}.log")
+            worker = start_worker(env, extra, ROOT / "var" / f"bench-worker-{mode}.log", warm_up=True)
             try:
                 row = {
                     **burst(client, args.tasks, args.images),
