@@ -33,7 +33,12 @@ def generation_queue(model: str):
 
 def generation_job_id(task) -> str:
     """One job id per run: a task taken back from a lost worker gets a new job."""
-    return f"gen-{task.id}-{task.attempts}"
+    return run_job_id(task.id, task.attempts)
+
+
+def run_job_id(task_id, attempt: int) -> str:
+    """The job id of run ``attempt`` of task ``task_id`` (known before the task's row is written)."""
+    return f"gen-{task_id}-{attempt}"
 
 
 def enqueue_generation(task) -> str:
