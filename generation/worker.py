@@ -25,7 +25,8 @@ def load_engine(model_name: str, *, warm_up: bool = True) -> Engine:
     """Load ``model_name`` into this process, once."""
     if model_name not in _engines:
         engine = Engine.load(settings.MODEL_REGISTRY[model_name])
-        engine.encode_threads = settings.GENERATION_ENCODE_THREADS
+        if settings.GENERATION_ENCODE_THREADS is not None:
+            engine.encode_threads = settings.GENERATION_ENCODE_THREADS
         if warm_up:
             log.info("warm-up generation took %.0f ms", engine.warm_up())
         _engines[model_name] = engine

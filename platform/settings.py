@@ -9,7 +9,6 @@ refuse to start on one).
 from __future__ import annotations
 
 import json
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -294,8 +293,9 @@ TENANT_RUNNING_RETRY_SECONDS = env.float("TENANT_RUNNING_RETRY_SECONDS", default
 # bench/fairness.py).
 GENERATION_SCHEDULING = env.str("GENERATION_SCHEDULING", default="fair")
 # Threads of a generation worker that resize and encode a batch's images while the next batch runs
-# (Pillow releases the GIL); 0 encodes them one by one after the last batch.
-GENERATION_ENCODE_THREADS = env.int("GENERATION_ENCODE_THREADS", default=min(4, os.cpu_count() or 1))
+# (Pillow releases the GIL); 0 encodes them one by one after the last batch. Unset: the engine's
+# default (the CPUs, at most 4: generation/engine/runner.py ENCODE_THREADS).
+GENERATION_ENCODE_THREADS = env.int("GENERATION_ENCODE_THREADS", default=None)
 
 # --- Models ----------------------------------------------------------------------------------
 # The registry: see generation/engine/registry.py for the built-in entries. GENERATION_MODELS
