@@ -24,6 +24,20 @@ LIMITS = {
 }
 
 
+def add_store_arguments(parser) -> None:
+    """``--database-url`` and ``--redis`` of the serving benchmarks (their own database and Redis)."""
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/imagegen_bench")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/9")
+
+
+def prepare_flushed(args) -> dict[str, str]:
+    """:func:`prepare` for ``args`` of :func:`add_store_arguments`, the Redis database emptied first."""
+    import redis
+
+    redis.Redis.from_url(args.redis).flushdb()
+    return prepare(args.database_url, args.redis)
+
+
 def prepare(database_url: str, redis_url: str) -> dict[str, str]:
     """The environment for manage.py and the servers; the database exists and is migrated."""
     import psycopg

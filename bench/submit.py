@@ -25,7 +25,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _live  # noqa: E402
 import psycopg  # noqa: E402
-import redis  # noqa: E402
 from submit_throughput import hammer  # noqa: E402
 
 
@@ -112,11 +111,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/imagegen_bench")
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/9")
+    _live.add_store_arguments(parser)
     args = parser.parse_args()
-    redis.Redis.from_url(args.redis).flushdb()
-    env = _live.prepare(args.database_url, args.redis)
+    env = _live.prepare_flushed(args)
     key = _live.api_key(env)  # one tenant, one key: every submit locks the same tenant row
     figures: dict[int, list[tuple[float, float]]] = {n: [] for n in args.processes}
     for run in range(args.runs):

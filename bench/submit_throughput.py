@@ -25,7 +25,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _live  # noqa: E402
 import httpx  # noqa: E402
-import redis  # noqa: E402
 
 
 async def hammer(base: str, key: str | list[str], clients: int, seconds: float) -> float:
@@ -66,11 +65,9 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/imagegen_bench")
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/9")
+    _live.add_store_arguments(parser)
     args = parser.parse_args()
-    redis.Redis.from_url(args.redis).flushdb()
-    env = _live.prepare(args.database_url, args.redis)
+    env = _live.prepare_flushed(args)
     key = _live.api_key(env) if args.tenants == 1 else _live.tenant_keys(env, args.tenants)
     figures: dict[str, list[float]] = {"gthread": [], "asgi": []}
     cpu: dict[str, list[float]] = {"gthread": [], "asgi": []}
