@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import time
 import uuid
+from dataclasses import dataclass, field
 from functools import partial
 
 from redis.exceptions import RedisError
@@ -17,7 +19,7 @@ from generation.engine import GenerationCancelled, GenerationRequest
 from generation.engine.runner import encode_image
 from generation.lease import lease_kept
 from generation.models import Task
-from generation.progress import StepReporter
+from generation.progress import StepReporter, TogetherReporter
 from generation.worker import loaded_engine, worker_identity
 from moderation.checks import image_policy_for, load_image_moderator
 
@@ -28,23 +30,33 @@ def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 1)
 
 
+@dataclass
+class Run:
+    """One started task in this job: its run information, step hook and stage timings."""
+
+    task: Task
+    reporter: StepReporter
+    lease: contextlib.ExitStack  # closed once the run has written its end
+    run_info: dict = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
 def run_generation(task_id: str) -> str:
     """Start the task whose turn it is on this job's queue (fair across tenants, first in first out
-    within one: generation/scheduling.py), then generate, store and finish it. ``task_id`` names
-    the task the job was enqueued for; the job may start another one, and that task keeps a job.
-    Every way out leaves the started task in a final state."""
+    within one: generation/scheduling.py), with the queued tasks that can share its pipeline calls
+    when the model batches across tasks (``batch_images``), then generate, store and finish each.
+    ``task_id`` names the task the job was enqueued for; the job may start another one, and that
+    task keeps a job. Every way out leaves each started task in a final state."""
     hint = _task_or_none(task_id)
     job = get_current_job()
     job_id = job.id if job is not None else (hint.job_id if hint else "")
     holder = scheduling.token_holder(job_id=job_id, hint=hint)
     if holder is None:  # a replayed job, or one whose task was cancelled or started elsewhere
         return f"skipped: task is {hint.state if hint else 'missing'}"
+    queue_name = job.origin if job is not None else queues.model_spec(holder.model).queue
+    describe = lambda model: loaded_engine(model).describe()  # noqa: E731
     claim = scheduling.claim_next(
-        queue_name=job.origin if job is not None else queues.model_spec(holder.model).queue,
-        holder=holder,
-        job_id=job_id,
-        worker_name=worker_identity(),
-        describe=lambda model: loaded_engine(model).describe(),
+        queue_name=queue_name, holder=holder, job_id=job_id, worker_name=worker_identity(), describe=describe
     )
     task = claim.task
     if task is None and claim.waiting:
@@ -54,12 +66,39 @@ def run_generation(task_id: str) -> str:
     if task is None:
         return "skipped: nothing queued"
     engine = loaded_engine(task.model)
-    run_info = dict(task.run_info)
-    with lease_kept(task) as lease:  # renewed until this run has written its end
-        # Told every step: publishes progress, and stops the pipeline when the task was cancelled
-        # (Redis flag) or this run lost the row (the lease thread's event).
-        reporter = StepReporter(task_id=task.pk, attempt=task.attempts, lost=lease.lost)
-        return _run_started(task, engine, run_info, reporter)
+    tasks = [task, *_companions(task, queue_name, engine, describe)]
+    runs: list[Run] = []
+    try:
+        runs.extend(_run_of(started) for started in tasks)
+        return _run_started(runs, engine)
+    finally:
+        for run in runs:
+            run.lease.close()
+
+
+def _run_of(task: Task) -> Run:
+    """The run of a started task: its lease kept (renewed until the run has written its end), and
+    its step hook, which publishes progress and stops the pipeline when the task was cancelled
+    (Redis flag) or this run lost the row (the lease thread's event)."""
+    lease = contextlib.ExitStack()
+    keeper = lease.enter_context(lease_kept(task))
+    reporter = StepReporter(task_id=task.pk, attempt=task.attempts, lost=keeper.lost)
+    return Run(task=task, reporter=reporter, lease=lease, run_info=dict(task.run_info))
+
+
+def _companions(task: Task, queue_name: str, engine, describe) -> list[Task]:
+    """Queued tasks started to share ``task``'s pipeline calls (none unless the model batches
+    across tasks). A failure to claim them leaves ``task`` to run alone."""
+    if not engine.spec.batch_images:
+        return []
+    try:
+        return scheduling.claim_companions(
+            task=task, queue_name=queue_name, budget=engine.spec.batch_images,
+            worker_name=worker_identity(), describe=describe,
+        )  # fmt: skip
+    except Exception:
+        log.exception("task %s: could not claim tasks to batch with it; it runs alone", task.pk)
+        return []
 
 
 def _task_or_none(task_id: str) -> Task | None:
@@ -70,34 +109,62 @@ def _task_or_none(task_id: str) -> Task | None:
     return Task.unscoped_objects.select_related("project").filter(pk=task_id).first()
 
 
-def _run_started(task: Task, engine, run_info: dict, reporter: StepReporter) -> str:
-    timings: dict[str, float] = {
-        **task.timings_ms,
-        "queue_wait": round((task.started_at - task.created_at).total_seconds() * 1000, 1),
-    }
+def _run_started(runs: list[Run], engine) -> str:
+    """Generate the images of every run's task in shared pipeline calls, then moderate, store and
+    finish each task on its own: a fault after generation fails only its task."""
+    for run in runs:
+        waited = (run.task.started_at - run.task.created_at).total_seconds()
+        run.timings.update(run.task.timings_ms, queue_wait=round(waited * 1000, 1))
+    try:
+        results = _generate(runs, engine)
+    except GenerationCancelled:
+        return _outcome([_stopped(run) for run in runs])
+    except JobTimeoutException:
+        for run in runs:
+            _fail(run, "Generation took too long.")
+        raise
+    except Exception as exc:
+        log.exception("generation of task(s) %s failed", ", ".join(str(run.task.pk) for run in runs))
+        for run in runs:
+            _fail(run, f"Generation failed ({type(exc).__name__}).")
+        return "failed"
+    outcomes = []
+    for position, (run, result) in enumerate(zip(runs, results, strict=True)):
+        try:
+            outcomes.append(_finish(run, result))
+            run.lease.close()  # the others' stages go on; this one's lease is no longer needed
+        except JobTimeoutException:
+            for later in runs[position + 1 :]:
+                _fail(later, "Generation took too long.")
+            raise
+    return _outcome(outcomes)
+
+
+def _outcome(outcomes: list[str]) -> str:
+    return outcomes[0] if len(outcomes) == 1 else f"{len(outcomes)} tasks in one batch: " + "; ".join(outcomes)
+
+
+def _finish(run: Run, result) -> str:
+    """Moderate, store and finish one task whose images were generated."""
+    task, reporter, timings = run.task, run.reporter, run.timings
+    if reporter.stopped_at is not None:  # left a shared batch (cancelled, or its run lost the row)
+        return _stopped(run)
     stored: list[str] = []  # what this run wrote to storage, removed again if the task is cancelled
     try:
-        result = _generate(task, engine, run_info, reporter, timings)
         # Every image is checked before anything is stored: a flagged one never gets a path.
         verdicts, report = _moderate_images(task, result, timings)
         blocked = [v for v in verdicts if v.blocked]
         store = not blocked or (task.moderation == Task.Moderation.PARTIAL and len(blocked) < len(verdicts))
         if reporter.cancel_requested():  # cancelled after the last step: store nothing
-            return _stopped(task, reporter, stored)
+            return _stopped(run, stored)
         images = _store_images(task, result, verdicts, store=store, stored=stored, timings=timings)
         timings["total"] = round(sum(timings[k] for k in ("queue_wait", "generation", "moderation", "storage")), 1)
-    except GenerationCancelled:
-        return _stopped(task, reporter, stored)
     except JobTimeoutException:
-        detail = "Generation took too long."
-        if not services.task_fail(task=task, code="generation_failed", detail=detail, timings_ms=timings):
-            _discard_if_cancelled(task, stored)
+        _fail(run, "Generation took too long.", stored)
         raise
     except Exception as exc:
         log.exception("task %s failed", task.id)
-        detail = f"Generation failed ({type(exc).__name__})."
-        if not services.task_fail(task=task, code="generation_failed", detail=detail, timings_ms=timings):
-            _discard_if_cancelled(task, stored)
+        _fail(run, f"Generation failed ({type(exc).__name__}).", stored)
         return "failed"
     if not store:
         # strict (one flagged image fails the call) or partial with nothing left to return
@@ -108,13 +175,13 @@ def _run_started(task: Task, engine, run_info: dict, reporter: StepReporter) -> 
             detail=detail,
             from_states=(Task.State.RUNNING,),
             timings_ms=timings,
-            run_info=run_info,
+            run_info=run.run_info,
             images=images,
             moderation_report=report,
         )
         return "blocked"
     if not services.task_succeed(
-        task=task, images=images, timings_ms=timings, run_info=run_info, moderation_report=report
+        task=task, images=images, timings_ms=timings, run_info=run.run_info, moderation_report=report
     ):
         # Cancelled (or taken back) while this run finished: the row refused the finish, so nothing
         # was billed or recorded; the files are removed too (a cancelled task never runs again).
@@ -123,17 +190,30 @@ def _run_started(task: Task, engine, run_info: dict, reporter: StepReporter) -> 
     return "succeeded"
 
 
-def _generate(task: Task, engine, run_info: dict, reporter: StepReporter, timings: dict[str, float]):
+def _fail(run: Run, detail: str, stored: list[str] = ()) -> None:
+    if not services.task_fail(task=run.task, code="generation_failed", detail=detail, timings_ms=run.timings):
+        _discard_if_cancelled(run.task, list(stored))
+
+
+def _generate(runs: list[Run], engine) -> list:
+    """One generation for all runs' requests (pipeline calls shared when there are several)."""
     started = time.perf_counter()
-    request = generation_request(task)
-    seeds = request.seeds
-    run_info.update(engine.settings_for(request), width=task.width, height=task.height)
-    result = engine.generate(request, on_step=reporter, on_preview=partial(_publish_preview, task.pk))
-    timings["generation"] = _ms(started)
-    timings.update({f"generation_{k}": round(v, 1) for k, v in result.timings_ms.items()})
-    run_info["batches"] = result.batches
-    run_info["seeds"] = seeds
-    return result
+    requests = [generation_request(run.task) for run in runs]
+    for run, request in zip(runs, requests, strict=True):
+        run.run_info.update(engine.settings_for(request), width=run.task.width, height=run.task.height)
+    results = engine.generate_together(
+        requests,
+        on_step=TogetherReporter([run.reporter for run in runs]),
+        on_preview=partial(_publish_preview, runs[0].task.pk),
+    )
+    elapsed = _ms(started)
+    for run, request, result in zip(runs, requests, results, strict=True):
+        run.timings["generation"] = elapsed
+        run.timings.update({f"generation_{k}": round(v, 1) for k, v in result.timings_ms.items()})
+        run.run_info.update(batches=result.batches, seeds=request.seeds)
+        if len(runs) > 1:
+            run.run_info["batched_with"] = [str(other.task.pk) for other in runs if other is not run]
+    return results
 
 
 def _moderate_images(task: Task, result, timings: dict[str, float]) -> tuple[list, dict]:
@@ -204,16 +284,17 @@ def _publish_preview(task_id, index: int, pictures: list) -> None:
         log.warning("could not publish a partial image of task %s: %s", task_id, exc)
 
 
-def _stopped(task: Task, reporter: StepReporter, stored: list[str]) -> str:
+def _stopped(run: Run, stored: list[str] = ()) -> str:
     """The run was told to stop (its task cancelled, or the row no longer its own): write nothing,
     remove what it stored, and let the worker take its next job."""
+    task, reporter = run.task, run.reporter
     attempt = task.attempts
     task.refresh_from_db()
     if task.state == Task.State.RUNNING and task.attempts == attempt:
         # A cancel flag without a cancelled row (set by hand?): never leave the task running.
         log.error("task %s: told to stop but still running; failing it", task.pk)
         services.task_fail(task=task, code="generation_failed", detail="The run was stopped.")
-    _discard_if_cancelled(task, stored)
+    _discard_if_cancelled(task, list(stored))
     where = "after the last step"
     if reporter.stopped_at is not None:
         where = "after step {} of {}".format(*reporter.stopped_at)

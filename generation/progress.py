@@ -153,3 +153,24 @@ class StepReporter:
             )
         self.failures += 1
         self.redis_back_at = now + backoff
+
+
+class TogetherReporter:
+    """The step hook of tasks generated together (``Engine.generate_together``): every step goes
+    to each task's :class:`StepReporter`. A task its reporter stops (cancelled, or its run lost the
+    row) drops out, and the others go on; the pipeline stops only when every task has dropped."""
+
+    def __init__(self, reporters: list[StepReporter]):
+        self.reporters = reporters
+
+    def __call__(self, step: int, steps: int) -> None:
+        for reporter in self.live():
+            try:
+                reporter(step, steps)
+            except GenerationCancelled:
+                log.info("task %s leaves its shared batch: %s", reporter.task_id, reporter.stop_reason)
+        if not self.live():
+            raise GenerationCancelled(f"stopped after step {step} of {steps}: every task of the batch stopped")
+
+    def live(self) -> list[StepReporter]:
+        return [reporter for reporter in self.reporters if reporter.stopped_at is None]

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Min
+from django.db.models import F, Min, Q
 from django.db.models.functions import Greatest
 
 from generation import charging, limits, services
@@ -57,10 +57,12 @@ class Turn:
     oldest: object
 
 
-def turns(queue_name: str) -> list[Turn]:
-    """Tenants with queued tasks on ``queue_name``, the one whose turn it is first."""
+def turns(queue_name: str, where: Q | None = None) -> list[Turn]:
+    """Tenants with queued tasks on ``queue_name`` (and matching ``where``), the one whose turn it
+    is first."""
     oldest = dict(
         Task.unscoped_objects.filter(state=State.QUEUED, model__in=models_on(queue_name))
+        .filter(where or Q())
         .values("tenant_id")
         .annotate(oldest=Min("created_at"))
         .order_by()
@@ -101,18 +103,21 @@ def token_holder(*, job_id: str, hint: Task | None) -> Task | None:
 
 def _take_token(task: Task, *, job_id: str, own_token: str, holder: Task) -> None:
     """``task`` was started by ``holder``'s token ``job_id``: ``holder`` gets the started task's own
-    token (still in the queue), so every queued task keeps one."""
-    if task.pk == holder.pk:
+    token (still in the queue), so every queued task keeps one. No ``holder``: ``task`` keeps its
+    own token, which then starts nothing (its task is no longer queued)."""
+    if holder is None or task.pk == holder.pk:
         return
     Task.unscoped_objects.filter(pk=holder.pk, state=State.QUEUED).update(job_id=own_token)
     Task.unscoped_objects.filter(pk=task.pk).update(job_id=job_id)
     task.job_id = job_id
 
 
-def _start_of(tenant_id: int, queue_name: str, *, holder: Task, job_id: str, worker_name: str, describe, only=None):
+def _start_of(
+    tenant_id: int, queue_name: str, *, holder, job_id: str, worker_name: str, describe, only=None, where=None
+):
     """One transaction: the tenant's row locked, its running limit checked, its oldest queued task
-    claimed (skipping rows another worker holds) and started, its pass moved. None: nothing of
-    this tenant can start now."""
+    (matching ``where``) claimed (skipping rows another worker holds) and started, its pass moved.
+    None: nothing of this tenant can start now."""
     with transaction.atomic():
         tenant = limits.lock_tenant(tenant_id)
         if not tenant.is_active:  # suspended: its queued tasks are being cancelled
@@ -125,6 +130,7 @@ def _start_of(tenant_id: int, queue_name: str, *, holder: Task, job_id: str, wor
             .select_related("project")
             .filter(tenant_id=tenant_id, state=State.QUEUED, model__in=models_on(queue_name))
             .filter(**({"pk": only.pk} if only is not None else {}))
+            .filter(where or Q())
             .order_by("created_at", "id")
             .first()
         )
@@ -159,3 +165,37 @@ def claim_next(*, queue_name: str, holder: Task, job_id: str, worker_name: str, 
         if task is not None:
             return Claim(task=task, waiting=False)
     return Claim(task=None, waiting=bool(ranked))
+
+
+def batchable(task: Task) -> Q:
+    """Queued tasks whose images can share ``task``'s pipeline calls (the engine's batch key, from
+    the row): same model, size, steps and guidance, a negative prompt if and only if ``task`` has
+    one, and no partial images."""
+    negative = ~Q(neg_text="") if task.neg_text else Q(neg_text="")
+    same = {"model": task.model, "width": task.width, "height": task.height}
+    return Q(**same, steps=task.steps, guidance=task.guidance, partial_images=0) & negative
+
+
+def claim_companions(*, task: Task, queue_name: str, budget: int, worker_name: str, describe) -> list[Task]:
+    """Queued tasks to run in the same pipeline calls as ``task``, which this worker just started:
+    batchable ones (:func:`batchable`), whichever is fairest next each time (so every start moves
+    its tenant's pass and respects its running limit), until their images and ``task``'s reach
+    ``budget``. Each is started as ``task`` was (leases, fencing and the reconciler see ordinary
+    runs); its own token stays queued and starts nothing when a worker takes it."""
+    if task.partial_images or budget <= task.num_images:
+        return []
+    companions: list[Task] = []
+    room = budget - task.num_images
+    while room > 0:
+        where = batchable(task) & Q(num_images__lte=room)
+        started = None
+        for turn in turns(queue_name, where):
+            started = _start_of(turn.tenant_id, queue_name, holder=None, job_id="", worker_name=worker_name,
+                                describe=describe, where=where)  # fmt: skip
+            if started is not None:
+                break
+        if started is None:
+            return companions
+        companions.append(started)
+        room -= started.num_images
+    return companions

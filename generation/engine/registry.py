@@ -46,6 +46,10 @@ class ModelSpec:
     revision: str | None = None  # hub revision to pin
     variant: str | None = None  # e.g. "fp16" weight files on the hub
     max_batch: int = 6  # images per pipeline call before splitting
+    # Cross-task batching: a worker that starts a task also starts queued tasks of other requests
+    # with the same settings (size, steps, guidance, negative prompt or none), up to this many
+    # images in all, and runs them in the same pipeline calls. 0: one task at a time.
+    batch_images: int = 0
     supports_negative_prompt: bool = True
     # Seconds added to every denoising step: a test model with slow steps (progress, cancel while
     # running). Only the offline families (tiny, still) take it; a real model is as slow as it is.
@@ -154,6 +158,8 @@ def build_registry(overrides: dict[str, dict[str, Any]] | None = None) -> dict[s
             raise ValueError(f"model {spec.name!r}: unknown family {spec.family!r}")
         if spec.step_delay and (spec.family not in ("tiny", "still") or not 0 < spec.step_delay <= 60):
             raise ValueError(f"model {spec.name!r}: step_delay is for the tiny and still families, 0..60 seconds")
+        if not 0 <= spec.batch_images <= 64:
+            raise ValueError(f"model {spec.name!r}: batch_images must be 0 (off) to 64")
         if spec.native_size % 8 or spec.native_size <= 0:
             raise ValueError(f"model {spec.name!r}: native_size must be a positive multiple of 8")
         registry[spec.name] = _checked_choices(spec)

@@ -193,15 +193,28 @@ class Engine:
             "generation_size": list(self.spec.generation_size(request.width, request.height)),
         }
 
-    def _call(self, request: GenerationRequest, seeds: list[int], *, on_step_end=None):
+    def batch_key(self, request: GenerationRequest) -> tuple:
+        """Requests with the same key can share pipeline calls (:meth:`generate_together`): the
+        same steps, guidance and generation size, a negative prompt in all or in none, and no
+        partial images (those preview one request's latents)."""
+        run = self.settings_for(request)
+        negative = self.spec.supports_negative_prompt and bool(request.negative_prompt)
+        return (run["steps"], run["guidance"], tuple(run["generation_size"]), negative, request.partial_images)
+
+    def _call(self, requests: list[GenerationRequest], items: list[tuple[int, int]], *, on_step_end=None):
+        """One pipeline call for ``items`` ((request number, seed) each): a single request's
+        images take its prompt once (``num_images_per_prompt``), several requests' one prompt per
+        image. Each image's starting noise comes from its own seed's generator either way."""
         import torch
 
-        run = self.settings_for(request)
-        # CPU generators: the same seed gives the same starting noise on any device.
-        generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
+        first = requests[items[0][0]]
+        run = self.settings_for(first)
+        # CPU generators: the same seed gives the same starting noise on any device and in any batch.
+        generators = [torch.Generator("cpu").manual_seed(seed) for _, seed in items]
+        owners = [requests[r] for r, _ in items]
         kwargs: dict[str, Any] = {
-            "prompt": request.prompt,
-            "num_images_per_prompt": len(seeds),
+            "prompt": first.prompt,
+            "num_images_per_prompt": len(items),
             "generator": generators,
             "num_inference_steps": run["steps"],
             "guidance_scale": run["guidance"],
@@ -209,8 +222,11 @@ class Engine:
             "height": run["generation_size"][1],
             "output_type": "pil",
         }
-        if self.spec.supports_negative_prompt and request.negative_prompt:
-            kwargs["negative_prompt"] = request.negative_prompt
+        if len({r for r, _ in items}) > 1:
+            kwargs.update(prompt=[o.prompt for o in owners], num_images_per_prompt=1)
+        if self.spec.supports_negative_prompt and first.negative_prompt:
+            negatives = [o.negative_prompt for o in owners]
+            kwargs["negative_prompt"] = negatives if isinstance(kwargs["prompt"], list) else first.negative_prompt
         if on_step_end is None and self.spec.step_delay:
             on_step_end = self._step_callback(None, done=0, planned_calls=1, steps=run["steps"])
         if on_step_end is not None:
@@ -276,68 +292,83 @@ class Engine:
         After an out-of-memory split the count of steps is planned again from the batch that failed.
         ``timings_ms``: ``inference`` (the pipeline calls), ``encode`` (waited for encoding after
         the last call: the part that did not overlap)."""
-        if not request.seeds:
-            raise ValueError("at least one seed is needed")
-        if any(not 0 <= s <= MAX_SEED for s in request.seeds):
-            raise ValueError("seeds must be in 0..2**32-1")
-        result = GenerationResult(images=[])
-        encoding: list[Future | Callable[[], GeneratedImage]] = []
+        return self.generate_together([request], on_step=on_step, on_preview=on_preview)[0]
+
+    def generate_together(
+        self,
+        requests: list[GenerationRequest],
+        *,
+        on_step: StepHook | None = None,
+        on_preview: PreviewHook | None = None,
+    ) -> list[GenerationResult]:
+        """:meth:`generate` for several requests with one :meth:`batch_key` at once: their images,
+        in order, fill the same pipeline calls (each with its own prompt, negative prompt and
+        seed, so each image is the one its request alone gives, within the backend's arithmetic),
+        and each request gets its own result. ``on_step`` counts the steps of all of them;
+        ``on_preview`` is for a single request."""
+        _check_together(self, requests)
+        results = [GenerationResult(images=[]) for _ in requests]
+        encoding: list[list[Future | Callable[[], GeneratedImage]]] = [[] for _ in requests]
         try:
-            result.timings_ms["inference"] = self._run_batches(request, result, encoding, on_step, on_preview)
+            batches, inference = self._run_batches(requests, encoding, on_step, on_preview)
             started = time.perf_counter()
-            result.images = [item.result() if isinstance(item, Future) else item() for item in encoding]
-            result.timings_ms["encode"] = (time.perf_counter() - started) * 1000
+            for result, pending in zip(results, encoding, strict=True):
+                result.images = [item.result() if isinstance(item, Future) else item() for item in pending]
+            waited = (time.perf_counter() - started) * 1000
         finally:
-            for item in encoding:
+            for item in (item for pending in encoding for item in pending):
                 if isinstance(item, Future):
                     item.cancel()  # cancelled or failed: what has not started is not encoded
-        return result
+        for result in results:
+            result.batches = list(batches)
+            result.timings_ms.update(inference=inference, encode=waited)
+        return results
 
     def _run_batches(
         self,
-        request: GenerationRequest,
-        result: GenerationResult,
-        encoding: list,
+        requests: list[GenerationRequest],
+        encoding: list[list],
         on_step: StepHook | None,
         on_preview: PreviewHook | None,
-    ) -> float:
-        """The pipeline calls of ``request``; each batch's images go to the encoders as it ends.
-        Returns the milliseconds spent in the calls."""
-        size = tuple(self.settings_for(request)["generation_size"])
-        batch = min(self.spec.max_batch, len(request.seeds), self.batch_fits.get(size, self.spec.max_batch))
-        position, inference = 0, 0.0
-        while position < len(request.seeds):
-            seeds = request.seeds[position : position + batch]
+    ) -> tuple[list[int], float]:
+        """The pipeline calls of ``requests``; each batch's images go to the encoders as it ends.
+        Returns the images per call and the milliseconds spent in the calls."""
+        items = [(r, seed) for r, request in enumerate(requests) for seed in request.seeds]
+        size = tuple(self.settings_for(requests[0])["generation_size"])
+        batch = min(self.spec.max_batch, len(items), self.batch_fits.get(size, self.spec.max_batch))
+        position, inference, batches = 0, 0.0, []
+        while position < len(items):
+            chunk = items[position : position + batch]
             started = time.perf_counter()
+            hooks = self._hooks(requests, len(items), batches, position, batch, on_step, on_preview)
             try:
-                images = self._call(
-                    request, seeds, on_step_end=self._hooks(request, result, position, batch, on_step, on_preview)
-                )
+                images = self._call(requests, chunk, on_step_end=hooks)
             except GenerationCancelled:
                 raise
             except Exception as exc:
                 if batch > 1 and _is_out_of_memory(exc):
-                    batch = self.batch_fits[size] = _smaller_batch(len(seeds))
-                    log.warning("out of memory at batch %d; retrying with %d", len(seeds), batch)
+                    batch = self.batch_fits[size] = _smaller_batch(len(chunk))
+                    log.warning("out of memory at batch %d; retrying with %d", len(chunk), batch)
                     self._free_memory()
                     continue
                 raise
             finally:
                 inference += time.perf_counter() - started
-            result.batches.append(len(seeds))
-            for seed, image in zip(seeds, images, strict=True):
-                encode = partial(self._encode, len(encoding), seed, image, request)
-                encoding.append(self._encoder_pool().submit(encode) if self.encode_threads else encode)
-            position += len(seeds)
-        return inference * 1000
+            batches.append(len(chunk))
+            for (r, seed), image in zip(chunk, images, strict=True):
+                encode = partial(self._encode, len(encoding[r]), seed, image, requests[r])
+                encoding[r].append(self._encoder_pool().submit(encode) if self.encode_threads else encode)
+            position += len(chunk)
+        return batches, inference * 1000
 
-    def _hooks(self, request, result, position: int, batch: int, on_step, on_preview):
+    def _hooks(self, requests, total: int, batches: list[int], position: int, batch: int, on_step, on_preview):
         """The step callback of the next pipeline call, or None when nothing listens."""
+        request = requests[0]
         steps = self.settings_for(request)["steps"]
-        done = len(result.batches)
-        planned = done + -(-(len(request.seeds) - position) // batch)
+        done = len(batches)
+        planned = done + -(-(total - position) // batch)
         on_latents = None
-        if on_preview is not None and request.partial_images:
+        if on_preview is not None and request.partial_images and len(requests) == 1:
             on_latents = self._preview_callback(request, on_preview, steps)
         if not (on_step or on_latents):
             return None
@@ -376,8 +407,17 @@ class Engine:
     def warm_up(self) -> float:
         """One small generation so the first real task does not pay for lazy initialisation."""
         started = time.perf_counter()
-        self._call(GenerationRequest(prompt="warm up", negative_prompt="", seeds=[0]), [0])
+        self._call([GenerationRequest(prompt="warm up", negative_prompt="", seeds=[0])], [(0, 0)])
         return (time.perf_counter() - started) * 1000
+
+
+def _check_together(engine: Engine, requests: list[GenerationRequest]) -> None:
+    if not requests or any(not request.seeds for request in requests):
+        raise ValueError("at least one seed is needed")
+    if any(not 0 <= s <= MAX_SEED for request in requests for s in request.seeds):
+        raise ValueError("seeds must be in 0..2**32-1")
+    if len({engine.batch_key(request) for request in requests}) > 1:
+        raise ValueError("requests generated together need the same steps, guidance, size and negative prompt use")
 
 
 def encode_image(image, output_format: str, quality: int | None = None) -> bytes:

@@ -126,12 +126,13 @@ def test_a_batchs_images_are_encoded_while_the_next_batch_runs(monkeypatch, thre
     events = []
     real_call, real_encode = engine._call, engine._encode
 
-    def call(request, seeds, **kwargs):
-        events.append(("call starts", seeds[0]))
-        images = real_call(request, seeds, **kwargs)
-        if seeds[0] == 5:
+    def call(requests, items, **kwargs):
+        first_seed = items[0][1]
+        events.append(("call starts", first_seed))
+        images = real_call(requests, items, **kwargs)
+        if first_seed == 5:
             time.sleep(1.0)  # a slow last call: the earlier batches are encoded meanwhile
-        events.append(("call ends", seeds[0]))
+        events.append(("call ends", first_seed))
         return images
 
     def encode(index, seed, image, request):
@@ -357,3 +358,81 @@ def test_model_choices_from_overrides_are_checked():
     for bad in ({"sizes": {"2:1": [1408, 704]}}, {"steps_range": [5, 10]}, {"price_factor": "cheap"}):
         with pytest.raises(ValueError):
             build_registry({"tiny": bad})
+
+
+# --- Cross-task batching (Engine.generate_together) ----------------------------------------------
+def _recording_latents(engine, monkeypatch) -> list:
+    """Every starting latent the pipeline draws, one tensor per image, in call order."""
+    drawn = []
+    real = engine.pipe.prepare_latents
+
+    def prepare_latents(*args, **kwargs):
+        latents = real(*args, **kwargs)
+        drawn.extend(row.clone() for row in latents)
+        return latents
+
+    monkeypatch.setattr(engine.pipe, "prepare_latents", prepare_latents)
+    return drawn
+
+
+TOGETHER = [
+    GenerationRequest(prompt="a red house by a lake", negative_prompt="fog", seeds=[11, 12]),
+    GenerationRequest(prompt="portrait of an old sailor", negative_prompt="blur, text", seeds=[7]),
+    GenerationRequest(prompt="a bowl of lemons", negative_prompt="grass", seeds=[99, 3, 5], output_format="webp"),
+]
+
+
+def test_requests_generated_together_give_each_image_its_own_starting_noise_and_pixels(monkeypatch):
+    """Three requests (different prompts, negative prompts, seeds and formats) share pipeline calls
+    of four images; every image starts from the same latents as its request run alone and ends
+    within 2/255 of its pixels (the batch changes the arithmetic's order, never the inputs)."""
+    from dataclasses import replace
+
+    engine = Engine.load(replace(BUILTIN["tiny"], max_batch=4))
+    drawn = _recording_latents(engine, monkeypatch)
+    together = engine.generate_together(TOGETHER)
+    assert [r.batches for r in together] == [[4, 2]] * 3
+    shared = list(drawn)
+    drawn.clear()
+    alone = [engine.generate(request) for request in TOGETHER]
+    assert [r.batches for r in alone] == [[2], [1], [3]]
+    assert len(shared) == len(drawn) == 6
+    for mixed, single in zip(shared, drawn, strict=True):
+        assert torch.equal(mixed, single)
+    for request, mixed, single in zip(TOGETHER, together, alone, strict=True):
+        assert [i.seed for i in mixed.images] == request.seeds
+        assert [i.index for i in mixed.images] == list(range(len(request.seeds)))
+        for a, b in zip(mixed.images, single.images, strict=True):
+            assert Image.open(io.BytesIO(a.data)).format == Image.open(io.BytesIO(b.data)).format
+            if request.output_format == "png":  # lossless: the pixels themselves
+                assert np.abs(pixels(a) - pixels(b)).max() <= 2
+
+
+def test_each_prompt_reaches_its_own_images_when_generated_together(engine):
+    """Swapping the prompts of two one-image requests swaps their images: no image takes another
+    request's prompt or negative prompt."""
+    one = GenerationRequest(prompt="a red house", negative_prompt="fog", seeds=[5])
+    two = GenerationRequest(prompt="a green forest at night", negative_prompt="people", seeds=[5])
+    first, second = engine.generate_together([one, two])
+    assert np.abs(pixels(first.images[0]) - pixels(second.images[0])).max() > 10  # same seed, other prompt
+    assert np.abs(pixels(first.images[0]) - pixels(engine.generate(one).images[0])).max() <= 2
+    assert np.abs(pixels(second.images[0]) - pixels(engine.generate(two).images[0])).max() <= 2
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        {"steps": 3},
+        {"guidance": 1.5},
+        {"width": 1344, "height": 768},
+        {"negative_prompt": ""},
+        {"partial_images": 1},
+    ],
+)
+def test_only_requests_with_one_batch_key_are_generated_together(engine, other):
+    from dataclasses import replace
+
+    base = GenerationRequest(prompt="x", negative_prompt="y", seeds=[1])
+    with pytest.raises(ValueError, match="same steps"):
+        engine.generate_together([base, replace(base, **other)])
+    assert engine.batch_key(base) == engine.batch_key(replace(base, prompt="z", seeds=[2, 3], output_format="jpeg"))
