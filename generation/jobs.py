@@ -13,7 +13,7 @@ from rq.job import get_current_job
 from rq.timeouts import JobTimeoutException
 
 from generation import events, limits, queues, scheduling, services, storage
-from generation.engine import GenerationCancelled, GenerationRequest
+from generation.engine import EncodingFailed, GenerationCancelled, GenerationRequest
 from generation.engine.runner import encode_image
 from generation.lease import lease_kept
 from generation.models import Task
@@ -22,6 +22,15 @@ from generation.worker import loaded_engine, worker_identity
 from moderation.checks import image_policy_for, load_image_moderator
 
 log = logging.getLogger(__name__)
+
+
+class StageFailed(Exception):
+    """A stage after the generation (moderating or storing the images) failed: its task fails with
+    ``code`` (``moderation_failed``, ``storage_failed``) and ``detail``, nothing stored or billed."""
+
+    def __init__(self, code: str, detail: str):
+        super().__init__(detail)
+        self.code, self.detail = code, detail
 
 
 def _ms(since: float) -> float:
@@ -89,15 +98,11 @@ def _run_started(task: Task, engine, run_info: dict, reporter: StepReporter) -> 
     except GenerationCancelled:
         return _stopped(task, reporter, stored)
     except JobTimeoutException:
-        detail = "Generation took too long."
-        if not services.task_fail(task=task, code="generation_failed", detail=detail, timings_ms=timings):
-            _discard_if_cancelled(task, stored)
+        _fail_run(task, "generation_failed", "Generation took too long.", stored, timings)
         raise
     except Exception as exc:
         log.exception("task %s failed", task.id)
-        detail = f"Generation failed ({type(exc).__name__})."
-        if not services.task_fail(task=task, code="generation_failed", detail=detail, timings_ms=timings):
-            _discard_if_cancelled(task, stored)
+        _fail_run(task, *_failure(exc), stored, timings)
         return "failed"
     if not store:
         # strict (one flagged image fails the call) or partial with nothing left to return
@@ -139,13 +144,19 @@ def _generate(task: Task, engine, run_info: dict, reporter: StepReporter, timing
 def _moderate_images(task: Task, result, timings: dict[str, float]) -> tuple[list, dict]:
     """Each image's verdict under the project's policy, and the task's moderation report."""
     started = time.perf_counter()
-    moderator = load_image_moderator()
-    verdicts = moderator.moderate([image.image for image in result.images], image_policy_for(task.project))
+    try:
+        moderator = load_image_moderator()
+        verdicts = moderator.moderate([image.image for image in result.images], image_policy_for(task.project))
+        report = {
+            "detectors": moderator.describe(),
+            "images_withheld": sum(v.blocked for v in verdicts),
+        }
+    except JobTimeoutException:  # the job's time ran out here: "took too long", as anywhere
+        raise
+    except Exception as exc:  # fail closed: an image no detector looked at is never stored
+        detail = f"Image moderation failed ({type(exc).__name__}); no image was stored or charged."
+        raise StageFailed("moderation_failed", detail) from exc
     timings["moderation"] = _ms(started)
-    report = {
-        "detectors": moderator.describe(),
-        "images_withheld": sum(v.blocked for v in verdicts),
-    }
     return verdicts, report
 
 
@@ -153,14 +164,21 @@ def _store_images(
     task: Task, result, verdicts: list, *, store: bool, stored: list[str], timings: dict[str, float]
 ) -> list[services.StoredImage]:
     """Store the images that pass (when ``store``); every image is recorded, a withheld one with no
-    path. ``stored`` collects the paths written."""
+    path. ``stored`` collects the paths written; a write that fails raises :class:`StageFailed`
+    (``storage_failed``), and the run's end removes what was written before it."""
     started = time.perf_counter()
     images = []
     for image, verdict in zip(result.images, verdicts, strict=True):
         path = ""
         if store and not verdict.blocked:
             path = storage.image_path(task.id, image.index, image.width, image.height, task.output_format)
-            storage.save_image(path, image.data)
+            try:
+                storage.save_image(path, image.data)
+            except JobTimeoutException:
+                raise
+            except Exception as exc:
+                detail = f"Storing the images failed ({type(exc).__name__}); no image was kept or charged."
+                raise StageFailed("storage_failed", detail) from exc
             stored.append(path)
         images.append(
             services.StoredImage(
@@ -177,6 +195,26 @@ def _store_images(
         )
     timings["storage"] = _ms(started)
     return images
+
+
+def _failure(exc: Exception) -> tuple[str, str]:
+    """The error code and detail of a run that raised ``exc``; the detail names the stage."""
+    if isinstance(exc, StageFailed):
+        return exc.code, exc.detail
+    if isinstance(exc, EncodingFailed):
+        return "generation_failed", f"Generation failed while encoding the images ({type(exc.__cause__).__name__})."
+    return "generation_failed", f"Generation failed ({type(exc).__name__})."
+
+
+def _fail_run(task: Task, code: str, detail: str, stored: list[str], timings: dict[str, float]) -> None:
+    """Fail the task (nothing billed, its hold released) and remove the files this run stored: a
+    failed task returns none. A refused fail (the task cancelled or taken back meanwhile) removes
+    them only if it ended cancelled."""
+    if services.task_fail(task=task, code=code, detail=detail, timings_ms=timings):
+        if stored:
+            storage.delete_images(stored)
+    else:
+        _discard_if_cancelled(task, stored)
 
 
 def generation_request(task: Task) -> GenerationRequest:

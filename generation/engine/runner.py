@@ -42,6 +42,10 @@ StepHook = Callable[[int, int], None]
 PreviewHook = Callable[[int, list], None]
 
 
+class EncodingFailed(Exception):
+    """An image could not be resized or encoded in its output format (the cause is chained)."""
+
+
 class GenerationCancelled(Exception):
     """Raised by a step hook to stop a generation between two steps; :meth:`Engine.generate`
     lets it through without decoding or encoding anything."""
@@ -275,7 +279,8 @@ class Engine:
         pipeline stops there and the exception comes out of this call (nothing more is encoded).
         After an out-of-memory split the count of steps is planned again from the batch that failed.
         ``timings_ms``: ``inference`` (the pipeline calls), ``encode`` (waited for encoding after
-        the last call: the part that did not overlap)."""
+        the last call: the part that did not overlap). An image that cannot be encoded raises
+        :class:`EncodingFailed`."""
         if not request.seeds:
             raise ValueError("at least one seed is needed")
         if any(not 0 <= s <= MAX_SEED for s in request.seeds):
@@ -285,7 +290,10 @@ class Engine:
         try:
             result.timings_ms["inference"] = self._run_batches(request, result, encoding, on_step, on_preview)
             started = time.perf_counter()
-            result.images = [item.result() if isinstance(item, Future) else item() for item in encoding]
+            try:
+                result.images = [item.result() if isinstance(item, Future) else item() for item in encoding]
+            except Exception as exc:
+                raise EncodingFailed(f"{type(exc).__name__}: {exc}") from exc
             result.timings_ms["encode"] = (time.perf_counter() - started) * 1000
         finally:
             for item in encoding:
