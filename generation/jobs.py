@@ -15,7 +15,7 @@ from rq.job import get_current_job
 from rq.timeouts import JobTimeoutException
 
 from generation import events, limits, queues, scheduling, services, storage
-from generation.engine import GenerationCancelled, GenerationRequest
+from generation.engine import EncodingFailed, GenerationCancelled, GenerationRequest
 from generation.engine.runner import encode_image
 from generation.lease import lease_kept
 from generation.models import Task
@@ -24,6 +24,15 @@ from generation.worker import loaded_engine, worker_identity
 from moderation.checks import image_policy_for, load_image_moderator
 
 log = logging.getLogger(__name__)
+
+
+class StageFailed(Exception):
+    """A stage after the generation (moderating or storing the images) failed: its task fails with
+    ``code`` (``moderation_failed``, ``storage_failed``) and ``detail``, nothing stored or billed."""
+
+    def __init__(self, code: str, detail: str):
+        super().__init__(detail)
+        self.code, self.detail = code, detail
 
 
 def _ms(since: float) -> float:
@@ -121,12 +130,12 @@ def _run_started(runs: list[Run], engine) -> str:
         return _outcome([_stopped(run) for run in runs])
     except JobTimeoutException:
         for run in runs:
-            _fail(run, "Generation took too long.")
+            _fail(run, "generation_failed", "Generation took too long.")
         raise
     except Exception as exc:
         log.exception("generation of task(s) %s failed", ", ".join(str(run.task.pk) for run in runs))
         for run in runs:
-            _fail(run, f"Generation failed ({type(exc).__name__}).")
+            _fail(run, *_failure(exc))
         return "failed"
     outcomes = []
     for position, (run, result) in enumerate(zip(runs, results, strict=True)):
@@ -135,7 +144,7 @@ def _run_started(runs: list[Run], engine) -> str:
             run.lease.close()  # the others' stages go on; this one's lease is no longer needed
         except JobTimeoutException:
             for later in runs[position + 1 :]:
-                _fail(later, "Generation took too long.")
+                _fail(later, "generation_failed", "Generation took too long.")
             raise
     return _outcome(outcomes)
 
@@ -151,6 +160,8 @@ def _finish(run: Run, result) -> str:
         return _stopped(run)
     stored: list[str] = []  # what this run wrote to storage, removed again if the task is cancelled
     try:
+        if result.failure is not None:  # its images could not be encoded (the others' could)
+            raise result.failure
         # Every image is checked before anything is stored: a flagged one never gets a path.
         verdicts, report = _moderate_images(task, result, timings)
         blocked = [v for v in verdicts if v.blocked]
@@ -160,11 +171,11 @@ def _finish(run: Run, result) -> str:
         images = _store_images(task, result, verdicts, store=store, stored=stored, timings=timings)
         timings["total"] = round(sum(timings[k] for k in ("queue_wait", "generation", "moderation", "storage")), 1)
     except JobTimeoutException:
-        _fail(run, "Generation took too long.", stored)
+        _fail(run, "generation_failed", "Generation took too long.", stored)
         raise
     except Exception as exc:
         log.exception("task %s failed", task.id)
-        _fail(run, f"Generation failed ({type(exc).__name__}).", stored)
+        _fail(run, *_failure(exc), stored)
         return "failed"
     if not store:
         # strict (one flagged image fails the call) or partial with nothing left to return
@@ -188,11 +199,6 @@ def _finish(run: Run, result) -> str:
         _discard_if_cancelled(task, stored)
         return f"not finished here: task is {task.state}"
     return "succeeded"
-
-
-def _fail(run: Run, detail: str, stored: list[str] = ()) -> None:
-    if not services.task_fail(task=run.task, code="generation_failed", detail=detail, timings_ms=run.timings):
-        _discard_if_cancelled(run.task, list(stored))
 
 
 def _generate(runs: list[Run], engine) -> list:
@@ -219,13 +225,19 @@ def _generate(runs: list[Run], engine) -> list:
 def _moderate_images(task: Task, result, timings: dict[str, float]) -> tuple[list, dict]:
     """Each image's verdict under the project's policy, and the task's moderation report."""
     started = time.perf_counter()
-    moderator = load_image_moderator()
-    verdicts = moderator.moderate([image.image for image in result.images], image_policy_for(task.project))
+    try:
+        moderator = load_image_moderator()
+        verdicts = moderator.moderate([image.image for image in result.images], image_policy_for(task.project))
+        report = {
+            "detectors": moderator.describe(),
+            "images_withheld": sum(v.blocked for v in verdicts),
+        }
+    except JobTimeoutException:  # the job's time ran out here: "took too long", as anywhere
+        raise
+    except Exception as exc:  # fail closed: an image no detector looked at is never stored
+        detail = f"Image moderation failed ({type(exc).__name__}); no image was stored or charged."
+        raise StageFailed("moderation_failed", detail) from exc
     timings["moderation"] = _ms(started)
-    report = {
-        "detectors": moderator.describe(),
-        "images_withheld": sum(v.blocked for v in verdicts),
-    }
     return verdicts, report
 
 
@@ -233,14 +245,21 @@ def _store_images(
     task: Task, result, verdicts: list, *, store: bool, stored: list[str], timings: dict[str, float]
 ) -> list[services.StoredImage]:
     """Store the images that pass (when ``store``); every image is recorded, a withheld one with no
-    path. ``stored`` collects the paths written."""
+    path. ``stored`` collects the paths written; a write that fails raises :class:`StageFailed`
+    (``storage_failed``), and the run's end removes what was written before it."""
     started = time.perf_counter()
     images = []
     for image, verdict in zip(result.images, verdicts, strict=True):
         path = ""
         if store and not verdict.blocked:
             path = storage.image_path(task.id, image.index, image.width, image.height, task.output_format)
-            storage.save_image(path, image.data)
+            try:
+                storage.save_image(path, image.data)
+            except JobTimeoutException:
+                raise
+            except Exception as exc:
+                detail = f"Storing the images failed ({type(exc).__name__}); no image was kept or charged."
+                raise StageFailed("storage_failed", detail) from exc
             stored.append(path)
         images.append(
             services.StoredImage(
@@ -257,6 +276,26 @@ def _store_images(
         )
     timings["storage"] = _ms(started)
     return images
+
+
+def _failure(exc: Exception) -> tuple[str, str]:
+    """The error code and detail of a run that raised ``exc``; the detail names the stage."""
+    if isinstance(exc, StageFailed):
+        return exc.code, exc.detail
+    if isinstance(exc, EncodingFailed):
+        return "generation_failed", f"Generation failed while encoding the images ({type(exc.__cause__).__name__})."
+    return "generation_failed", f"Generation failed ({type(exc).__name__})."
+
+
+def _fail(run: Run, code: str, detail: str, stored: list[str] = ()) -> None:
+    """Fail the run's task (nothing billed, its hold released; what ran is kept in its run_info)
+    and remove the files this run stored: a failed task returns none. A refused fail (the task
+    cancelled or taken back meanwhile) removes them only if it ended cancelled."""
+    if services.task_fail(task=run.task, code=code, detail=detail, timings_ms=run.timings, run_info=run.run_info):
+        if stored:
+            storage.delete_images(list(stored))
+    else:
+        _discard_if_cancelled(run.task, list(stored))
 
 
 def generation_request(task: Task) -> GenerationRequest:

@@ -55,6 +55,8 @@ ERRORS = {
     "service_unavailable": ("server_error", "service_unavailable"),
     "worker_lost": ("server_error", "worker_lost"),
     "generation_failed": ("server_error", "generation_failed"),
+    "moderation_failed": ("server_error", "moderation_failed"),
+    "storage_failed": ("server_error", "storage_failed"),
 }
 # A blocked prompt is OpenAI's 400 content_policy_violation (ours: 422); quota is its 429 (ours:
 # 402), which tells the SDK not to retry.

@@ -175,7 +175,18 @@ class TaskObjectSerializer(serializers.Serializer):
     created_on = serializers.DateTimeField()
     state = serializers.ChoiceField(choices=Task.State.choices)
     status = _StatusEntrySerializer(many=True)
-    error = ProblemSerializer(allow_null=True)
+    error = ProblemSerializer(
+        allow_null=True,
+        help_text=(
+            "Why the task failed (null otherwise; or why the platform cancelled it: tenant_suspended). "
+            "Task error codes: moderation_blocked_prompt 422, moderation_blocked_image 422 (nothing charged, "
+            "not retried); generation_failed 500 (the model, or encoding its images, failed); "
+            "moderation_failed 500 (the image moderator failed: fail closed, nothing stored); "
+            "storage_failed 503 (the images could not be stored: none kept); worker_lost 503 (its worker "
+            "died on every allowed run); service_unavailable 503 (it could not be queued). "
+            "Only succeeded tasks are charged; the detail names the stage that failed."
+        ),
+    )
     callback_url = serializers.URLField(allow_null=True)
     from_cache = serializers.BooleanField()
     metadata = AnyJSONField()

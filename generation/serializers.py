@@ -252,7 +252,7 @@ def task_error(task: Task) -> dict[str, Any] | None:
     if task.state != Task.State.FAILED:
         return None
     extra: dict[str, Any] = {}
-    if task.error_code.startswith("moderation_"):
+    if task.error_code.startswith("moderation_blocked"):  # not moderation_failed: nothing was decided
         extra["moderation"] = task_moderation(task)
     return problem_body(task.error_code, task.error_detail or task.error_code, task_id=str(task.id), **extra)
 

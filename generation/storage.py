@@ -40,7 +40,8 @@ def save_image(path: str, data: bytes) -> str:
 
 
 def delete_images(paths: list[str]) -> None:
-    """Remove stored images (a run whose task was cancelled while it stored them). A file that
+    """Remove stored images (a run whose task was cancelled while it stored them, or
+    failed). A file that
     cannot be removed is logged and left: the task has no record pointing at it."""
     backend = image_storage()
     for path in paths:

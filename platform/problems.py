@@ -39,6 +39,8 @@ CODES: dict[str, tuple[int, str]] = {
     "rate_limited": (429, "Too many requests"),
     "internal_error": (500, "Internal error"),
     "generation_failed": (500, "Image generation failed"),
+    "moderation_failed": (500, "Image moderation failed"),
+    "storage_failed": (503, "The images could not be stored"),
     "service_unavailable": (503, "Service temporarily unavailable"),
     "worker_lost": (503, "The worker running the task was lost"),
 }

@@ -2,6 +2,7 @@
 
 from generation.engine.registry import ModelSpec, build_registry
 from generation.engine.runner import (
+    EncodingFailed,
     Engine,
     GeneratedImage,
     GenerationCancelled,
@@ -12,6 +13,7 @@ from generation.engine.runner import (
 )
 
 __all__ = [
+    "EncodingFailed",
     "Engine",
     "GeneratedImage",
     "GenerationCancelled",

@@ -42,6 +42,10 @@ StepHook = Callable[[int, int], None]
 PreviewHook = Callable[[int, list], None]
 
 
+class EncodingFailed(Exception):
+    """An image could not be resized or encoded in its output format (the cause is chained)."""
+
+
 class GenerationCancelled(Exception):
     """Raised by a step hook to stop a generation between two steps; :meth:`Engine.generate`
     lets it through without decoding or encoding anything."""
@@ -77,6 +81,7 @@ class GenerationResult:
     images: list[GeneratedImage]
     timings_ms: dict[str, float] = field(default_factory=dict)
     batches: list[int] = field(default_factory=list)  # images per pipeline call, in order
+    failure: Exception | None = None  # EncodingFailed: its images could not all be encoded
 
 
 def _pipeline_class(family: str):
@@ -291,8 +296,12 @@ class Engine:
         pipeline stops there and the exception comes out of this call (nothing more is encoded).
         After an out-of-memory split the count of steps is planned again from the batch that failed.
         ``timings_ms``: ``inference`` (the pipeline calls), ``encode`` (waited for encoding after
-        the last call: the part that did not overlap)."""
-        return self.generate_together([request], on_step=on_step, on_preview=on_preview)[0]
+        the last call: the part that did not overlap). An image that cannot be encoded raises
+        :class:`EncodingFailed`."""
+        result = self.generate_together([request], on_step=on_step, on_preview=on_preview)[0]
+        if result.failure is not None:
+            raise result.failure
+        return result
 
     def generate_together(
         self,
@@ -305,7 +314,8 @@ class Engine:
         in order, fill the same pipeline calls (each with its own prompt, negative prompt and
         seed, so each image is the one its request alone gives, within the backend's arithmetic),
         and each request gets its own result. ``on_step`` counts the steps of all of them;
-        ``on_preview`` is for a single request."""
+        ``on_preview`` is for a single request. A request whose images cannot all be encoded gets
+        its result's ``failure`` (an :class:`EncodingFailed`), the others their images."""
         _check_together(self, requests)
         results = [GenerationResult(images=[]) for _ in requests]
         encoding: list[list[Future | Callable[[], GeneratedImage]]] = [[] for _ in requests]
@@ -313,7 +323,11 @@ class Engine:
             batches, inference = self._run_batches(requests, encoding, on_step, on_preview)
             started = time.perf_counter()
             for result, pending in zip(results, encoding, strict=True):
-                result.images = [item.result() if isinstance(item, Future) else item() for item in pending]
+                try:
+                    result.images = [item.result() if isinstance(item, Future) else item() for item in pending]
+                except Exception as exc:
+                    result.failure = EncodingFailed(f"{type(exc).__name__}: {exc}")
+                    result.failure.__cause__ = exc
             waited = (time.perf_counter() - started) * 1000
         finally:
             for item in (item for pending in encoding for item in pending):

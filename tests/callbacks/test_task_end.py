@@ -65,7 +65,7 @@ def test_succeeded_failed_blocked_and_cancelled_tasks_each_deliver_once(
     links = [image["url"] for image in bodies[succeeded]["status"][0]["response"]["output"][0]["images"]]
     assert len(links) == 2 and all(link.startswith("http://testserver/api/v2/image/") for link in links)
     assert anon.get(links[0].removeprefix("http://testserver")).status_code == 200  # the links work
-    assert bodies[failed]["state"] == "failed" and bodies[failed]["error"]["code"] == "generation_failed"
+    assert bodies[failed]["state"] == "failed" and bodies[failed]["error"]["code"] == "storage_failed"
     assert bodies[blocked]["state"] == "failed" and bodies[blocked]["error"]["code"] == "moderation_blocked_prompt"
     assert bodies[cancelled]["state"] == "cancelled"
     for task_id, body in bodies.items():  # the body is the task object the API shows

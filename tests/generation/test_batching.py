@@ -248,3 +248,37 @@ def test_a_worker_killed_mid_batch_loses_no_task_and_bills_each_once(redis_conn,
         assert row.attempts == 2 and len(row.run_info["batched_with"]) == 2
         assert UsageRecord.unscoped_objects.filter(task_id=row.pk).count() == 1
         assert Image.unscoped_objects.filter(task_id=row.pk).count() == 1
+
+
+def test_a_fault_after_a_shared_generation_fails_only_its_own_task(redis_conn, batching_worker, monkeypatch):
+    """One task of a shared batch cannot be encoded, another's moderation raises: each fails with
+    its own code, the third task of the batch succeeds."""
+    from generation.engine import runner
+    from moderation.image import ImageModerator
+
+    real_encode, real_moderate = runner.encode_image, ImageModerator.moderate
+
+    def encode(image, output_format, quality=None):
+        if output_format == "webp":
+            raise OSError("encoder error -2 when writing image file")
+        return real_encode(image, output_format, quality)
+
+    def moderate(self, images, policy):
+        if len(images) == 3:
+            raise RuntimeError("onnxruntime: RUNTIME_EXCEPTION")
+        return real_moderate(self, images, policy)
+
+    monkeypatch.setattr(runner, "encode_image", encode)
+    monkeypatch.setattr(ImageModerator, "moderate", moderate)
+    clients = [api_client(TenantFactory()) for _ in range(3)]
+    unencodable = submit(clients[0], "one", 1, output_format="webp")
+    unmoderated = submit(clients[1], "two", 3)
+    fine = submit(clients[2], "three", 2)
+    batching_worker()
+    rows = {t.pk: Task.unscoped_objects.get(pk=t.pk) for t in (unencodable, unmoderated, fine)}
+    assert all(len(row.run_info["batched_with"]) == 2 for row in rows.values())
+    assert (rows[unencodable.pk].state, rows[unencodable.pk].error_code) == ("failed", "generation_failed")
+    assert "encoding" in rows[unencodable.pk].error_detail
+    assert (rows[unmoderated.pk].state, rows[unmoderated.pk].error_code) == ("failed", "moderation_failed")
+    assert rows[fine.pk].state == "succeeded" and Image.unscoped_objects.filter(task_id=fine.pk).count() == 2
+    assert not UsageRecord.unscoped_objects.filter(task_id__in=[unencodable.pk, unmoderated.pk]).exists()

@@ -94,7 +94,7 @@ def test_events_of_a_failure_and_of_a_blocked_prompt(server, start_worker, unwri
         task = client.post(f"{server.base}/api/v2/task/async", json={"text_data": "a red door"}, headers=headers)
         seen = events_of(client, server.base, task.json()["id"], headers)
         assert seen[-1][0] == "done" and seen[-1][1]["state"] == "failed"
-        assert seen[-1][1]["error"]["code"] == "generation_failed"
+        assert seen[-1][1]["error"]["code"] == "storage_failed"
         assert [name for name, _ in seen][:1] in (["queued"], ["running"], ["done"])
 
         blocked = client.post(

@@ -54,9 +54,9 @@ def test_sync_failure_answers_the_problem_with_the_task(api, start_worker, setti
     start_worker(MEDIA_ROOT=unwritable_dir)  # a worker whose storage cannot be written
     settings.SYNC_WAIT_SECONDS = 60
     response = api.post("/api/v2/task/sync", SEED_REQUEST, format="json")
-    assert response.status_code == 500
+    assert response.status_code == 503
     body = problem(response)
-    assert body["code"] == "generation_failed"
+    assert body["code"] == "storage_failed"
     assert body["task"]["id"] == body["task_id"] and body["task"]["state"] == "failed"
     assert "Traceback" not in response.content.decode()
 

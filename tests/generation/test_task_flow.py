@@ -93,9 +93,9 @@ def test_storage_failure_fails_the_task_with_a_clear_code(api, run_worker, setti
     run_worker()
     failed = poll(api, task["id"])
     assert failed["state"] == "failed"
-    assert failed["error"]["code"] == "generation_failed" and failed["error"]["status"] == 500
+    assert failed["error"]["code"] == "storage_failed" and failed["error"]["status"] == 503
     assert failed["error"]["task_id"] == task["id"]
-    assert failed["status"][0]["status"]["code"] == "500"
+    assert failed["status"][0]["status"]["code"] == "503"
     assert failed["status"][0]["status"]["message"].startswith("FAILED: ")
     assert failed["status"][0]["response"]["output"] == []
 
