@@ -1,9 +1,10 @@
 """Worker throughput: a burst of six-image tasks through a real `run_worker` process (tiny model),
-each mode in the same run: `sequential` (every stage in turn, as before: GENERATION_ENCODE_THREADS=0)
-against `overlap` (the worker as configured by default: a batch's images encoded on threads while
-the next batch runs) and `batched` (overlap, and the model batching across tasks: ``batch_images``
-6, so queued tasks with the same settings share pipeline calls; it pays for small tasks: try
-``--images 1``).
+each mode in the same run: `sequential` (every stage in turn, as before: GENERATION_ENCODE_THREADS=0,
+GENERATION_OVERLAP_STAGES=false) against `overlap` (the worker as configured by default: a batch's
+images encoded on threads while the next batch runs, and a task's moderation, storage and finish
+on the job's stage thread while the job generates the next queued task) and `batched` (overlap,
+and the model batching across tasks: ``batch_images`` 6, so queued tasks with the same settings
+share pipeline calls; it pays for small tasks: try ``--images 1``).
 
     .venv/bin/python bench/worker_throughput.py --database-url postgres://postgres@127.0.0.1:5432/bench_worker \
         --redis-url redis://127.0.0.1:6379/12 --tasks 12 --runs 3
@@ -28,7 +29,7 @@ from bench._live import ROOT, prepare  # noqa: E402
 from bench.fairness import clean, setup_django, start_worker, submit, tenant, wait_all  # noqa: E402
 
 MODES = {
-    "sequential": {"GENERATION_ENCODE_THREADS": "0"},
+    "sequential": {"GENERATION_ENCODE_THREADS": "0", "GENERATION_OVERLAP_STAGES": "false"},
     "overlap": {},
     "batched": {"GENERATION_MODELS": json.dumps({"tiny": {"batch_images": 6}})},
 }

@@ -7,9 +7,12 @@ import contextlib
 import logging
 import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 
+from django.conf import settings
+from django.db import connections
 from redis.exceptions import RedisError
 from rq.job import get_current_job
 from rq.timeouts import JobTimeoutException
@@ -20,7 +23,7 @@ from generation.engine.runner import encode_image
 from generation.lease import lease_kept
 from generation.models import Task
 from generation.progress import StepReporter, TogetherReporter
-from generation.worker import loaded_engine, worker_identity
+from generation.worker import loaded_engine, stopping, worker_identity
 from moderation.checks import image_policy_for, load_image_moderator
 
 log = logging.getLogger(__name__)
@@ -74,15 +77,83 @@ def run_generation(task_id: str) -> str:
         return f"deferred: tenants at their running limit; job {limits.task_defer_start(holder)}"
     if task is None:
         return "skipped: nothing queued"
-    engine = loaded_engine(task.model)
-    tasks = [task, *_companions(task, queue_name, engine, describe)]
-    runs: list[Run] = []
+    stage, every = Stage(overlap=settings.GENERATION_OVERLAP_STAGES), []
+    began = time.monotonic()
     try:
-        runs.extend(_run_of(started) for started in tasks)
-        return _run_started(runs, engine)
+        tasks = [task, *_companions(task, queue_name, loaded_engine(task.model), describe)]
+        while tasks:
+            engine = loaded_engine(tasks[0].model)
+            runs = [_run_of(started) for started in tasks]
+            every.extend(runs)
+            batch_began = time.monotonic()
+            results = _generate_or_end(runs, engine, stage)
+            if results is not None:
+                stage.hand_over(runs, results)
+            tasks = []
+            if stage.overlap and _time_for_another(job, began, time.monotonic() - batch_began):
+                tasks = _following(queue_name, describe)
+        stage.wait()
+        return _outcome(stage.outcomes)
     finally:
-        for run in runs:
+        stage.close()
+        for run in every:
             run.lease.close()
+
+
+class Stage:
+    """What follows a batch's generation: moderating, storing and finishing each of its tasks.
+    With ``overlap`` (GENERATION_OVERLAP_STAGES) it runs on a thread while the job starts and
+    generates the next queued tasks of its queue (ONNX Runtime, Pillow and the storage client
+    release the GIL), one batch in it at a time: handing over the next batch first waits for the
+    one before. Without, in the job's thread. The job ends once the stage is empty, so the job's
+    timeout, a warm shutdown and a killed worker see every started task as before (running, with
+    its lease, until its finish commits)."""
+
+    def __init__(self, *, overlap: bool):
+        self.overlap = overlap
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="finish") if overlap else None
+        self.pending: Future | None = None
+        self.outcomes: list[str] = []
+
+    def hand_over(self, runs: list[Run], results: list) -> None:
+        self.wait()
+        if self.pool is None:
+            self.outcomes.extend(_finish_all(runs, results))
+        else:
+            self.pending = self.pool.submit(_finish_on_thread, runs, results)
+
+    def wait(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            self.outcomes.extend(pending.result())
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown(wait=True)
+
+
+def _time_for_another(job, began: float, last_batch: float) -> bool:
+    """Chain another batch into this job: the worker is not stopping, and at the pace of the last
+    batch two more fit in half the job's timeout (the chain never nears the timeout)."""
+    timeout = (job.timeout if job is not None and job.timeout else None) or settings.GENERATION_JOB_TIMEOUT
+    fair = settings.GENERATION_SCHEDULING == "fair"
+    return fair and not stopping.is_set() and time.monotonic() - began + 2 * last_batch < timeout / 2
+
+
+def _following(queue_name: str, describe) -> list[Task]:
+    """The next task to start on the queue (the fairest now), with its companions; none when
+    nothing can start. A failure to claim ends the chain: the queued tasks keep their jobs."""
+    try:
+        task = scheduling.claim_following(queue_name=queue_name, worker_name=worker_identity(), describe=describe)
+    except Exception:
+        log.exception("could not claim a following task on %s; the job ends here", queue_name)
+        return []
+    if task is None:
+        return []
+    return [task, *_companions(task, queue_name, loaded_engine(task.model), describe)]
 
 
 def _run_of(task: Task) -> Run:
@@ -118,16 +189,16 @@ def _task_or_none(task_id: str) -> Task | None:
     return Task.unscoped_objects.select_related("project").filter(pk=task_id).first()
 
 
-def _run_started(runs: list[Run], engine) -> str:
-    """Generate the images of every run's task in shared pipeline calls, then moderate, store and
-    finish each task on its own: a fault after generation fails only its task."""
+def _generate_or_end(runs: list[Run], engine, stage: Stage) -> list | None:
+    """Generate the images of every run's task in shared pipeline calls. None: the generation
+    stopped or failed, and each run's task has ended (its outcome is in ``stage``)."""
     for run in runs:
         waited = (run.task.started_at - run.task.created_at).total_seconds()
         run.timings.update(run.task.timings_ms, queue_wait=round(waited * 1000, 1))
     try:
-        results = _generate(runs, engine)
+        return _generate(runs, engine)
     except GenerationCancelled:
-        return _outcome([_stopped(run) for run in runs])
+        stage.outcomes.extend(_stopped(run) for run in runs)
     except JobTimeoutException:
         for run in runs:
             _fail(run, "generation_failed", "Generation took too long.")
@@ -136,21 +207,34 @@ def _run_started(runs: list[Run], engine) -> str:
         log.exception("generation of task(s) %s failed", ", ".join(str(run.task.pk) for run in runs))
         for run in runs:
             _fail(run, *_failure(exc))
-        return "failed"
+        stage.outcomes.extend("failed" for _ in runs)
+    return None
+
+
+def _finish_all(runs: list[Run], results: list) -> list[str]:
+    """Moderate, store and finish each task on its own: a fault after generation fails only its
+    task. Each run's lease ends with its finish."""
     outcomes = []
     for position, (run, result) in enumerate(zip(runs, results, strict=True)):
         try:
             outcomes.append(_finish(run, result))
-            run.lease.close()  # the others' stages go on; this one's lease is no longer needed
+            run.lease.close()
         except JobTimeoutException:
             for later in runs[position + 1 :]:
                 _fail(later, "generation_failed", "Generation took too long.")
             raise
-    return _outcome(outcomes)
+    return outcomes
+
+
+def _finish_on_thread(runs: list[Run], results: list) -> list[str]:
+    try:
+        return _finish_all(runs, results)
+    finally:
+        connections.close_all()  # this thread's own
 
 
 def _outcome(outcomes: list[str]) -> str:
-    return outcomes[0] if len(outcomes) == 1 else f"{len(outcomes)} tasks in one batch: " + "; ".join(outcomes)
+    return outcomes[0] if len(outcomes) == 1 else f"{len(outcomes)} tasks: " + "; ".join(outcomes)
 
 
 def _finish(run: Run, result) -> str:

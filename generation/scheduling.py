@@ -199,3 +199,14 @@ def claim_companions(*, task: Task, queue_name: str, budget: int, worker_name: s
         companions.append(started)
         room -= started.num_images
     return companions
+
+
+def claim_following(*, queue_name: str, worker_name: str, describe) -> Task | None:
+    """Start the task whose turn it is on ``queue_name`` for a job that has already run one (the
+    job chains batches while its last one is post-processed: generation/jobs.py). No token changes
+    hands: the started task's own stays queued and starts nothing."""
+    for turn in turns(queue_name):
+        task = _start_of(turn.tenant_id, queue_name, holder=None, job_id="", worker_name=worker_name, describe=describe)
+        if task is not None:
+            return task
+    return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 
 from django.conf import settings
 from imgplatform.rqworker import DjangoWorker
@@ -15,6 +16,9 @@ from generation.engine import Engine
 log = logging.getLogger(__name__)
 
 _engines: dict[str, Engine] = {}
+# Set when the worker was asked to stop (SIGTERM): a job then chains no further batch
+# (generation/jobs.py) and ends once the tasks it started have ended.
+stopping = threading.Event()
 
 
 def worker_identity() -> str:
@@ -43,3 +47,7 @@ def loaded_engine(model_name: str) -> Engine:
 class GenerationWorker(DjangoWorker):
     """A model's queue's worker: jobs run in this process (the loaded model stays loaded),
     connections checked around each."""
+
+    def handle_warm_shutdown_request(self):
+        stopping.set()
+        super().handle_warm_shutdown_request()

@@ -296,6 +296,9 @@ GENERATION_SCHEDULING = env.str("GENERATION_SCHEDULING", default="fair")
 # (Pillow releases the GIL); 0 encodes them one by one after the last batch. Unset: the engine's
 # default (the CPUs, at most 4: generation/engine/runner.py ENCODE_THREADS).
 GENERATION_ENCODE_THREADS = env.int("GENERATION_ENCODE_THREADS", default=None)
+# Moderation, storage and the finish of a batch's tasks run on a thread while the same job starts
+# and generates the next queued tasks (fair order); off: each stage in turn, one batch per job.
+GENERATION_OVERLAP_STAGES = env.bool("GENERATION_OVERLAP_STAGES", default=True)
 
 # --- Models ----------------------------------------------------------------------------------
 # The registry: see generation/engine/registry.py for the built-in entries. GENERATION_MODELS
