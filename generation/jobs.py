@@ -56,9 +56,11 @@ class Run:
 def run_generation(task_id: str) -> str:
     """Start the task whose turn it is on this job's queue (fair across tenants, first in first out
     within one: generation/scheduling.py), with the queued tasks that can share its pipeline calls
-    when the model batches across tasks (``batch_images``), then generate, store and finish each.
-    ``task_id`` names the task the job was enqueued for; the job may start another one, and that
-    task keeps a job. Every way out leaves each started task in a final state."""
+    when the model batches across tasks (``batch_images``), then generate, store and finish each;
+    while they are post-processed (:class:`Stage`) the job starts and generates the next fairest
+    task, and so on while tasks are queued and time is left. ``task_id`` names the task the job
+    was enqueued for; the job may start others, and each keeps its own job (which then starts
+    nothing). Every way out leaves each started task in a final state."""
     hint = _task_or_none(task_id)
     job = get_current_job()
     job_id = job.id if job is not None else (hint.job_id if hint else "")
