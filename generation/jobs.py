@@ -243,7 +243,11 @@ def _finish(run: Run, result) -> str:
     """Moderate, store and finish one task whose images were generated."""
     task, reporter, timings = run.task, run.reporter, run.timings
     if reporter.stopped_at is not None:  # left a shared batch (cancelled, or its run lost the row)
+        result.discard()
         return _stopped(run)
+    result.collect()  # waits for the engine's encoding threads
+    timings["generation_encode"] = round(result.timings_ms["encode"], 1)
+    timings["generation"] = round(timings["generation"] + result.timings_ms["encode"], 1)
     stored: list[str] = []  # what this run wrote to storage, removed again if the task is cancelled
     try:
         if result.failure is not None:  # its images could not be encoded (the others' could)
@@ -297,6 +301,7 @@ def _generate(runs: list[Run], engine) -> list:
         requests,
         on_step=TogetherReporter([run.reporter for run in runs]),
         on_preview=partial(_publish_preview, runs[0].task.pk),
+        collect=False,  # the images are encoded while the stage takes them (jobs.Stage)
     )
     elapsed = _ms(started)
     for run, request, result in zip(runs, requests, results, strict=True):

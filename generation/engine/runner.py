@@ -82,6 +82,33 @@ class GenerationResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     batches: list[int] = field(default_factory=list)  # images per pipeline call, in order
     failure: Exception | None = None  # EncodingFailed: its images could not all be encoded
+    # Encodings still running on the engine's threads (or to run, without threads): collect()
+    pending: list = field(default_factory=list, repr=False)
+
+    def collect(self) -> GenerationResult:
+        """Wait for the images' encoding: ``images`` (in order), or ``failure`` if one could not be
+        encoded. ``timings_ms["encode"]``: the wait (the part that did not overlap)."""
+        pending, self.pending = self.pending, []
+        started = time.perf_counter()
+        try:
+            self.images = [item.result() if isinstance(item, Future) else item() for item in pending]
+        except Exception as exc:
+            self.failure = EncodingFailed(f"{type(exc).__name__}: {exc}")
+            self.failure.__cause__ = exc
+            _cancel(pending)
+        self.timings_ms["encode"] = (time.perf_counter() - started) * 1000
+        return self
+
+    def discard(self) -> None:
+        """Not wanted after all (its task was cancelled): what has not started is not encoded."""
+        pending, self.pending = self.pending, []
+        _cancel(pending)
+
+
+def _cancel(pending: list) -> None:
+    for item in pending:
+        if isinstance(item, Future):
+            item.cancel()
 
 
 def _pipeline_class(family: str):
@@ -309,33 +336,30 @@ class Engine:
         *,
         on_step: StepHook | None = None,
         on_preview: PreviewHook | None = None,
+        collect: bool = True,
     ) -> list[GenerationResult]:
         """:meth:`generate` for several requests with one :meth:`batch_key` at once: their images,
         in order, fill the same pipeline calls (each with its own prompt, negative prompt and
         seed, so each image is the one its request alone gives, within the backend's arithmetic),
         and each request gets its own result. ``on_step`` counts the steps of all of them;
         ``on_preview`` is for a single request. A request whose images cannot all be encoded gets
-        its result's ``failure`` (an :class:`EncodingFailed`), the others their images."""
+        its result's ``failure`` (an :class:`EncodingFailed`), the others their images.
+        ``collect=False`` returns as soon as the last pipeline call ends, the images still being
+        encoded: each result's :meth:`GenerationResult.collect` waits for them (the worker does it
+        on its stage thread while its next inference runs)."""
         _check_together(self, requests)
         results = [GenerationResult(images=[]) for _ in requests]
         encoding: list[list[Future | Callable[[], GeneratedImage]]] = [[] for _ in requests]
         try:
             batches, inference = self._run_batches(requests, encoding, on_step, on_preview)
-            started = time.perf_counter()
-            for result, pending in zip(results, encoding, strict=True):
-                try:
-                    result.images = [item.result() if isinstance(item, Future) else item() for item in pending]
-                except Exception as exc:
-                    result.failure = EncodingFailed(f"{type(exc).__name__}: {exc}")
-                    result.failure.__cause__ = exc
-            waited = (time.perf_counter() - started) * 1000
-        finally:
-            for item in (item for pending in encoding for item in pending):
-                if isinstance(item, Future):
-                    item.cancel()  # cancelled or failed: what has not started is not encoded
-        for result in results:
-            result.batches = list(batches)
-            result.timings_ms.update(inference=inference, encode=waited)
+        except BaseException:
+            _cancel([item for pending in encoding for item in pending])  # nothing more is encoded
+            raise
+        for result, pending in zip(results, encoding, strict=True):
+            result.batches, result.pending = list(batches), pending
+            result.timings_ms["inference"] = inference
+            if collect:
+                result.collect()
         return results
 
     def _run_batches(

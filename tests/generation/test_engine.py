@@ -436,3 +436,28 @@ def test_only_requests_with_one_batch_key_are_generated_together(engine, other):
     with pytest.raises(ValueError, match="same steps"):
         engine.generate_together([base, replace(base, **other)])
     assert engine.batch_key(base) == engine.batch_key(replace(base, prompt="z", seeds=[2, 3], output_format="jpeg"))
+
+
+def test_without_collect_generation_returns_before_the_images_are_encoded(monkeypatch):
+    """The worker's path: the pipeline calls end and the call returns while the encoding threads
+    still hold the images (they wait here until released); collect() then gives them in order,
+    and discard() drops another request's encodings that had not started."""
+    import threading
+
+    engine = Engine.load(BUILTIN["tiny"])
+    engine.encode_threads = 1
+    release, real_encode = threading.Event(), engine._encode
+
+    def encode(index, seed, image, request):
+        assert release.wait(timeout=30), "generate_together waited for the encoding"
+        return real_encode(index, seed, image, request)
+
+    monkeypatch.setattr(engine, "_encode", encode)
+    requests = [GenerationRequest(prompt="x", negative_prompt="", seeds=[1, 2]) for _ in range(2)]
+    first, second = engine.generate_together(requests, collect=False)
+    assert first.images == [] and len(first.pending) == 2  # returned with the encodings held
+    held = list(second.pending)
+    second.discard()
+    assert all(future.cancelled() for future in held)  # queued behind the first's: never started
+    release.set()
+    assert [i.seed for i in first.collect().images] == [1, 2] and first.failure is None
