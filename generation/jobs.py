@@ -301,7 +301,9 @@ def _generate(runs: list[Run], engine) -> list:
         requests,
         on_step=TogetherReporter([run.reporter for run in runs]),
         on_preview=partial(_publish_preview, runs[0].task.pk),
-        collect=False,  # the images are encoded while the stage takes them (jobs.Stage)
+        # On an accelerator the images are encoded while the next inference runs (the stage
+        # collects them); on a CPU both would share its cores: there the job collects them.
+        collect=not engine.defer_encoding,
     )
     elapsed = _ms(started)
     for run, request, result in zip(runs, requests, results, strict=True):

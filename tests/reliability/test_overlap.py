@@ -56,6 +56,26 @@ def test_the_next_task_starts_while_the_last_one_is_post_processed(
         assert UsageRecord.unscoped_objects.get(task_id=row.pk).images == 2
 
 
+@pytest.mark.parametrize("defer", [True, False])
+def test_images_encoded_on_the_stage_as_on_an_accelerator_or_in_the_job_as_on_a_cpu(
+    redis_conn, run_worker, monkeypatch, defer
+):
+    """On an accelerator the job leaves the encoding to the stage thread (Engine.defer_encoding);
+    on a CPU it collects the images itself. Either way every image is delivered, in order, and
+    the wait is recorded."""
+    from generation.worker import load_engine
+
+    monkeypatch.setattr(load_engine("tiny", warm_up=False), "defer_encoding", defer)
+    clients = [api_client(TenantFactory()) for _ in range(2)]
+    tasks = [submit(client, f"prompt {n}", 3, seed=7) for n, client in enumerate(clients)]
+    run_worker()
+    for task in tasks:
+        row = Task.unscoped_objects.get(pk=task.pk)
+        assert row.state == "succeeded" and "generation_encode" in row.timings_ms
+        assert [image.seed for image in row.images.order_by("index")] == [row.image_seed(i) for i in range(3)]
+        assert all(image.storage_path for image in row.images.all())
+
+
 @pytest.mark.long
 def test_a_worker_killed_with_a_task_in_post_processing_loses_nothing_and_bills_once(
     redis_conn, start_worker, tmp_path
