@@ -361,14 +361,17 @@ def task_quote(*, tenant: Tenant, project: Project, end_user: str, billed: Bille
     }
 
 
-def credit_hold(*, task, amount: Decimal) -> None:
+def credit_hold(*, task, amount: Decimal, hold_number: int | None = None) -> None:
+    """Hold ``amount`` of prepaid credit for ``task``: its ``hold_number``-th hold (counted when not
+    given: a task retried by an operator holds again, settled by entries with the same number)."""
     if amount <= 0:
         return
     BillingAccount.objects.for_tenant(task.tenant).filter(tenant=task.tenant).update(
         credit_held=F("credit_held") + amount
     )
-    # A task retried by an operator holds again: its n-th hold, settled by entries with the same number.
-    number = CreditEntry.objects.for_tenant(task.tenant).filter(task=task, kind=CreditEntry.Kind.HOLD).count() + 1
+    number = hold_number or (
+        CreditEntry.objects.for_tenant(task.tenant).filter(task=task, kind=CreditEntry.Kind.HOLD).count() + 1
+    )
     CreditEntry.objects.for_tenant(task.tenant).create(
         tenant=task.tenant, kind="hold", amount=amount, task=task, hold_number=number
     )

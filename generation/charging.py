@@ -9,7 +9,7 @@ task may be queued, and for two figures:
   reads it again if it no longer applies on the row it locks;
 - ``task_admit`` at submit and at an operator's retry, inside their transaction: caps and
   prepaid credit (402 ``quota_exceeded``), and how much to hold; ``credit_hold`` writes the hold
-  once the task row exists;
+  once the task row exists (``hold_number=1`` for a new task: its first);
 - ``task_release`` when a retry is undone (Redis refused its job): the new hold goes back;
 - ``next_image_price`` for the model catalog, ``scheduling_weight`` for fair scheduling.
 
@@ -39,7 +39,7 @@ class Biller(Protocol):
         self, *, tenant, project, end_user: str, num_images: int, factor: Decimal, prices: Any = None
     ) -> Admission: ...
 
-    def credit_hold(self, *, task, amount: Decimal) -> None: ...
+    def credit_hold(self, *, task, amount: Decimal, hold_number: int | None = None) -> None: ...
 
     def task_release(self, *, task) -> None: ...
 

@@ -174,7 +174,7 @@ def _task_write(
         **fields,
     )
     if admission is not None and admission.prepaid:
-        charging.biller().credit_hold(task=task, amount=admission.hold)
+        charging.biller().credit_hold(task=task, amount=admission.hold, hold_number=1)  # a new task's first
     return task
 
 

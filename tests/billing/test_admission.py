@@ -50,6 +50,14 @@ def test_a_postpaid_submit_holds_the_lock_for_lock_count_account_and_insert(monk
     assert not any("billing_plan" in s or "billing_pricetier" in s or "billing_monthlyusage" in s for s in sql)
 
 
+def test_a_prepaid_submit_adds_only_its_hold(monkeypatch, client, small_plan, prepaid):
+    billing.credit_grant(tenant=client.tenant, amount=D("1"))
+    sql = statements_under_lock(monkeypatch, lambda: submit(client))
+    assert len(sql) == 6, "\n".join(sql)  # + the held credit and its entry (a new task's hold is its first)
+    assert sql[4].startswith('UPDATE "billing_billingaccount"')
+    assert sql[5].startswith('INSERT INTO "billing_creditentry"')
+
+
 def prices_then(monkeypatch, change) -> None:
     """The next submit reads its prices, then ``change()`` commits before the submit locks."""
     real = billing.task_prices
