@@ -17,8 +17,17 @@ from billing.models import BillingAccount
 from billing.reconcile import reconcile
 from generation import limits
 from tests.billing.conftest import finish, make_plan, submit
+from tests.billing.test_admin import plan_form
 
-from tests.billing.test_admin import client_http, plan_form, staff  # noqa: F401  (fixtures)
+
+@pytest.fixture
+def operator(db):
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    http = Client()
+    http.force_login(User.objects.create_superuser("ops", "ops@example.com", "pw"))
+    return http
 
 
 def statements_under_lock(monkeypatch, run) -> list[str]:
@@ -82,7 +91,9 @@ def test_a_plan_assigned_after_the_prices_were_read_prices_the_hold(monkeypatch,
     assert refused.value.extra["cap"] == "prepaid_credit" and refused.value.extra["required"] == "0.05000"
 
 
-def test_a_plan_edited_in_the_admin_after_the_prices_were_read_prices_the_hold(db, monkeypatch, staff, client, small_plan):
+def test_a_plan_edited_in_the_admin_after_the_prices_were_read_prices_the_hold(
+    monkeypatch, operator, client, small_plan
+):
     first = submit(client)
     assert first.hold_amount == D("0.01")
     version = BillingAccount.unscoped_objects.get(tenant=client.tenant).plan_version
@@ -94,7 +105,7 @@ def test_a_plan_edited_in_the_admin_after_the_prices_were_read_prices_the_hold(d
         for i, tier in enumerate(small_plan.tiers.all()):
             form.update({f"tiers-{i}-id": tier.pk, f"tiers-{i}-plan": small_plan.pk, f"tiers-{i}-DELETE": "on"})
         form.update({"tiers-2-up_to": "", "tiers-2-unit_price": "0.02", "tiers-TOTAL_FORMS": 3})
-        answer = staff.post(f"/admin/billing/plan/{small_plan.pk}/change/", form)
+        answer = operator.post(f"/admin/billing/plan/{small_plan.pk}/change/", form)
         assert answer.status_code == 302, answer.content.decode()[:2000]
 
     prices_then(monkeypatch, edit)
