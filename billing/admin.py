@@ -72,6 +72,20 @@ class PlanAdmin(admin.ModelAdmin):
             field.required = False  # left out of a form: the default weight, 1
         return field
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # In the form's transaction: a submit that read the old prices before locking its
+        # account reads them again (billing/services.py, task_admit).
+        services.plans_changed()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        services.plans_changed()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        services.plans_changed()
+
 
 @admin.register(TenantPlan)
 class TenantPlanAdmin(admin.ModelAdmin):

@@ -88,6 +88,13 @@ class BillingAccount(TenantOwned):
     monthly_cap = models.DecimalField(**MONEY, null=True, blank=True, help_text="Monthly spend cap; empty: the plan's")
     credit_balance = models.DecimalField(**MONEY, default=ZERO, help_text="Prepaid credit owned")
     credit_held = models.DecimalField(**MONEY, default=ZERO, help_text="Held for tasks not finished yet")
+    plan_version = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Goes up with every change of the prices that apply to the tenant (a plan assigned, a plan "
+        "edited), in the transaction that makes it: a submit that read the prices before locking this row "
+        "reads them again if it moved",
+    )
 
     class Meta(TenantOwned.Meta):
         pass

@@ -11,7 +11,8 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from imgplatform.money import ZERO, MoneySum
 from imgplatform.problems import Problem
@@ -66,12 +67,23 @@ def tenant_plan_assign(*, tenant: Tenant, plan: Plan, starts_at: datetime | None
     """Put ``tenant`` on ``plan`` from ``starts_at`` (now). An operator's change (``actor``) writes
     its audit row, on the tenant's history, in the same transaction."""
     validate_currency_unchanged(tenant, plan)
+    # Locks the account (a tenant without one has never submitted, see task_prices): a submit that
+    # read the tenant's prices before this commits reads them again (task_admit); one that holds
+    # the lock now is admitted before the change.
+    BillingAccount.objects.for_tenant(tenant).update(plan_version=F("plan_version") + 1)
     assignment = TenantPlan.objects.for_tenant(tenant).create(
         tenant=tenant, plan=plan, starts_at=starts_at or timezone.now()
     )
     when = f"{assignment.starts_at:%Y-%m-%d %H:%M}"
     audit_record(actor=actor, obj=tenant, message=f"Plan changed to {plan.code}, from {when}.")
     return assignment
+
+
+def plans_changed() -> None:
+    """Inside the transaction that edits a plan or its tiers (the admin): every account's prices
+    may have changed (which tenants fall back on the default plan is not worth working out for a
+    rare edit), so every submit that read them before this commits reads them again."""
+    BillingAccount.unscoped_objects.update(plan_version=F("plan_version") + 1)
 
 
 def scheduling_weight(tenant: Tenant) -> int:
@@ -137,8 +149,11 @@ def next_image_price(tenant: Tenant) -> tuple[Decimal, str]:
 def worst_case(plan: Plan, *, already: int, count: int, factor: Decimal = ONE) -> Decimal:
     """The most ``count`` images can cost from here, whatever else finishes first: held on
     prepaid credit and counted against caps while the task runs."""
-    tiers = _tiers(plan)
-    reachable = [price for index, (up_to, price) in enumerate(tiers, start=1) if up_to is None or up_to > already]
+    return _worst_case(_tiers(plan), already=already, count=count, factor=factor)
+
+
+def _worst_case(tiers, *, already: int, count: int, factor: Decimal) -> Decimal:
+    reachable = [price for up_to, price in tiers if up_to is None or up_to > already]
     return max(reachable, default=ZERO) * count * factor
 
 
@@ -198,14 +213,65 @@ class Admission:
         return BillingAccount.Mode.PREPAID if self.prepaid else BillingAccount.Mode.POSTPAID
 
 
-def task_admit(*, tenant: Tenant, project: Project, end_user: str, num_images: int, factor: Decimal = ONE) -> Admission:
+@dataclass(frozen=True)
+class Prices:
+    """What admission reads before the tenant's row is locked, since no submit changes it: the plan
+    and its tiers, as of the account's ``plan_version`` (checked again on the locked row), and the
+    images delivered this month. Those only grow within a month, and fewer images leave more tiers
+    reachable, so a hold priced from an earlier count is at least the one priced under the lock:
+    still the worst case."""
+
+    plan: Plan
+    tiers: list[tuple[int | None, Decimal]]
+    plan_version: int
+    period: date
+    already: int
+
+
+def task_prices(*, tenant: Tenant) -> Prices | None:
+    """Before the submit takes the tenant's lock (three statements: account with the month's images,
+    plan, tiers); see :class:`Prices`. None for a tenant without an account yet (its first submit):
+    ``task_admit`` creates it and reads them under the lock."""
+    period = period_of(timezone.now())
+    month = MonthlyUsage.objects.for_tenant(tenant).filter(period=period).values("images")[:1]
+    account = (
+        BillingAccount.objects.for_tenant(tenant)
+        .annotate(already=Coalesce(Subquery(month), 0))
+        .values("plan_version", "already")
+        .first()
+    )
+    if account is None:
+        return None
+    plan = plan_for(tenant)
+    return Prices(plan, _tiers(plan), account["plan_version"], period, account["already"])
+
+
+def _prices_still(prices: Prices | None, *, tenant: Tenant, account: BillingAccount) -> Prices:
+    """``prices`` if they still apply on the locked ``account``; read again (under the lock) if the
+    plan changed since, or the month did (a new month starts from no images), or none were read."""
+    if prices is None or prices.plan_version != account.plan_version or prices.period != period_of(timezone.now()):
+        return task_prices(tenant=tenant)
+    return prices
+
+
+def task_admit(
+    *,
+    tenant: Tenant,
+    project: Project,
+    end_user: str,
+    num_images: int,
+    factor: Decimal = ONE,
+    prices: Prices | None = None,
+) -> Admission:
     """Inside the submit transaction: lock the tenant's account (so concurrent submits are counted
     one after another), refuse with 402 ``quota_exceeded`` when a cap or the prepaid credit would
     be exceeded by this task's worst case, and say how much to hold. ``num_images`` counts billable
-    images (an image above a megapixel counts as several); ``factor`` is the model's price factor."""
+    images (an image above a megapixel counts as several); ``factor`` is the model's price factor;
+    ``prices``: :func:`task_prices` read before the submit locked the tenant (else read here)."""
     account = account_for(tenant, lock=True)
-    plan = plan_for(tenant)
-    hold = worst_case(plan, already=month_images(tenant, period_of(timezone.now())), count=num_images, factor=factor)
+    prices = _prices_still(prices, tenant=tenant, account=account)
+    plan = prices.plan
+    hold = _worst_case(prices.tiers, already=prices.already, count=num_images, factor=factor)
     for spend in caps_for(tenant=tenant, project=project, end_user=end_user, account=account, plan=plan):
         if spend.spent + spend.pending + hold > spend.limit:
             raise Problem(
@@ -295,14 +361,17 @@ def task_quote(*, tenant: Tenant, project: Project, end_user: str, billed: Bille
     }
 
 
-def credit_hold(*, task, amount: Decimal) -> None:
+def credit_hold(*, task, amount: Decimal, hold_number: int | None = None) -> None:
+    """Hold ``amount`` of prepaid credit for ``task``: its ``hold_number``-th hold (counted when not
+    given: a task retried by an operator holds again, settled by entries with the same number)."""
     if amount <= 0:
         return
     BillingAccount.objects.for_tenant(task.tenant).filter(tenant=task.tenant).update(
         credit_held=F("credit_held") + amount
     )
-    # A task retried by an operator holds again: its n-th hold, settled by entries with the same number.
-    number = CreditEntry.objects.for_tenant(task.tenant).filter(task=task, kind=CreditEntry.Kind.HOLD).count() + 1
+    number = hold_number or (
+        CreditEntry.objects.for_tenant(task.tenant).filter(task=task, kind=CreditEntry.Kind.HOLD).count() + 1
+    )
     CreditEntry.objects.for_tenant(task.tenant).create(
         tenant=task.tenant, kind="hold", amount=amount, task=task, hold_number=number
     )

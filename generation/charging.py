@@ -4,9 +4,12 @@ The billing app registers itself here when it starts (``BillingConfig.ready``:
 ``charging.register(billing.services)``). Generation calls it for what must be decided before a
 task may be queued, and for two figures:
 
+- ``task_prices`` at submit, before the tenant's row is locked: what admission reads that no
+  submit changes (the plan, its tiers, the month's images), passed on to ``task_admit``, which
+  reads it again if it no longer applies on the row it locks;
 - ``task_admit`` at submit and at an operator's retry, inside their transaction: caps and
   prepaid credit (402 ``quota_exceeded``), and how much to hold; ``credit_hold`` writes the hold
-  once the task row exists;
+  once the task row exists (``hold_number=1`` for a new task: its first);
 - ``task_release`` when a retry is undone (Redis refused its job): the new hold goes back;
 - ``next_image_price`` for the model catalog, ``scheduling_weight`` for fair scheduling.
 
@@ -30,9 +33,13 @@ class Admission(Protocol):
 
 
 class Biller(Protocol):
-    def task_admit(self, *, tenant, project, end_user: str, num_images: int, factor: Decimal) -> Admission: ...
+    def task_prices(self, *, tenant) -> Any: ...
 
-    def credit_hold(self, *, task, amount: Decimal) -> None: ...
+    def task_admit(
+        self, *, tenant, project, end_user: str, num_images: int, factor: Decimal, prices: Any = None
+    ) -> Admission: ...
+
+    def credit_hold(self, *, task, amount: Decimal, hold_number: int | None = None) -> None: ...
 
     def task_release(self, *, task) -> None: ...
 
@@ -41,7 +48,7 @@ class Biller(Protocol):
     def scheduling_weight(self, tenant) -> int: ...
 
 
-NEEDED = ("task_admit", "credit_hold", "task_release", "next_image_price", "scheduling_weight")
+NEEDED = ("task_prices", "task_admit", "credit_hold", "task_release", "next_image_price", "scheduling_weight")
 _biller: Any = None
 
 

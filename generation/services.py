@@ -136,6 +136,9 @@ def _task_write(
     tenant = client.tenant
     admission = None
     if not blocked:
+        # Read before the lock (a submit changes none of it; billing checks it is still current on
+        # the row it locks), so the tenant's lock is held for fewer statements.
+        prices = charging.biller().task_prices(tenant=tenant)
         limits.task_admit_queued(tenant=tenant)  # 429 at the tenant's queued limit (row lock)
         admission = charging.biller().task_admit(
             tenant=tenant,
@@ -143,6 +146,7 @@ def _task_write(
             end_user=data.end_user,
             num_images=data.num_images * choices.billable_per_image,
             factor=settings.MODEL_REGISTRY[choices.model].price,
+            prices=prices,
         )
         fields.update(hold_amount=admission.hold, billing_mode=admission.mode)
     task_id = uuid.uuid4()
@@ -170,7 +174,7 @@ def _task_write(
         **fields,
     )
     if admission is not None and admission.prepaid:
-        charging.biller().credit_hold(task=task, amount=admission.hold)
+        charging.biller().credit_hold(task=task, amount=admission.hold, hold_number=1)  # a new task's first
     return task
 
 
