@@ -82,6 +82,17 @@ def assert_books_balance(project) -> None:
     assert reconcile_billing() == []  # ledger, rollups and credit agree
 
 
+def assert_only_the_faulty_one_failed(api, client, settings, project, faulty, good, *, code, detail) -> None:
+    """The faulty task failed alone (a 500-class code) with none of its files kept; the good one
+    after it, on the same burst worker, succeeded with its two; the books balance; operators see it."""
+    assert_failed_alone(api, faulty, code=code, status=500, detail=detail)
+    assert local_files(faulty, settings) == []
+    assert_succeeded(good)
+    assert len(local_files(good, settings)) == 2
+    assert_books_balance(project)
+    assert_operators_see(client, code, faulty)
+
+
 def test_an_image_that_cannot_be_encoded_fails_only_its_task_with_generation_failed(
     prepaid_api, prepaid_project, callback_settings, receiver, run_worker, monkeypatch, settings, client
 ):
@@ -98,12 +109,8 @@ def test_an_image_that_cannot_be_encoded_fails_only_its_task_with_generation_fai
     run_worker()  # one worker, in burst mode: both jobs, one after the other
 
     detail = "Generation failed while encoding the images (OSError)."
-    assert_failed_alone(prepaid_api, faulty, code="generation_failed", status=500, detail=detail)
-    assert local_files(faulty, settings) == []
-    assert_succeeded(good)
-    assert len(local_files(good, settings)) == 2
-    assert_books_balance(prepaid_project)
-    assert_operators_see(client, "generation_failed", faulty)
+    assert_only_the_faulty_one_failed(prepaid_api, client, settings, prepaid_project, faulty, good,
+                                      code="generation_failed", detail=detail)  # fmt: skip
 
 
 def test_an_image_moderator_that_raises_fails_closed_only_its_task_with_moderation_failed(
@@ -122,12 +129,9 @@ def test_an_image_moderator_that_raises_fails_closed_only_its_task_with_moderati
     run_worker()
 
     detail = "Image moderation failed (RuntimeError); no image was stored or charged."
-    assert_failed_alone(prepaid_api, faulty, code="moderation_failed", status=500, detail=detail)
-    assert local_files(faulty, settings) == []  # fail closed: nothing unmoderated is stored
-    assert_succeeded(good)
-    assert len(local_files(good, settings)) == 2
-    assert_books_balance(prepaid_project)
-    assert_operators_see(client, "moderation_failed", faulty)
+    # fail closed: nothing unmoderated is stored
+    assert_only_the_faulty_one_failed(prepaid_api, client, settings, prepaid_project, faulty, good,
+                                      code="moderation_failed", detail=detail)  # fmt: skip
 
 
 def test_a_storage_write_failing_part_way_removes_what_the_task_stored_and_fails_it_with_storage_failed(
