@@ -140,18 +140,25 @@ def test_workers_sigkilled_mid_generation_20_times_lose_nothing_and_bill_nothing
         nonlocal kills_sent
         reconcile()
         running = Task.unscoped_objects.filter(pk__in=ids, state=Task.State.RUNNING)
+        # A worker's job may hold two tasks at once (one post-processed while it generates the
+        # next: GENERATION_OVERLAP_STAGES): the one holding the long task is never killed.
+        long_held = Task.unscoped_objects.filter(pk__in=long_ids, state=Task.State.RUNNING)
+        spared = {int(name.rsplit(":", 1)[1]) for name in long_held.values_list("worker_name", flat=True)}
+        held: dict[int, list[tuple]] = {}
         for task_id, worker_name, attempt in running.values_list("id", "worker_name", "attempts"):
-            pid = int(worker_name.rsplit(":", 1)[1])
-            if pid not in pool.procs or kills_sent >= KILLS:
+            held.setdefault(int(worker_name.rsplit(":", 1)[1]), []).append((task_id, worker_name, attempt))
+        for pid, runs in held.items():
+            if pid not in pool.procs or pid in spared or kills_sent >= KILLS:
                 continue
             pool.kill(pid)
             kills_sent += 1
             pool.spawn()
-            # The killed process cannot move on: if the row still shows its run, it died mid-run.
-            if Task.unscoped_objects.filter(
-                pk=task_id, state=Task.State.RUNNING, attempts=attempt, worker_name=worker_name
-            ).exists():
-                confirmed[str(task_id)] += 1
+            # The killed process cannot move on: a row that still shows its run died mid-run.
+            for task_id, worker_name, attempt in runs:
+                if Task.unscoped_objects.filter(
+                    pk=task_id, state=Task.State.RUNNING, attempts=attempt, worker_name=worker_name
+                ).exists():
+                    confirmed[str(task_id)] += 1
 
     # Generous deadlines: every kill costs a worker start (torch, the pipeline), on a shared machine.
     wait_for(lambda: kills_sent >= KILLS, timeout=600, what=f"{KILLS} kills", every=0.1, between=kill_running_workers)
@@ -179,7 +186,8 @@ def test_workers_sigkilled_mid_generation_20_times_lose_nothing_and_bill_nothing
     # Every lost run is a run we killed: no live (renewing) run was ever taken back.
     lost_runs = {pk: t.attempts - (t.state == "succeeded") for pk, t in tasks.items()}
     assert all(lost_runs[pk] >= n for pk, n in confirmed.items())
-    assert sum(confirmed.values()) <= sum(lost_runs.values()) <= kills_sent
+    # A kill loses at most two runs: the task post-processed and the one its job generates meanwhile.
+    assert sum(confirmed.values()) <= sum(lost_runs.values()) <= 2 * kills_sent
     for task in tasks.values():
         if task.state == "failed":
             assert task.attempts == MAX_ATTEMPTS and task.charge == 0
