@@ -245,9 +245,10 @@ def _finish(run: Run, result) -> str:
     if reporter.stopped_at is not None:  # left a shared batch (cancelled, or its run lost the row)
         result.discard()
         return _stopped(run)
-    result.collect()  # waits for the engine's encoding threads
-    timings["generation_encode"] = round(result.timings_ms["encode"], 1)
-    timings["generation"] = round(timings["generation"] + result.timings_ms["encode"], 1)
+    if result.pending:  # encoding deferred to this stage (an accelerator): its wait counts here
+        result.collect()
+        timings["generation_encode"] = round(result.timings_ms["encode"], 1)
+        timings["generation"] = round(timings["generation"] + result.timings_ms["encode"], 1)
     stored: list[str] = []  # what this run wrote to storage, removed again if the task is cancelled
     try:
         if result.failure is not None:  # its images could not be encoded (the others' could)

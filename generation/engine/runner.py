@@ -90,7 +90,6 @@ class GenerationResult:
         encoded. ``timings_ms["encode"]``: the wait (the part that did not overlap). Once done, a
         second call changes nothing."""
         if not self.pending:
-            self.timings_ms.setdefault("encode", 0.0)
             return self
         pending, self.pending = self.pending, []
         started = time.perf_counter()
