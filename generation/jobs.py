@@ -27,6 +27,8 @@ from generation.worker import loaded_engine, stopping, worker_identity
 from moderation.checks import image_policy_for, load_image_moderator
 
 log = logging.getLogger(__name__)
+# How a task ends when the job's time runs out (rq's JobTimeoutException), at whatever stage.
+TOOK_TOO_LONG = ("generation_failed", "Generation took too long.")
 
 
 class StageFailed(Exception):
@@ -203,7 +205,7 @@ def _generate_or_end(runs: list[Run], engine, stage: Stage) -> list | None:
         stage.outcomes.extend(_stopped(run) for run in runs)
     except JobTimeoutException:
         for run in runs:
-            _fail(run, "generation_failed", "Generation took too long.")
+            _fail(run, *TOOK_TOO_LONG)
         raise
     except Exception as exc:
         log.exception("generation of task(s) %s failed", ", ".join(str(run.task.pk) for run in runs))
@@ -223,7 +225,7 @@ def _finish_all(runs: list[Run], results: list) -> list[str]:
             run.lease.close()
         except JobTimeoutException:
             for later in runs[position + 1 :]:
-                _fail(later, "generation_failed", "Generation took too long.")
+                _fail(later, *TOOK_TOO_LONG)
             raise
     return outcomes
 
@@ -262,7 +264,7 @@ def _finish(run: Run, result) -> str:
         images = _store_images(task, result, verdicts, store=store, stored=stored, timings=timings)
         timings["total"] = round(sum(timings[k] for k in ("queue_wait", "generation", "moderation", "storage")), 1)
     except JobTimeoutException:
-        _fail(run, "generation_failed", "Generation took too long.", stored)
+        _fail(run, *TOOK_TOO_LONG, stored)
         raise
     except Exception as exc:
         log.exception("task %s failed", task.id)

@@ -188,12 +188,7 @@ def claim_companions(*, task: Task, queue_name: str, budget: int, worker_name: s
     room = budget - task.num_images
     while room > 0:
         where = batchable(task) & Q(num_images__lte=room)
-        started = None
-        for turn in turns(queue_name, where):
-            started = _start_of(turn.tenant_id, queue_name, holder=None, job_id="", worker_name=worker_name,
-                                describe=describe, where=where)  # fmt: skip
-            if started is not None:
-                break
+        started = claim_following(queue_name=queue_name, worker_name=worker_name, describe=describe, where=where)
         if started is None:
             return companions
         companions.append(started)
@@ -201,12 +196,15 @@ def claim_companions(*, task: Task, queue_name: str, budget: int, worker_name: s
     return companions
 
 
-def claim_following(*, queue_name: str, worker_name: str, describe) -> Task | None:
-    """Start the task whose turn it is on ``queue_name`` for a job that has already run one (the
-    job chains batches while its last one is post-processed: generation/jobs.py). No token changes
-    hands: the started task's own stays queued and starts nothing."""
-    for turn in turns(queue_name):
-        task = _start_of(turn.tenant_id, queue_name, holder=None, job_id="", worker_name=worker_name, describe=describe)
+def claim_following(*, queue_name: str, worker_name: str, describe, where: Q | None = None) -> Task | None:
+    """Start the task (matching ``where``) whose turn it is on ``queue_name`` for a job that has
+    already started one (a companion, or the next batch the job chains while its last one is
+    post-processed: generation/jobs.py). No token changes hands: the started task's own stays
+    queued and starts nothing."""
+    for turn in turns(queue_name, where):
+        task = _start_of(
+            turn.tenant_id, queue_name, holder=None, job_id="", worker_name=worker_name, describe=describe, where=where
+        )
         if task is not None:
             return task
     return None
