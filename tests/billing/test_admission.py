@@ -48,6 +48,7 @@ def statements_under_lock(monkeypatch, run) -> list[str]:
     return sql[:end]
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks (SELECT ... FOR UPDATE): CI runs PostgreSQL")
 def test_a_postpaid_submit_holds_the_lock_for_lock_count_account_and_insert(monkeypatch, client, small_plan):
     submit(client)  # the account exists (a tenant's first submit creates it under the lock)
     sql = statements_under_lock(monkeypatch, lambda: submit(client))
