@@ -61,11 +61,23 @@ def _enqueue(delivery_id: int, number: int, *, at: datetime | None = None, trigg
 def callback_schedule(*, task_id, enqueue: bool = True) -> CallbackDelivery | None:
     """Create the delivery for a finished task that has a callback_url and enqueue its first
     attempt. Idempotent: one delivery per end of the task (a task retried by an operator ends
-    again, and gets a second message). Called after the task's final state is committed.
-    ``enqueue=False`` (Redis is known to be down): the row alone; the recovery sweep enqueues it."""
+    again, and gets a second message). For a task whose end is already committed (an operator's
+    redelivery, tests); a task's own end writes its delivery in the end's transaction
+    (:func:`task_ended_schedule`). ``enqueue=False`` (Redis is known to be down): the row alone;
+    the recovery sweep enqueues it."""
     task = Task.unscoped_objects.filter(pk=task_id).first()
-    if task is None or not task.callback_url or not task.is_final:
+    if task is None:
         return None
+    delivery, created = _delivery_for(task)
+    if created and enqueue:
+        _enqueue(delivery.pk, 1)
+    return delivery
+
+
+def _delivery_for(task: Task) -> tuple[CallbackDelivery | None, bool]:
+    """The delivery of this end of ``task`` (created if new), or None when it has no callback."""
+    if not task.callback_url or not task.is_final:
+        return None, False
     delivery, created = CallbackDelivery.unscoped_objects.get_or_create(
         task=task,
         task_finished_at=task.finished_at,
@@ -79,28 +91,35 @@ def callback_schedule(*, task_id, enqueue: bool = True) -> CallbackDelivery | No
     )
     if created:
         log.info("callback %s (%s) for task %s scheduled", delivery.webhook_id, delivery.event_type, task.id)
-        if enqueue:
-            _enqueue(delivery.pk, 1)
-    return delivery
+    return delivery, created
 
 
 def task_ended_schedule(sender, *, task: Task, end, **kwargs) -> None:
-    """``generation.signals.task_ended`` (connected in callbacks/apps.py): a task with a
-    callback_url gets its delivery once its end is committed; when Redis has just failed for that
-    end, the row alone (the recovery sweep enqueues it)."""
-    if task.callback_url:
-        end.after_commit(partial(_schedule_after_end, task.pk))
+    """``generation.signals.task_ended`` (connected in callbacks/apps.py), inside the transaction
+    that ends the task: the delivery row commits with the end, so a worker killed right after that
+    commit still leaves it due, and the callback worker's recovery sweep sends it. Its first
+    attempt is enqueued once the end is committed, unless Redis has just failed for that end (the
+    sweep enqueues it then)."""
+    delivery, created = _delivery_for(task)
+    if created:
+        end.after_commit(partial(_enqueue_first, delivery.pk))
 
 
-def _schedule_after_end(task_id, *, redis_available: bool) -> None:
-    callback_schedule(task_id=task_id, enqueue=redis_available)
+def _enqueue_first(delivery_id: int, *, redis_available: bool) -> None:
+    if redis_available:
+        _enqueue(delivery_id, 1)
 
 
 def tenant_suspended_stop(sender, *, tenant, **kwargs) -> dict[str, int]:
     """``accounts.signals.tenant_suspended`` (connected in callbacks/apps.py), inside the
-    suspension's transaction: the tenant's callbacks still retrying end (``gave_up``, saying why);
-    those of the tasks the suspension cancels are made after the commit, and are sent."""
-    pending = CallbackDelivery.objects.for_tenant(tenant).filter(status__in=[Status.PENDING, Status.DELIVERING])
+    suspension's transaction: the tenant's callbacks still retrying end (``gave_up``, saying why),
+    except those announcing the cancels of the suspension itself (generation's receiver may have
+    written them already in this transaction): those are sent."""
+    pending = (
+        CallbackDelivery.objects.for_tenant(tenant)
+        .filter(status__in=[Status.PENDING, Status.DELIVERING])
+        .exclude(event_type="task.cancelled", task__error_code="tenant_suspended")
+    )
     stopped = pending.update(
         status=Status.GAVE_UP,
         next_attempt_at=None,

@@ -445,7 +445,7 @@ def _stop_work(task: Task) -> bool:
 
 def _notify(end: TaskEnd, *, redis_available: bool = True) -> None:
     """After commit (the callback worker and every waiter must see the final state): the work the
-    end's receivers handed over (callbacks schedules the message; generation/signals.py), then
+    end's receivers handed over (callbacks enqueues the first attempt; generation/signals.py), then
     ``done`` for every waiter of the task in every web process (/sync waits, event streams;
     generation/waiters.py). Without Redis the callback's delivery row is still written, and the
     callback worker's sweep enqueues it; waiters answer from the row."""

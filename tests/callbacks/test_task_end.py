@@ -1,10 +1,13 @@
 """A task that ends with a callback_url is delivered once, signed, whichever way it ended:
 through the API, the real generation worker and the real callback worker."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import transaction
 from standardwebhooks.webhooks import Webhook
 
+from callbacks import services as callback_services
 from callbacks.models import CallbackDelivery
 from generation import services
 from generation.models import Task
@@ -80,15 +83,37 @@ def test_succeeded_failed_blocked_and_cancelled_tasks_each_deliver_once(
     }
 
 
-def test_the_callback_is_scheduled_only_once_the_final_state_is_committed(api, callback_settings, receiver):
+def test_the_delivery_commits_with_the_end_and_is_enqueued_only_after_the_commit(api, callback_settings, receiver):
+    from callbacks import queues
+
     task = Task.unscoped_objects.get(pk=submit(api, receiver))
     with pytest.raises(RuntimeError), transaction.atomic():
         services.task_fail(task=task, code="generation_failed", detail="x")
-        assert not CallbackDelivery.unscoped_objects.filter(task=task).exists()
+        delivery = CallbackDelivery.unscoped_objects.get(task=task)  # written in the end's transaction
+        assert not queues.attempt_job_is_live(delivery.pk, 1)  # nothing sent before the commit
         raise RuntimeError("rolled back")
-    assert not CallbackDelivery.unscoped_objects.filter(task=task).exists()
+    assert not CallbackDelivery.unscoped_objects.filter(task=task).exists()  # rolled back with the end
     services.task_fail(task=task, code="generation_failed", detail="x")
-    assert CallbackDelivery.unscoped_objects.filter(task=task).count() == 1
+    delivery = CallbackDelivery.unscoped_objects.get(task=task)
+    assert queues.attempt_job_is_live(delivery.pk, 1)
+
+
+def test_a_worker_killed_right_after_a_tasks_end_commits_loses_no_callback(
+    api, callback_settings, receiver, run_callback_worker, monkeypatch
+):
+    """A worker killed after the end's commit, before any after-commit work ran (a CI run of
+    2026-12-07 lost a succeeded task's callback so, when the delivery row was written after the
+    commit), leaves the delivery due; the callback worker's recovery sweep sends it."""
+    task = Task.unscoped_objects.get(pk=submit(api, receiver))
+    assert services.task_start(task=task, worker_name="test", run_info={})
+    monkeypatch.setattr(services, "_notify", lambda end, **kwargs: None)  # the process died here
+    assert services.task_fail(task=task, code="generation_failed", detail="x")
+    delivery = CallbackDelivery.unscoped_objects.get(task=task)
+    assert delivery.status == "pending" and delivery.task_finished_at == task.finished_at
+    # The sweep leaves an attempt due for less than RECOVER_GRACE to its own enqueue: no waiting here.
+    monkeypatch.setattr(callback_services, "RECOVER_GRACE", timedelta(0))
+    run_callback_worker()  # its recovery sweep enqueues the attempt nobody enqueued
+    assert set(delivered(receiver, api)) == {str(task.id)}
 
 
 def test_redis_down_when_a_task_ends_does_not_break_it(api, callback_settings, receiver):
