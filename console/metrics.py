@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.apps import apps
-from django.db import connection
-from django.db.models import Count, Min, Sum
+from django.db import connection, models
+from django.db.models import Count, F, Min, Sum
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from imgplatform.money import MoneySum
 
@@ -259,15 +260,21 @@ def queue_waits(totals: Totals, tenants: dict[int, Tenant], *, now: datetime) ->
 
 def failure_examples(*, start: datetime, codes: list[str], examples: int = EXAMPLES_PER_CODE) -> dict[str, list]:
     """The latest failed tasks of each code in the window, each code's read from the index of
-    (error_code, created_at): one UNION ALL query on PostgreSQL (one query per code on SQLite),
-    however many tasks failed."""
+    (error_code, created_at): one UNION ALL query on PostgreSQL, however many tasks failed. A
+    backend that cannot order and slice inside a UNION (SQLite) numbers each code's failures with a
+    window function instead: one query too, reading the window's failures (a laptop's database)."""
     fields = ("pk", "error_code", "error_detail", "created_at", "finished_at", "tenant__name", "project__name", "model")
     failed = Task.unscoped_objects.filter(state=State.FAILED, created_at__gte=start).order_by("-created_at", "-pk")
-    parts = [failed.filter(error_code="" if code == "(none)" else code).values(*fields)[:examples] for code in codes]
-    if len(parts) > 1 and connection.features.supports_slicing_ordering_in_compound:
-        rows = list(parts[0].union(*parts[1:], all=True))
+    stored = ["" if code == "(none)" else code for code in codes]
+    if not codes:
+        rows = []
+    elif connection.features.supports_slicing_ordering_in_compound:
+        parts = [failed.filter(error_code=code).values(*fields)[:examples] for code in stored]
+        rows = list(parts[0].union(*parts[1:], all=True)) if len(parts) > 1 else list(parts[0])
     else:
-        rows = [row for part in parts for row in part]
+        latest_first = (F("created_at").desc(), F("pk").desc())
+        rank = models.Window(RowNumber(), partition_by=F("error_code"), order_by=latest_first)
+        rows = list(failed.filter(error_code__in=stored).annotate(rank=rank).filter(rank__lte=examples).values(*fields))
     out: dict[str, list] = {code: [] for code in codes}
     for row in sorted(rows, key=lambda r: (r["created_at"], r["pk"]), reverse=True):
         out[row["error_code"] or "(none)"].append(row)
