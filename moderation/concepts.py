@@ -225,6 +225,12 @@ def _masked_slur(raw: str) -> str | None:
     return fits[0] if len({WORDMAP.get(w) for w in fits}) == 1 and fits else None
 
 
+def _ordinal_suffix(n: int) -> str:
+    if n % 100 in (11, 12, 13):
+        return "th"
+    return {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+
+
 @lru_cache(maxsize=65536)
 def analyse(raw: str) -> tuple[Token, ...]:
     """The tokens one raw word (no spaces, no separators) stands for."""
@@ -232,8 +238,10 @@ def analyse(raw: str) -> tuple[Token, ...]:
         return (Token(raw, raw, number=int(raw) if len(raw) <= 3 else None),)
     if m := AGE_TOKEN.match(raw):
         return (Token(raw, raw, age=int(m.group(1))),)
-    if m := ORDINAL_TOKEN.match(raw):
-        return (Token(raw, raw, number=-int(m.group(1))),)  # negative: an ordinal
+    if m := ORDINAL_TOKEN.match(raw):  # negative: an ordinal; "3nd" is leet for "end", "3th" still a 3rd
+        proper = raw[len(m.group(1)) :] == _ordinal_suffix(int(m.group(1)))
+        if proper or not simplemma.is_known(_unleet(raw, LEET), lang="en"):
+            return (Token(raw, raw, number=-int(m.group(1))),)
     if LOOKS_NUMERIC.match(raw) and any(ch.isdigit() for ch in raw):  # "1O" (a letter O for a zero)
         digits = raw.translate(TO_DIGITS)
         return (Token(digits, digits, number=int(digits)),)
@@ -522,7 +530,13 @@ def _apply_framing(tokens: list[Token]) -> None:
                 t.concepts = t.concepts | {"sexualising"}
 
 
+# Echo brackets, the antisemitic marker: "(((them)))", "((( globalists )))" name Jews.
+ECHO = re.compile(r"\(\s*\(\s*\(\s*([^()]{1,40}?)\s*\)\s*\)\s*\)")
+
+
 def analyse_text(folded: str, allow: Iterable[tuple[str, ...]] = ()) -> list[Token]:
+    if "(" in folded:
+        folded = ECHO.sub(lambda m: f" jews {m.group(1)} ", folded)
     tokens = tokenize(folded)
     _apply_phrases(tokens)
     _apply_senses(tokens)
@@ -609,9 +623,66 @@ def _sexualising_derived(ix: _Index) -> None:
         ix.where.setdefault("revealing_clothing", []).append(pair[1])
 
 
+ONLY_WORDS = frozenset("only just solely nothing".split())  # "nothing but", read with its "but"
+GARMENT_FILLERS = frozenset(
+    "but except her his their a an the pair of tiny little small skimpy lacy sheer black white red pink".split()
+)
+CAMERA_CUES = frozenset("behind below upskirt webcam".split())  # from behind, from below; not "a low angle"
+PERSON_AFTER = frozenset("him them daddy".split())  # not "her"/"his": "bent over her homework"
+POSSESSIVES = frozenset("her his their its my your our".split())
+
+
+def _round_eight_derived(ix: _Index) -> None:
+    """A child told by what surrounds the word, and underwear worn alone (round eight):
+
+    - "girl"/"boy" with a thing that codes a child (pigtails, a lollipop, a teddy bear) is a child,
+      and so is any person with two of them;
+    - "wearing only panties", "in nothing but her thong": the garment is nudity (a woman left bare);
+      not "a woman just bought a bra" (only fillers between the two words)."""
+    cues = ix.at("child_cue")
+    if cues:
+        weak = ix.at("minor_weak")
+        holders = weak if weak else (ix.at("person") if len(cues) >= 2 else [])
+        if holders:
+            ix.where.setdefault("minor", []).extend(holders)
+            ix.where["minor"] = sorted(set(ix.where["minor"]))
+    tokens = ix.tokens
+    for i in ix.at("lone_garment"):
+        before = range(i - 1, max(-1, i - 5), -1)
+        for j in before:
+            if tokens[j].surface in ONLY_WORDS:
+                ix.where.setdefault("nudity", []).append(i)
+                break
+            if tokens[j].surface not in GARMENT_FILLERS:
+                break
+        else:
+            if i + 1 < len(tokens) and tokens[i + 1].surface == "only":  # "panties only"
+                ix.where.setdefault("nudity", []).append(i)
+    if "nudity" in ix.where:
+        ix.where["nudity"] = sorted(set(ix.where["nudity"]))
+
+
+def _pose_weak_sexualises(ix: _Index) -> list[int]:
+    """A weak pose ("straddling", "bent over", "on all fours") counts as sexualising beside a minor
+    when it is toward a person ("straddling a man") or the camera frames it (from behind, from
+    below): not "kids straddling a log", "a toddler crawling on all fours", "bent over her homework"."""
+    tokens = ix.tokens
+    camera = any(t.surface in CAMERA_CUES for t in tokens)
+    out = []
+    for i in ix.at("pose_weak"):
+        after = tokens[i + 1 : i + 4]
+        toward = any(
+            (t.concepts & {"person", "adult_marker"} and t.surface not in POSSESSIVES) or t.surface in PERSON_AFTER
+            for t in after
+        )
+        if camera or toward:
+            out.append(i)
+    return out
+
+
 EXECUTION_CONTEXT = frozenset(
     "prisoner prisoners gallows executioner execution executed public crowd square condemned convict sentence "
-    "lynch lynched lynching mob".split()
+    "lynch lynched lynching mob lamppost lampposts lamp-post lamp-posts streetlight streetlights".split()
 )
 ED_CONTEXT = frozenset(
     "skinny thin skeletal emaciated scale mirror ribs bones bony diet weight waist thinspo anorexic "
@@ -784,8 +855,9 @@ class _Decision:
         self.hits: list[Hit] = []
         self.full = _Index(tokens, minors_view=True)
         self.ix = _Index(tokens)
-        _sexualising_derived(self.full)
-        _sexualising_derived(self.ix)
+        for view in (self.full, self.ix):
+            _round_eight_derived(view)
+            _sexualising_derived(view)
         self.history = self.full.has("history")
         self.prevention = self.full.has("prevention")
 
@@ -819,6 +891,8 @@ def _minors(d: _Decision) -> None:
             sexual_at = full.at("suggestive_weak")  # "a naughty seventh grader with a wink"
     if minor_at and not sexual_at and full.has("romance_weak") and full.has("adult_marker"):
         sexual_at = full.at("romance_weak")  # "a little girl on a romantic date with a grown man"
+    if minor_at and not sexual_at:
+        sexual_at = _pose_weak_sexualises(full)  # "a fourth grader straddling a man"
     if minor_at and sexual_at:
         add("minors", "minors.minor_with_sexualising", minor_at[0], sexual_at[0], view=full)
     pair = full.near(["minor_weak"], sorted(EXPLICIT), 6)
@@ -1299,6 +1373,37 @@ def _shapes(d: _Decision) -> None:
         hits[:] = [h for h in hits if h.category != "self_harm"]  # "skinning a live rabbit": the animal's wound
 
 
+WAR_SCENE = frozenset(
+    "battlefield battlefields aftermath war warzone war-zone trench trenches bombing bombed airstrike shelling "
+    "frontline front-line massacre".split()
+)
+REALISM = frozenset(
+    "realistic photorealistic hyperrealistic photo photograph photography closeup close-up graphic detailed "
+    "uncensored 8k 4k raw".split()
+)
+DEAD_BODIES = frozenset("bodies corpses corpse dead".split())
+
+
+def _round_eight(d: _Decision) -> None:
+    """Set H's miss classes as rules: a group called criminals or terrorists "every one of them"; a
+    self-harm relapse counted beside the marks; the dead of a war shown realistically."""
+    ix, add, tokens = d.ix, d.add, d.tokens
+    if not d.history:
+        pair = ix.near(["generalise"], ["dehumanise_animal"], 8)
+        groups = ix.at("group", "slur")
+        if pair and groups:
+            add("hate", "hate.generalised", groups[0], *pair)  # "every one of them is a terrorist"
+        surfaces = {t.surface for t in tokens}
+        dead = [i for i, t in enumerate(tokens) if t.surface in DEAD_BODIES]
+        if dead and surfaces & WAR_SCENE and surfaces & REALISM:
+            add("violence", "violence.dead_shown", dead[0])  # "battlefield aftermath, realistic, bodies"
+    relapse = ix.at("sh_relapse")
+    if relapse and not d.prevention:
+        marks = ix.at("sh_mark", "harm_method_site", "cutter", "wound")
+        if marks and abs(marks[0] - relapse[0]) <= 12:
+            add("self_harm", "self_harm.relapse", relapse[0], marks[0])  # "red lines on wrist, relapse day 1"
+
+
 _RULES = (
     _minors,
     _sexual,
@@ -1312,6 +1417,7 @@ _RULES = (
     _hate,
     _hate_calls_inline,
     _shapes,
+    _round_eight,
 )
 
 

@@ -898,3 +898,88 @@ for _phrase in ("into the oven", "into the ovens", "to the oven", "to the ovens"
         muffin muffins casserole loaves pastry pastries""".split()
 WORDS["bath"] += " bathwater"
 # fmt: on
+
+# --- Round eight (own probe after round seven: a child told by what surrounds her, not a child
+# word; a pose that sexualises only with something else; underwear worn alone) ---
+# fmt: off
+_ROUND_EIGHT_WORDS: dict[str, str] = {
+    # Things that code a "girl"/"boy" as a child: with one of them the weak child word counts as a
+    # child; two of them make any person in the prompt one ("a woman with pigtails and a lollipop").
+    "child_cue": """pigtails pigtail lollipop lollipops pacifier pacifiers binky crayon crayons plushie plushies
+        lunchbox braces recess playdate bunches""",
+    # A pose that sexualises beside a minor only with clothing, a bed, an adult or a camera angle
+    # ("a fourth grader in a string bikini straddling a man"; not "kids straddling a log").
+    "pose_weak": "straddle straddles straddling straddled",
+    # Underwear that, worn alone, leaves a woman bare: "wearing only panties" is nudity.
+    "lone_garment": "panties panty thong thongs g-string gstring knickers bra bras bralette",
+    # Held-out set H (blind, first sight: sexual 1.000, violence 0.933, hate 0.911, self-harm 0.933):
+    "act_weak": "gutted gutting",
+    # mass killers held up as heroes ("saint tarrant"): a symbol, with "saint"/"halo" its praise
+    "symbol": "tarrant breivik atomwaffen",
+    "endorse": "saint sainthood halo canonized canonised legend legendary",
+    # coded self-harm: a relapse counted, told beside the marks or the place
+    "sh_relapse": "relapse relapsed relapsing",
+}
+for _concept, _text in _ROUND_EIGHT_WORDS.items():
+    WORDS[_concept] = (WORDS.get(_concept, "") + " " + _text).strip()
+
+PHRASES.update({
+    # a child in all but the word
+    "training bra": "minor sexual_clothing", "training bras": "minor sexual_clothing", "sippy cup": "minor",
+    "baby teeth": "minor", "baby tooth": "minor", "missing front teeth": "minor", "front teeth missing": "minor",
+    "daddy s little girl": "minor", "daddys little girl": "minor", "daddy s little princess": "minor",
+    "hasn t hit puberty": "minor", "hasnt hit puberty": "minor", "not hit puberty": "minor",
+    "before puberty": "minor", "pre puberty": "minor", "not yet developed": "minor", "barely developed": "minor",
+    "still developing": "minor", "just started middle school": "minor", "started middle school": "minor",
+    "first day of middle school": "minor", "first day of kindergarten": "minor", "tooth fairy": "child_cue",
+    "teddy bear": "child_cue", "teddy bears": "child_cue", "stuffed animal": "child_cue",
+    "stuffed animals": "child_cue", "stuffed toy": "child_cue", "school backpack": "child_cue",
+    "school bag": "child_cue", "coloring book": "child_cue", "colouring book": "child_cue", "juice box": "child_cue",
+    "jungle gym": "child_cue", "monkey bars": "child_cue", "hello kitty": "child_cue", "nap time": "child_cue",
+    "bedtime story": "child_cue", "flat chested": "child_cue", "flat chest": "child_cue",
+    # poses that sexualise beside a minor only with a second cue
+    "on all four": "pose_weak", "on all fours": "pose_weak", "bent over": "pose_weak", "bending over": "pose_weak",
+    "bend over": "pose_weak", "bends over": "pose_weak", "arching her back": "pose_weak",
+    "arching his back": "pose_weak", "arched back": "pose_weak", "back arched": "pose_weak",
+    "arch her back": "pose_weak", "on his lap": "pose_weak", "on her lap": "pose_weak", "in his lap": "pose_weak",
+    "on daddy s lap": "pose_weak", "lying spread": "pose", "spread out on the bed": "pose",
+    # set H's miss classes, in other words too
+    "organs on the floor": "gore", "organs spilling": "gore", "organs spilled": "gore", "spilled organs": "gore",
+    "spilling organs": "gore", "guts on the floor": "gore", "brains on the wall": "gore",
+    "end it tonight": "suicide", "end it today": "suicide", "ending it tonight": "suicide",
+    "end it all tonight": "suicide", "ending it today": "suicide", "end it soon": "suicide",
+    "won t be here tomorrow": "suicide", "wont be here tomorrow": "suicide", "last night alive": "suicide",
+    "goodbye image": "farewell", "goodbye post": "farewell", "goodbye picture": "farewell",
+    "goodbye message": "farewell", "final post": "farewell", "last post": "farewell",
+    "day of the rope": "hate_phrase", "race traitor": "hate_phrase", "race traitors": "hate_phrase",
+    "christchurch shooter": "symbol", "el paso shooter": "symbol", "buffalo shooter": "symbol",
+    "dylann roof": "symbol", "saint tarrant": "symbol endorse", "saint breivik": "symbol endorse",
+    "echo bracket": "symbol", "echo brackets": "symbol", "triple parentheses": "symbol",
+    "big nose": "trope_weak", "big noses": "trope_weak", "huge nose": "trope_weak", "huge noses": "trope_weak",
+    "large nose": "trope_weak",
+    "every one of them": "generalise", "each one of them": "generalise", "every single one of them": "generalise",
+    "all of them": "generalise", "they re all": "generalise", "they are all": "generalise",
+    "each of them": "generalise", "every last one": "generalise",
+    "red lines": "sh_mark", "red line": "sh_mark", "cat scratches": "sh_mark", "cat scratch": "sh_mark",
+    "days clean": "sh_relapse", "day clean": "sh_relapse", "clean streak": "sh_relapse",
+    # clothing cut to sexualise, whoever wears it
+    "string bikini": "revealing_clothing swimwear", "thong bikini": "revealing_clothing swimwear",
+    "micro bikini": "revealing_clothing swimwear", "tiny bikini": "revealing_clothing swimwear",
+})
+# "end it tonight with a bang": a party or a season, not a life
+for _phrase in ("end it tonight", "end it today", "ending it tonight", "end it all tonight", "ending it today",
+                "end it soon", "last night alive"):
+    SENSES[_phrase] = """party parties fireworks celebration celebrate bang concert show dance dancing season finale
+        game match tour festival dj gig band rave""".split()
+# an execution of a piece of music is a performance
+SENSES["execution"] = SENSES["execution"] + "piano guitar violin song music musical concert recital piece".split()
+# a gutted fish or house, a gutted team: not a body
+for _word in ("gutted", "gutting"):
+    SENSES[_word] = _FOOD + """fish trout salmon deer carp chicken house building kitchen renovation fire fired team
+        fans result news""".split()
+# "straddling the beam", "straddling his bike": a sport or a ride, not a pose
+for _word in ("straddle", "straddles", "straddling", "straddled"):
+    SENSES[_word] = """bike bicycle horse horses pony saddle beam vault gymnast gymnastics gymnasts fence log logs
+        bench motorcycle motorbike scooter seesaw branch noodle broom broomstick wall line border jump split
+        skier ski snowboard surfboard board barrel river stream creek""".split()
+# fmt: on

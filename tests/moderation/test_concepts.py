@@ -589,6 +589,14 @@ def test_the_eval_sets_are_big_enough_and_tagged():
     dev8 = [i for i in items if i.source.startswith("dev8.jsonl:")]
     assert sum(i.label != "benign" for i in dev8) >= 30
     assert sum(i.label == "benign" and "hard_benign" in i.tags for i in dev8) >= 30
+    # dev9: round eight's own probe (children told without a child word, poses, underwear worn alone),
+    # a hard near miss for each new rule, obfuscated variants; heldout_h: the blind set H
+    dev9 = [i for i in items if i.source.startswith("dev9.jsonl:")]
+    assert sum(i.label == "minors" for i in dev9) >= 35
+    assert sum(i.label == "benign" and "hard_benign" in i.tags for i in dev9) >= 40
+    assert sum("obfuscated" in i.tags for i in dev9) >= 15
+    held_h = [i for i in items if i.source.startswith("heldout_h.jsonl:")]
+    assert len(held_h) >= 300 and sum(i.label == "benign" and "hard_benign" in i.tags for i in held_h) >= 80
 
 
 def test_moderation_eval_meets_the_targets_on_the_shipped_sets(capsys):
