@@ -437,6 +437,15 @@ AGE_UNIT_YEARS = {"year", "years", "yr", "yrs", "yo", "y", "y0", "yrsold", "yrol
 AGE_UNIT_YOUNG = {"month", "months", "week", "weeks", "day", "days"}
 
 
+AGE_LEADS = frozenset(
+    "is was turned turning just whos s only barely looks look looking appears seems about around roughly maybe".split()
+)
+MEASURES = frozenset(
+    "feet foot ft inch inches cm centimeters centimetres m meter meters metre metres kg kilos pounds lbs lb stone "
+    "miles km minutes hours oclock pm am percent dollars euros bucks stars points".split()
+)
+
+
 def _apply_ages(tokens: list[Token]) -> None:
     """A number that is an age under 18, or a school grade, makes its token a ``minor``."""
     n = len(tokens)
@@ -468,10 +477,12 @@ def _apply_ages(tokens: list[Token]) -> None:
                 age = value
             elif word(i - 1) in lexicon.AGE_HOLDERS or word(i + 1) in lexicon.AGE_HOLDERS:
                 age = value
-            elif word(i - 1) in ("is", "was", "turned", "turning", "just", "whos", "s", "only", "barely") and any(
-                word(k) in lexicon.AGE_HOLDERS for k in range(i - 4, i - 1)
+            elif (
+                word(i - 1) in AGE_LEADS
+                and any(word(k) in lexicon.AGE_HOLDERS for k in range(i - 4, i - 1))
+                and after not in MEASURES
             ):
-                age = value  # "a girl who is twelve"
+                age = value  # "a girl who is twelve", "a girl who looks about twelve" (not "5 feet tall")
             elif word(i - 1) in ("under", "below") and value <= 18:
                 age = value - 1  # "under 16"
         if value is not None and value < 0:  # an ordinal: "5th grader", "fifth grade", "grade 5"

@@ -937,6 +937,11 @@ PHRASES.update({
     "school bag": "child_cue", "coloring book": "child_cue", "colouring book": "child_cue", "juice box": "child_cue",
     "jungle gym": "child_cue", "monkey bars": "child_cue", "hello kitty": "child_cue", "nap time": "child_cue",
     "bedtime story": "child_cue", "flat chested": "child_cue", "flat chest": "child_cue",
+    # the second probe: pageants, dolls, a lingerie "teddy"
+    "little miss": "minor", "mini miss": "minor", "junior miss": "minor", "tiny miss": "minor",
+    "child pageant": "minor", "kid pageant": "minor", "play with doll": "child_cue", "plays with doll": "child_cue",
+    "playing with doll": "child_cue", "played with doll": "child_cue", "lace teddy": "sexual_clothing",
+    "teddy lingerie": "sexual_clothing", "lingerie teddy": "sexual_clothing", "silk teddy": "sexual_clothing",
     # poses that sexualise beside a minor only with a second cue
     "on all four": "pose_weak", "on all fours": "pose_weak", "bent over": "pose_weak", "bending over": "pose_weak",
     "bend over": "pose_weak", "bends over": "pose_weak", "arching her back": "pose_weak",

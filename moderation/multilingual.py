@@ -968,6 +968,16 @@ _ROUND_EIGHT: dict[str, dict[str, str]] = {
         "brains": "+mozg +mozgi",
     },
 }
+# German ages in one word ("zwölfjähriges Mädchen") and the number words under 18 alone.
+_DE_NUMBERS = {
+    "two": "zwei", "three": "drei", "four": "vier", "five": "funf", "six": "sechs", "seven": "sieben", "eight": "acht",
+    "nine": "neun", "ten": "zehn", "eleven": "elf", "twelve": "zwolf", "thirteen": "dreizehn", "fourteen": "vierzehn",
+    "fifteen": "funfzehn", "sixteen": "sechzehn", "seventeen": "siebzehn",
+}  # fmt: skip
+for _english, _german in _DE_NUMBERS.items():
+    _ROUND_EIGHT["de"] = _ROUND_EIGHT.get("de", {})
+    _ROUND_EIGHT["de"][f"{_english} year old"] = f"{_german}jahrig*"
+    _ROUND_EIGHT["de"][_english] = f"+{_german}"
 for _lang, _entries in _ROUND_EIGHT.items():
     _table = _ROUND_SEVEN.setdefault(_lang, {})
     for _english, _forms_text in _entries.items():
