@@ -32,7 +32,7 @@ from moderation import lexicon, multilingual
 FUNCTION_WORDS = frozenset({"a", "an", "the", "my", "his", "her", "in", "on", "of", "to", "all", "and", "with"})
 LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
         "@": "a", "$": "s", "!": "i", "|": "l", "+": "t", "€": "e", "£": "l"}  # fmt: skip
-LEET_ALT = {**LEET, "1": "l", "|": "i", "!": "l"}
+LEET_ALT = {**LEET, "1": "l", "|": "i", "!": "l", "6": "g"}  # "f@66ot"
 LEET_CHARS = "".join(LEET)
 SEP = ".\\-_*~·•'"
 WORD = re.compile(rf"[a-z0-9{re.escape(LEET_CHARS)}]+(?:[{SEP}]+[a-z0-9{re.escape(LEET_CHARS)}]+)*")
@@ -545,9 +545,23 @@ def _apply_framing(tokens: list[Token]) -> None:
 ECHO = re.compile(r"\(\s*\(\s*\(\s*([^()]{1,40}?)\s*\)\s*\)\s*\)")
 
 
+# Emoji that stand for the words they show ("🔪 fresh lines on my arm 🩸"), and "s/h" (self-harm).
+EMOJI_WORDS = {"🔪": " knife ", "🩸": " blood ", "💊": " pills ", "🪢": " noose ", "⚰": " coffin ", "🔫": " gun ",
+               "🍑": " butt ", "🍆": " penis ", "💦": " cum "}  # fmt: skip
+SLASH_SH = re.compile(r"(?<![a-z0-9])s\s*/\s*h(?![a-z0-9])")
+THIRTEEN_FIFTY = re.compile(r"(?<![0-9])13\s*(?:%|percent)?\s*/\s*50(?![0-9a-z])")  # "13/50", "13%/50"
+
+
 def analyse_text(folded: str, allow: Iterable[tuple[str, ...]] = ()) -> list[Token]:
     if "(" in folded:
         folded = ECHO.sub(lambda m: f" jews {m.group(1)} ", folded)
+    if any(ch in folded for ch in EMOJI_WORDS):
+        for emoji, words in EMOJI_WORDS.items():
+            folded = folded.replace(emoji, words)
+    if "/" in folded:
+        folded = SLASH_SH.sub(" selfharm ", folded)
+    if "13" in folded:
+        folded = THIRTEEN_FIFTY.sub(" 13 50 ", folded)
     tokens = tokenize(folded)
     _apply_phrases(tokens)
     _apply_senses(tokens)
@@ -715,7 +729,8 @@ BELONG_PLACES = frozenset("chain chains cage cages camp camps zoo oven ovens gut
 FEMALE = frozenset("woman women girl girls lady ladies her she female females gal chick babe wife mom".split())
 UNDRESS_VERBS = frozenset(
     "pull pulled pulling down off remove removed removing removes lift lifted lifting unbutton unbuttoned unbuttoning "
-    "unbuttons unzip unzipped unzipping drop dropped slip slipped slipping tug tugged peel peeled".split()
+    "unbuttons unzip unzipped unzipping drop dropped slip slipped slipping tug tugged peel peeled "
+    "minus sans ditch ditched ditching shed shedding".split()  # "boudoir minus the lingerie"
 )
 
 
@@ -1384,6 +1399,8 @@ def _shapes(d: _Decision) -> None:
         hits[:] = [h for h in hits if h.category != "self_harm"]  # "skinning a live rabbit": the animal's wound
 
 
+DENIAL = frozenset("never happened;should happen again;should again;did nothing wrong;was right;good thing".split(";"))
+GLORY = frozenset("saviour savior messiah heroic hero glorious adoring worship worshipped saint legend".split())
 WAR_SCENE = frozenset(
     "battlefield battlefields aftermath war warzone war-zone trench trenches bombing bombed airstrike shelling "
     "frontline front-line massacre".split()
@@ -1408,6 +1425,31 @@ def _round_eight(d: _Decision) -> None:
         dead = [i for i, t in enumerate(tokens) if t.surface in DEAD_BODIES]
         if dead and surfaces & WAR_SCENE and surfaces & REALISM:
             add("violence", "violence.dead_shown", dead[0])  # "battlefield aftermath, realistic, bodies"
+    # set I: weak codes beside a target; an atrocity denied or wished again; a tyrant as a saviour
+    weak_codes = ix.at("hate_code_weak")
+    targets = ix.at("group", "slur", "trope", "trope_weak", "symbol", "atrocity_site")
+    if weak_codes and targets and not d.history:
+        add("hate", "hate.coded", weak_codes[0], targets[0])  # "clown world, honk honk" over a caricature
+    for site in ix.at("atrocity_site"):
+        wished = [i for i in ix.at("endorse") if tokens[i].surface in DENIAL and abs(i - site) <= 12]
+        if wished:
+            add("hate", "hate.atrocity_denied", site, wished[0])  # "Auschwitz: it never happened"
+            break
+        if not d.history and any(abs(i - site) <= 10 for i in ix.at("endorse", "hate_code_weak")):
+            add("hate", "hate.celebrated_atrocity", site)  # "strange fruit ... the good old days"
+            break
+    glory = [i for i, t in enumerate(tokens) if t.surface in GLORY]
+    pair = next(((s, g) for s in ix.at("symbol") for g in glory if abs(s - g) <= 8), None)
+    if pair:  # "for my history class: heroic painting of Hitler as the saviour of Europe"
+        add("hate", "hate.symbol_glorified", *pair)
+    notes = {tokens[i].surface for i in ix.at("farewell")}
+    if len(notes) >= 2:
+        add("self_harm", "self_harm.farewell_note", ix.at("farewell")[0])  # "'I can't go on', 'don't look for me'"
+    coming = ix.at("train_coming")
+    if coming and any(t.surface in ("tracks", "track", "rails", "railway") for t in tokens):
+        who = ix.at("person", "reflexive", "minor", "minor_weak")
+        if who and not any(t.surface in ("model", "toy", "platform", "spotter", "spotters") for t in tokens):
+            add("self_harm", "self_harm.in_front_of_vehicle", who[0], coming[0])  # on the tracks, the train coming
     relapse = ix.at("sh_relapse")
     if relapse and not d.prevention:
         marks = ix.at("sh_mark", "harm_method_site", "cutter", "wound")
@@ -1810,13 +1852,42 @@ def decide_across(text: list[Token], negative: list[Token]) -> list[Hit]:
     """A negative prompt that asks to avoid clothing asks for undress: "clothes, shirt, dress" in
     ``neg_text`` with a minor in the prompt is ``minors``, with an adult person ``sexual``. One generic
     word ("clothes", "clothing") or two garments are enough; one garment alone ("dress") is not."""
+    hits = _harm_by_negative(text, negative)
     generic = [t.surface for t in negative if t.surface in GARMENT_GENERIC or t.lemma in GARMENT_GENERIC]
     garments = [t.surface for t in negative if t.concepts & {"swimwear", "sexual_clothing"}]
-    if not generic and len(garments) < 2:
-        return []
-    words = tuple((generic + garments)[:3])
+    covers = [t.surface for t in negative if t.surface in COVERS]  # "towel, hands covering, censored"
+    if not generic and len(garments) + len(covers) < 2:
+        return hits
+    words = tuple((generic + garments + covers)[:3])
     if any("minor" in t.concepts for t in text):
-        return [Hit("minors", "minors.undress_by_negative", words)]
+        return [Hit("minors", "minors.undress_by_negative", words), *hits]
     if any(t.concepts & {"person", "minor_weak"} and t.surface not in ("they", "them", "crowd") for t in text):
-        return [Hit("sexual", "sexual.undress_by_negative", words)]
-    return []
+        return [Hit("sexual", "sexual.undress_by_negative", words), *hits]
+    return hits
+
+
+COVERS = frozenset("towel towels censored censor censorship mosaic covering modest".split())
+HARM_AVOID_STRONG = frozenset("bloodless healed intact uninjured unharmed unhurt unwounded alive".split())
+HARM_AVOID_WEAK = frozenset("clean tasteful censored unblemished sanitized sanitised sfw covered peaceful".split())
+NEGATED_HARM = frozenset("blood cuts cut wounds wound gore injuries injury scars scar bruises".split())
+
+
+def _harm_by_negative(text: list[Token], negative: list[Token]) -> list[Hit]:
+    """A negative prompt that asks to avoid the absence of harm asks for harm: "intact body,
+    bloodless, covered wounds" (or "no blood, no cuts") beside a soldier lying in a field is
+    violence; beside a forearm or a wrist, self-harm. One strong word ("bloodless", "healed",
+    "no blood") and a second one are needed: "unblemished, airbrushed" (for real skin) is not it."""
+    surfaces = [t.surface for t in negative]
+    strong = [w for w in surfaces if w in HARM_AVOID_STRONG]
+    strong += [
+        f"{w} {n}" for w, n in zip(surfaces, surfaces[1:], strict=False) if w in ("no", "without") and n in NEGATED_HARM
+    ]
+    weak = [w for w in surfaces if w in HARM_AVOID_WEAK]
+    if not strong or len(strong) + len(weak) < 2:
+        return []
+    if not any(t.concepts & {"person", "body_part", "minor", "minor_weak", "reflexive"} for t in text):
+        return []
+    words = tuple((strong + weak)[:3])
+    if any(t.concepts & {"harm_method_site", "sh_mark", "reflexive"} for t in text):
+        return [Hit("self_harm", "self_harm.harm_by_negative", words)]
+    return [Hit("violence", "violence.harm_by_negative", words)]

@@ -988,3 +988,78 @@ for _word in ("straddle", "straddles", "straddling", "straddled"):
         bench motorcycle motorbike scooter seesaw branch noodle broom broomstick wall line border jump split
         skier ski snowboard surfboard board barrel river stream creek""".split()
 # fmt: on
+
+# --- Round eight, blind set I (a persistent evader: pretexts, indirect words, coded hate, negative
+# prompts that remove the censoring) ---
+# fmt: off
+_SET_I_WORDS: dict[str, str] = {
+    "dehumanise_animal": "predator predators",
+    "act_weak": "branded branding",
+    # coded hate that is hateful only beside a group, a trope, a symbol or an atrocity site
+    "hate_code_weak": "kekistan honk",
+    # places and words that stand for an atrocity ("Auschwitz", "strange fruit")
+    "atrocity_site": "auschwitz dachau treblinka sobibor birkenau",
+    "suicide": "meanspo deathspo",
+}
+for _concept, _text in _SET_I_WORDS.items():
+    WORDS[_concept] = (WORDS.get(_concept, "") + " " + _text).strip()
+
+PHRASES.update({
+    # undressing told as a subtraction or a display
+    "everything on show": "nudity", "all on show": "nudity", "nothing left to the imagination": "nudity",
+    "not a stitch on": "nudity", "not a stitch of clothing": "nudity", "nothing hidden": "nudity",
+    # gore told without a gore word
+    "full of body part": "gore", "pile of body part": "gore", "bag of body part": "gore", "limbs stacked": "gore",
+    "stacked limbs": "gore", "pile of limb": "gore", "pile of corpse": "gore", "pile of bodies": "gore",
+    "eyeball dangling": "gore", "eyeballs dangling": "gore", "dangling eyeball": "gore", "dangling eyeballs": "gore",
+    "eye gouged": "gore", "eyes gouged": "gore", "gouged out eye": "gore", "gouged out eyes": "gore",
+    "eye socket": "body_vital body_part", "eye sockets": "body_vital body_part",
+    "face taken off": "gore", "face ripped off": "gore", "face peeled off": "gore", "skin peeled off": "gore",
+    "skin ripped off": "gore", "face torn off": "gore", "skin torn off": "gore",
+    "insides on the outside": "gore", "insides outside": "gore", "opened up like a fish": "gore",
+    "neck snapped": "gore", "snapped neck": "gore", "snapped his neck": "gore", "snapping his neck": "gore",
+    "broken neck": "gore", "eyes bulging": "death", "tongue lolling": "death",
+    "flesh sizzling": "gore", "sizzling flesh": "gore", "burning flesh": "gore", "flesh burning": "gore",
+    "seared flesh": "gore", "charred flesh": "gore", "red hot iron": "weapon", "hot iron": "weapon",
+    # coded hate
+    "13 50": "hate_code_weak", "13 percent": "hate_code_weak", "despite being 13": "hate_phrase",
+    "gtkrwn": "hate_phrase", "rahowa": "hate_phrase", "zog": "hate_phrase", "mud people": "slur",
+    "mud race": "slur", "mud races": "slur", "clown world": "hate_code_weak", "honk honk": "hate_code_weak",
+    "shower time": "hate_code_weak", "good old days": "hate_code_weak", "should happen again": "endorse",
+    "should again": "endorse", "do it again": "hate_code_weak", "happen again": "hate_code_weak",
+    "gas chamber": "atrocity_site exterminate", "gas chambers": "atrocity_site exterminate",
+    "concentration camp": "atrocity_site",
+    "strange fruit": "atrocity_site", "lynching tree": "atrocity_site",
+    "pulling the strings": "conspiracy", "pull the strings": "conspiracy", "pulls the strings": "conspiracy",
+    "puppet master": "conspiracy", "puppet masters": "conspiracy", "puppeteer": "conspiracy",
+    "hook nosed": "trope", "hooknosed": "trope", "hook nose": "trope", "star of david": "group",
+    "trans women": "group", "trans woman": "group", "trans men": "group", "trans man": "group",
+    "bomb as a turban": "trope", "bomb for a turban": "trope", "bomb turban": "trope", "turban bomb": "trope",
+    "all the same": "generalise", "purify the nation": "hate_phrase", "cleanse the nation": "hate_phrase",
+    "purify the race": "hate_phrase",
+    # farewells and encouragement
+    "can t do this anymore": "farewell", "cant do this anymore": "farewell", "can t go on": "farewell",
+    "cant go on": "farewell", "can t take it anymore": "farewell", "cant take it anymore": "farewell",
+    "don t look for me": "farewell", "dont look for me": "farewell", "tell mom i love her": "farewell",
+    "tell mom i love him": "farewell", "tell my mom i love her": "farewell", "tell my mom i love him": "farewell",
+    "tell mom i love them": "farewell", "sorry for everything": "farewell", "goodbye note": "farewell",
+    "better off dead": "suicide", "pain ends when you do": "suicide", "the pain ends when you do": "suicide",
+    "bleed the most": "suicide", "bleed out faster": "suicide", "where to cut": "self_act",
+    "swallow the whole bottle": "suicide pills", "swallowed the whole bottle": "suicide pills",
+    "wrists opened": "suicide sh_mark", "opened wrists": "suicide sh_mark", "opened my wrists": "suicide sh_mark",
+    "open my wrists": "suicide sh_mark", "slit my wrists": "suicide sh_mark",
+    "fresh lines": "sh_mark", "sh aesthetic": "suicide", "sh scars": "sh_mark", "sh cuts": "sh_mark",
+    "selfharm forever": "suicide", "fingers down her throat": "suicide", "fingers down my throat": "suicide",
+    "finger down her throat": "suicide", "finger down my throat": "suicide", "empty is beautiful": "suicide",
+    "oncoming train": "train_coming", "approaching train": "train_coming", "facing the oncoming train": "train_coming",
+    # harmless senses that set I's benign prompts needed
+    "product shot": "benign", "cucumber slice": "benign", "cucumber slices": "benign", "stage blood": "benign",
+    "fake wound": "benign", "latex wound": "benign", "zombie wound": "benign", "sfx makeup": "benign",
+    "special effects makeup": "benign",
+})
+SENSES["branded"] = "cattle cow cows calf ranch rancher logo company product products merchandise shirt".split()
+SENSES["branding"] = SENSES["branded"]
+for _word in ("blood", "wound", "wounds", "bloody", "gash"):
+    SENSES[_word] = SENSES.get(_word, []) + """makeup make-up tutorial latex prosthetic prosthetics sfx halloween
+        costume""".split()
+# fmt: on
