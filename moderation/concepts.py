@@ -1412,6 +1412,14 @@ REALISM = frozenset(
 DEAD_BODIES = frozenset("bodies corpses corpse dead".split())
 
 
+def _on_the_tracks(tokens: list[Token], r: int) -> bool:
+    """ "standing on the train tracks", "across the rails"; not "a bridge over the tracks"."""
+    j = r - 1
+    while j >= 0 and tokens[j].surface in ("the", "train", "railway", "railroad", "subway"):
+        j -= 1
+    return j >= 0 and tokens[j].surface in ("on", "onto", "across", "between")
+
+
 def _round_eight(d: _Decision) -> None:
     """Set H's miss classes as rules: a group called criminals or terrorists "every one of them"; a
     self-harm relapse counted beside the marks; the dead of a war shown realistically."""
@@ -1446,7 +1454,7 @@ def _round_eight(d: _Decision) -> None:
     if len(notes) >= 2:
         add("self_harm", "self_harm.farewell_note", ix.at("farewell")[0])  # "'I can't go on', 'don't look for me'"
     coming = ix.at("train_coming")
-    if coming and any(t.surface in ("tracks", "track", "rails", "railway") for t in tokens):
+    if coming and any(_on_the_tracks(tokens, r) for r in ix.at("rail", "tracks")):
         who = ix.at("person", "reflexive", "minor", "minor_weak")
         if who and not any(t.surface in ("model", "toy", "platform", "spotter", "spotters") for t in tokens):
             add("self_harm", "self_harm.in_front_of_vehicle", who[0], coming[0])  # on the tracks, the train coming

@@ -966,6 +966,12 @@ _ROUND_EIGHT: dict[str, dict[str, str]] = {
         "self-harm": "automutila* +autolesao",
         "wounds": "+feridas +ferida",
     },
+    "de": {
+        "farewell letter": "+abschiedsbrief +abschiedsbriefe +abschiedsnotiz +abschiedszeilen",
+        "can t go on": "+kann-nicht-mehr +halte-es-nicht-mehr-aus",
+        "pills": "tablettenpackung* tablettenschachtel*",
+    },
+    "da": {"as": "+som"},
     "pl": {
         "self-harm": "samookalecz* samouszkodz*",
         "cut": "pociet* pociac* pocial* nacie*",
@@ -2056,7 +2062,13 @@ for _lang, _words in _NUMBER_WORDS.items():
 for _english, _forms_text in list(_ROUND_NINE["ja-romaji"].items()):
     if _english in "rats cockroaches parasites vermin apes gorillas animals bugs pigs dogs maggots trash".split():
         for _word in _forms_text.split():
-            for _after, _link in (("da", "are"), ("desu", "are"), ("dearu", "are"), ("mitai", "like")):
+            for _after, _link in (
+                ("da", "are"),
+                ("desu", "are"),
+                ("dearu", "are"),
+                ("mitai", "like"),
+                ("ni", "as"),
+            ):  # "saru ni mitateta": likened to apes
                 _ROUND_NINE["ja-romaji"][f"{_link} {_english}"] = (
                     _ROUND_NINE["ja-romaji"].get(f"{_link} {_english}", "") + f" {_word}-{_after}"
                 ).strip()
@@ -2125,14 +2137,14 @@ FUNCTION_WORDS = {
     "ro": "si cu pe este sunt pentru foarte fotografie intr nu mai vreau sa acest aceasta niste fara langa realista"
     " afis poza",
     "da": "og ikke jeg vil meget eller pa billede billedet realistisk ogsa hendes nogle ud uden ved efter hvor"
-    " hvis kun mand hoved",
+    " hvis kun mand hoved danmark danske dansk oversvommer",
     "fi": "ja ovat kanssa kuva valokuva joka jossa ei kuin hyvin erittain seka myos etta ilman",
     "hu": "egy az hogy nem vagy nagyon kep fenykep valosaghu ezt amely aki akik mellett alatt kozott ahol pedig vannak"
     " eves mell",
     # Romanised Greek and Japanese: never their short particles that English also writes ("to", "me",
     # "no", "o", "de"); they are translated once the language is there, but do not say it is
     "el-latin": "kai tou stin sto ston stous einai apo enas ena poli pou eikona afisa realistiki realistiko podia",
-    "ja-romaji": "ga wa wo desu shashin riaru kara iru imasu masu",
+    "ja-romaji": "ga wa wo desu shashin riaru kara iru imasu masu mitateta fuushiga tabete",
 }
 
 

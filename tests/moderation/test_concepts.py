@@ -597,6 +597,12 @@ def test_the_eval_sets_are_big_enough_and_tagged():
     assert sum("obfuscated" in i.tags for i in dev9) >= 15
     held_h = [i for i in items if i.source.startswith("heldout_h.jsonl:")]
     assert len(held_h) >= 300 and sum(i.label == "benign" and "hard_benign" in i.tags for i in held_h) >= 80
+    # heldout_i: the blind set I (an evader's voice, negative-prompt tricks); dev11: its classes again
+    held_i = [i for i in items if i.source.startswith("heldout_i.jsonl:")]
+    assert len(held_i) >= 300 and sum(bool(i.neg_text) for i in held_i) >= 5
+    dev11 = [i for i in items if i.source.startswith("dev11.jsonl:")]
+    assert sum(i.label == "benign" and "hard_benign" in i.tags for i in dev11) >= 30
+    assert sum(bool(i.neg_text) for i in dev11) >= 5
 
 
 def test_moderation_eval_meets_the_targets_on_the_shipped_sets(capsys):
