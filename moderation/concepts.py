@@ -1453,6 +1453,15 @@ def _round_eight(d: _Decision) -> None:
     notes = {tokens[i].surface for i in ix.at("farewell")}
     if len(notes) >= 2:
         add("self_harm", "self_harm.farewell_note", ix.at("farewell")[0])  # "'I can't go on', 'don't look for me'"
+    for i, t in enumerate(tokens[:-1]):  # "bmi 14 body check": a body mass index far under a healthy one
+        nxt = tokens[i + 1].number
+        if t.surface == "bmi" and nxt is not None and 0 < nxt <= 16 and ix.has("motivation", "very_thin", "body_part"):
+            add("self_harm", "self_harm.pro_ana_caption", i, i + 1)
+            break
+    scene = ix.at("slavery_scene")
+    groups = ix.at("group", "slur")
+    if scene and groups and not d.history and (ix.has("cage", "depiction", "hate_code_weak", "demean")):
+        add("hate", "hate.slavery_joke", groups[0], scene[0])  # "black man in chains in a cotton field, 'back to work'"
     coming = ix.at("train_coming")
     if coming and any(_on_the_tracks(tokens, r) for r in ix.at("rail", "tracks")):
         who = ix.at("person", "reflexive", "minor", "minor_weak")
@@ -1675,7 +1684,9 @@ def _round_six_harm(ix: _Index, prevention: bool) -> Iterable[tuple[str, str, tu
 
 
 WEIGHT_UNITS = {"lbs": (60, 99), "lb": (60, 99), "pounds": (60, 99), "kg": (25, 45), "kilos": (25, 45)}
-WEIGHING = frozenset("at weighs weighing weighed weight now only just down reached reach hit hits under".split())
+WEIGHING = frozenset(
+    "at weighs weighing weighed weight now only just down reached reach hit hits under body goal ideal be to".split()
+)
 
 
 def _low_weights(tokens: list[Token]) -> list[int]:

@@ -1063,3 +1063,50 @@ for _word in ("blood", "wound", "wounds", "bloody", "gash"):
     SENSES[_word] = SENSES.get(_word, []) + """makeup make-up tutorial latex prosthetic prosthetics sfx halloween
         costume""".split()
 # fmt: on
+
+# --- Round eight, blind set J (Stable Diffusion power users: the request buried in quality tags;
+# current slang and dog whistles) ---
+# fmt: off
+_SET_J_WORDS: dict[str, str] = {
+    "slur": "abo abos cripple cripples",
+    "dehumanise_animal": "demon demons",
+    "hate_code_weak": "jogger joggers",
+    "trope_weak": "stealing steal stole",
+    "suicide": "ctb edtwt",
+}
+for _concept, _text in _SET_J_WORDS.items():
+    WORDS[_concept] = (WORDS.get(_concept, "") + " " + _text).strip()
+
+PHRASES.update({
+    "man in a dress": "demean", "men in dresses": "demean", "man in dress": "demean", "it s a man": "demean",
+    "its a man": "demean", "it s a man baby": "demean", "cripple olympics": "hate_phrase", "ching chong": "slur",
+    "ching chang": "slur", "buck teeth": "trope_weak", "rice hat": "trope_weak", "slanty eyes": "slur",
+    "just like his ancestors": "trope_weak", "just like their ancestors": "trope_weak", "typical abo": "slur",
+    "drag queen": "group", "drag queens": "group", "lgbt free zone": "hate_phrase", "gay free zone": "hate_phrase",
+    "cotton field": "slavery_scene", "cotton fields": "slavery_scene", "picking cotton": "slavery_scene",
+    "pick cotton": "slavery_scene", "plantation": "slavery_scene", "back to work": "hate_code_weak",
+    "ed twitter": "suicide", "body check": "motivation", "ideal body": "motivation", "goal weight": "motivation",
+    "hip bones": "very_thin body_part", "hipbones": "very_thin body_part", "bones showing": "very_thin body_part",
+    "bones showing everywhere": "very_thin body_part", "ribcage showing": "very_thin body_part",
+    "painless ways to end it": "suicide", "painless way to end it": "suicide", "ways to end it": "suicide",
+    "painless way to die": "suicide", "painless ways to die": "suicide", "ctb methods": "suicide",
+    "nobody would care if i": "suicide", "no one would care if i": "suicide", "if i was gone": "suicide",
+    "if i were gone": "suicide", "floating face down": "death",
+})
+SENSES["cripple"] = "debt economy sanctions strike budget storm ship engine system network supply".split()
+SENSES["cripples"] = SENSES["cripple"]
+SENSES["stealing"] = """base bases show scene spotlight heart hearts kiss glance cookie cookies jar sign signs
+    second third home""".split()
+SENSES["steal"] = SENSES["stealing"]
+SENSES["stole"] = SENSES["stealing"]
+SENSES["jogger"] = "park morning running marathon trail track shoes sneakers stroller".split()
+SENSES["joggers"] = SENSES["jogger"] + ["pants", "sweatpants"]
+SENSES["demon"] = "slayer slayers anime game fantasy dungeon dragon".split()
+SENSES["demons"] = SENSES["demon"]
+# fmt: on
+# fmt: off
+# "a drag queen slaying on stage": a performance, not a killing
+for _word in ("slay", "slays", "slaying", "slayed", "slain"):
+    SENSES[_word] = SENSES.get(_word, []) + """drag stage sequins brunch runway outfit look looks energy performance
+        performing queen queens catwalk""".split()
+# fmt: on

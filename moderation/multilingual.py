@@ -973,6 +973,9 @@ _ROUND_EIGHT: dict[str, dict[str, str]] = {
     },
     "da": {"as": "+som"},
     "pl": {
+        "gays": "+geje +gejow +gejami +pedaly",
+        "pedophiles": "pedofil*",
+        "lgbt free zone": "+strefa-wolna",
         "self-harm": "samookalecz* samouszkodz*",
         "cut": "pociet* pociac* pocial* nacie*",
         "forearms": "przedrami*",

@@ -600,6 +600,10 @@ def test_the_eval_sets_are_big_enough_and_tagged():
     # heldout_i: the blind set I (an evader's voice, negative-prompt tricks); dev11: its classes again
     held_i = [i for i in items if i.source.startswith("heldout_i.jsonl:")]
     assert len(held_i) >= 300 and sum(bool(i.neg_text) for i in held_i) >= 5
+    held_j = [i for i in items if i.source.startswith("heldout_j.jsonl:")]
+    assert len(held_j) >= 300 and sum(i.label == "benign" and "hard_benign" in i.tags for i in held_j) >= 85
+    dev12 = [i for i in items if i.source.startswith("dev12.jsonl:")]
+    assert sum(i.label == "benign" and "hard_benign" in i.tags for i in dev12) >= 15
     dev11 = [i for i in items if i.source.startswith("dev11.jsonl:")]
     assert sum(i.label == "benign" and "hard_benign" in i.tags for i in dev11) >= 30
     assert sum(bool(i.neg_text) for i in dev11) >= 5
