@@ -602,6 +602,12 @@ PEOPLE_AFTER = {
 AGE_HOLDERS = {"girl", "boy", "kid", "child", "daughter", "son", "gurl", "teen", "model", "niece", "nephew", "young"}
 
 
+def add_words(more: dict[str, str]) -> None:
+    """A tuning round's words, added to the concepts they name (a round never removes one)."""
+    for concept, text in more.items():
+        WORDS[concept] = (WORDS.get(concept, "") + " " + text).strip()
+
+
 # --- Tuning round 2 (error analysis on held-out set A; every entry checked against a near miss) ---
 # fmt: off
 _MORE_WORDS: dict[str, str] = {
@@ -655,8 +661,7 @@ _MORE_WORDS: dict[str, str] = {
     "projectile": """bullet bullets gunfire shrapnel buckshot""",
     "rack_torture": """""",
 }
-for _concept, _text in _MORE_WORDS.items():
-    WORDS[_concept] = (WORDS.get(_concept, "") + " " + _text).strip()
+add_words(_MORE_WORDS)
 
 PHRASES.update({
     # minors: more ways to name a child
@@ -820,8 +825,7 @@ _ROUND_SIX_WORDS: dict[str, str] = {
     "motivation": """motivation motivational motivate inspiration inspo goal goals tip tips encouragement""",
     "very_thin": "emaciated skeletal skeleton-thin bony starved",
 }
-for _concept, _text in _ROUND_SIX_WORDS.items():
-    WORDS[_concept] = (WORDS.get(_concept, "") + " " + _text).strip()
+add_words(_ROUND_SIX_WORDS)
 
 PHRASES.update({
     "death camp": "symbol", "extermination camp": "symbol", "gas chamber": "exterminate symbol",
@@ -856,8 +860,7 @@ _ROUND_SEVEN_WORDS: dict[str, str] = {
     # Machines an animal is put into ("a cat in a blender"): cruelty without another word.
     "cruel_device": "blender blenders microwave microwaves woodchipper wood-chipper mincer grinder",
 }
-for _concept, _text in _ROUND_SEVEN_WORDS.items():
-    WORDS[_concept] = (WORDS.get(_concept, "") + " " + _text).strip()
+add_words(_ROUND_SEVEN_WORDS)
 
 PHRASES.update({
     "blow apart": "tearing to_pieces", "blown to bits": "gore to_pieces",
@@ -920,8 +923,7 @@ _ROUND_EIGHT_WORDS: dict[str, str] = {
     # coded self-harm: a relapse counted, told beside the marks or the place
     "sh_relapse": "relapse relapsed relapsing",
 }
-for _concept, _text in _ROUND_EIGHT_WORDS.items():
-    WORDS[_concept] = (WORDS.get(_concept, "") + " " + _text).strip()
+add_words(_ROUND_EIGHT_WORDS)
 
 PHRASES.update({
     # a child in all but the word
@@ -1001,8 +1003,7 @@ _SET_I_WORDS: dict[str, str] = {
     "atrocity_site": "auschwitz dachau treblinka sobibor birkenau",
     "suicide": "meanspo deathspo",
 }
-for _concept, _text in _SET_I_WORDS.items():
-    WORDS[_concept] = (WORDS.get(_concept, "") + " " + _text).strip()
+add_words(_SET_I_WORDS)
 
 PHRASES.update({
     # undressing told as a subtraction or a display
@@ -1074,8 +1075,7 @@ _SET_J_WORDS: dict[str, str] = {
     "trope_weak": "stealing steal stole",
     "suicide": "ctb edtwt",
 }
-for _concept, _text in _SET_J_WORDS.items():
-    WORDS[_concept] = (WORDS.get(_concept, "") + " " + _text).strip()
+add_words(_SET_J_WORDS)
 
 PHRASES.update({
     "man in a dress": "demean", "men in dresses": "demean", "man in dress": "demean", "it s a man": "demean",

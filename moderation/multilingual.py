@@ -993,10 +993,10 @@ _DE_NUMBERS = {
     "nine": "neun", "ten": "zehn", "eleven": "elf", "twelve": "zwolf", "thirteen": "dreizehn", "fourteen": "vierzehn",
     "fifteen": "funfzehn", "sixteen": "sechzehn", "seventeen": "siebzehn",
 }  # fmt: skip
+_de = _ROUND_EIGHT.setdefault("de", {})
 for _english, _german in _DE_NUMBERS.items():
-    _ROUND_EIGHT["de"] = _ROUND_EIGHT.get("de", {})
-    _ROUND_EIGHT["de"][f"{_english} year old"] = f"{_german}jahrig*"
-    _ROUND_EIGHT["de"][_english] = f"+{_german}"
+    _de[f"{_english} year old"] = f"{_german}jahrig*"
+    _de[_english] = f"+{_german}"
 # Round nine: five more languages (Danish, Finnish, Hungarian, Greek written in Latin letters and
 # Japanese in romaji) and the short Swedish, Czech and Romanian lists lengthened, each with the
 # concepts the English rules read: nudity, sex, genitals, explicit and uncensored; the violent acts,
@@ -2085,22 +2085,20 @@ for _age in range(1, 100):
 for _age in range(1, 18):
     _ROUND_NINE["ja-romaji"][f"{_age} years old"] = f"+{_age}sai"
     _ROUND_NINE["el-latin"][f"{_age} years old"] = f"{_age}xron* {_age}chron* {_age}hron*"
-for _lang, _entries in _ROUND_NINE.items():
-    _table = _ROUND_EIGHT.setdefault(_lang, {})
-    for _english, _forms_text in _entries.items():
-        _table[_english] = (_table.get(_english, "") + " " + _forms_text).strip()
-for _lang, _entries in _ROUND_EIGHT.items():
-    _table = _ROUND_SEVEN.setdefault(_lang, {})
-    for _english, _forms_text in _entries.items():
-        _table[_english] = (_table.get(_english, "") + " " + _forms_text).strip()
-for _lang, _entries in _ROUND_SEVEN.items():
-    _table = _ROUND_SIX.setdefault(_lang, {})
-    for _english, _forms_text in _entries.items():
-        _table[_english] = (_table.get(_english, "") + " " + _forms_text).strip()
-for _lang, _entries in _ROUND_SIX.items():
-    _table = _LEXICON.setdefault(_lang, {})
-    for _english, _forms_text in _entries.items():
-        _table[_english] = (_table.get(_english, "") + " " + _forms_text).strip()
+
+
+def _merge_into(target: dict[str, dict[str, str]], more: dict[str, dict[str, str]]) -> None:
+    """A later round's forms added to an earlier round's table, per language and English word."""
+    for lang, entries in more.items():
+        table = target.setdefault(lang, {})
+        for english, forms_text in entries.items():
+            table[english] = (table.get(english, "") + " " + forms_text).strip()
+
+
+_merge_into(_ROUND_EIGHT, _ROUND_NINE)
+_merge_into(_ROUND_SEVEN, _ROUND_EIGHT)
+_merge_into(_ROUND_SIX, _ROUND_SEVEN)
+_merge_into(_LEXICON, _ROUND_SIX)
 # fmt: on
 
 # Endings added to a base form (after dropping a final vowel in the Romance languages).
