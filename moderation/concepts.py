@@ -1421,8 +1421,11 @@ def _on_the_tracks(tokens: list[Token], r: int) -> bool:
 
 
 def _round_eight(d: _Decision) -> None:
-    """Set H's miss classes as rules: a group called criminals or terrorists "every one of them"; a
-    self-harm relapse counted beside the marks; the dead of a war shown realistically."""
+    """The miss classes of the blind sets H, I and J as rules: a group called criminals or
+    terrorists "every one of them"; the dead of a war shown realistically; weak hate codes beside a
+    target; an atrocity site denied or celebrated; a tyrant glorified whatever the pretext; a
+    suicide note told in two farewell lines; a BMI far too low as a goal; a slavery joke; someone on
+    the tracks with a train coming; a self-harm relapse counted beside the marks."""
     ix, add, tokens = d.ix, d.add, d.tokens
     if not d.history:
         pair = ix.near(["generalise"], ["dehumanise_animal"], 8)
@@ -1870,7 +1873,9 @@ GARMENT_GENERIC = frozenset("clothes clothing clothed dressed garment garments o
 def decide_across(text: list[Token], negative: list[Token]) -> list[Hit]:
     """A negative prompt that asks to avoid clothing asks for undress: "clothes, shirt, dress" in
     ``neg_text`` with a minor in the prompt is ``minors``, with an adult person ``sexual``. One generic
-    word ("clothes", "clothing") or two garments are enough; one garment alone ("dress") is not."""
+    word ("clothes", "clothing") or two garments or coverings ("towel, censored") are enough; one
+    garment alone ("dress") is not. One that avoids the absence of harm asks for harm
+    (:func:`_harm_by_negative`)."""
     hits = _harm_by_negative(text, negative)
     generic = [t.surface for t in negative if t.surface in GARMENT_GENERIC or t.lemma in GARMENT_GENERIC]
     garments = [t.surface for t in negative if t.concepts & {"swimwear", "sexual_clothing"}]
