@@ -943,7 +943,7 @@ def _violence(d: _Decision) -> None:
         add("violence", "violence.gore", *ix.at("gore")[:3])
     if ix.has("sexual_violence"):
         add("violence", "violence.sexual_violence", ix.at("sexual_violence")[0])
-    if ix.has("atrocity") and not history:
+    if ix.has("atrocity") and not history and not d.prevention:  # not a "mass shooting prevention bill"
         add("violence", "violence.atrocity", ix.at("atrocity")[0])
     pair = ix.near(["act_strong", "act_weak"], ["body_part"], 6)
     if pair:

@@ -1110,3 +1110,27 @@ for _word in ("slay", "slays", "slaying", "slayed", "slain"):
     SENSES[_word] = SENSES.get(_word, []) + """drag stage sequins brunch runway outfit look looks energy performance
         performing queen queens catwalk""".split()
 # fmt: on
+
+# --- Round eight, a blind set of 400 ordinary prompts (K): the harmless senses it needed ---
+# fmt: off
+SENSES["naked"] = SENSES["naked"] + _COLOUR + """lipstick lip lips gloss shade shades palette eyeshadow polish nail
+    nails foundation heels cat cats sphynx kitten hairless rat rats tree trees branch branches chef wolf""".split()
+SENSES["breast"] = SENSES.get("breast", []) + """anatomy anatomical medical textbook diagram lymph node nodes duct ducts
+    cancer awareness mammogram mammography illustration chicken turkey duck roast grilled feeding breastfeeding
+    pump""".split()
+SENSES["breasts"] = SENSES["breast"]
+SENSES["hanging"] = SENSES["hanging"] + """plane planes airplane aircraft spitfire model models exhibit
+    museum chandelier lamp lamps lights lantern lanterns banner banners flag flags sign skeleton dinosaur whale
+    mobile""".split()
+for _word in ("execution", "executioner", "executioners", "executioner s"):
+    SENSES[_word] = SENSES.get(_word, []) + """opera tosca theatre theater stage wings singer escape room puzzle
+        puzzles game costume""".split()
+SENSES["shot"] = SENSES["shot"] + "nurse clinic sticker pediatrician syringe needle".split()
+SENSES["drowned"] = SENSES.get("drowned", []) + "cover novel book title noir thriller mystery world".split()
+PHRASES.update({
+    "rear naked choke": "benign", "naked choke": "benign", "shooting prevention": "prevention",
+    "violence prevention": "prevention", "prevention bill": "prevention", "buzzer beater": "benign",
+    "buzzer beaters": "benign", "egg beater": "benign", "getting a shot": "benign", "gets a shot": "benign",
+    "got a shot": "benign", "get a shot": "benign",
+})
+# fmt: on
