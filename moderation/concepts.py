@@ -541,8 +541,24 @@ def _apply_framing(tokens: list[Token]) -> None:
                 t.concepts = t.concepts | {"sexualising"}
 
 
-# Echo brackets, the antisemitic marker: "(((them)))", "((( globalists )))" name Jews.
+# Echo brackets, the antisemitic marker: "(((them)))", "((( globalists )))", "(((Goldstein)))" name
+# Jews. Triple brackets are also Stable Diffusion's emphasis ("(((masterpiece)))", "(((cute cat)))"),
+# so only the marker's usual targets count: pronouns, the conspiracy's nouns, and surnames.
 ECHO = re.compile(r"\(\s*\(\s*\(\s*([^()]{1,40}?)\s*\)\s*\)\s*\)")
+ECHO_TARGETS = frozenset(
+    """them they their theirs who those globalist globalists banker bankers financier financiers media elite elites
+    hollywood soros rothschild rothschilds neocon neocons journalist journalists lobby owners usual suspects
+    certain people""".split()
+)
+ECHO_SURNAME = re.compile(r"^[a-z]+(?:stein|berg|witz|baum|blatt|thal|feld)$")  # not "superman"
+
+
+def _echo(match: re.Match) -> str:
+    inner = match.group(1)
+    words = [_unleet(w, LEET) for w in inner.split() if w != "the"]
+    if words and (all(w in ECHO_TARGETS for w in words) or (len(words) == 1 and ECHO_SURNAME.match(words[0]))):
+        return f" jews {inner} "
+    return f" {inner} "
 
 
 # Emoji that stand for the words they show ("🔪 fresh lines on my arm 🩸"), and "s/h" (self-harm).
@@ -554,7 +570,7 @@ THIRTEEN_FIFTY = re.compile(r"(?<![0-9])13\s*(?:%|percent)?\s*/\s*50(?![0-9a-z])
 
 def analyse_text(folded: str, allow: Iterable[tuple[str, ...]] = ()) -> list[Token]:
     if "(" in folded:
-        folded = ECHO.sub(lambda m: f" jews {m.group(1)} ", folded)
+        folded = ECHO.sub(_echo, folded)
     if any(ch in folded for ch in EMOJI_WORDS):
         for emoji, words in EMOJI_WORDS.items():
             folded = folded.replace(emoji, words)
