@@ -864,14 +864,40 @@ def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
     return d.hits
 
 
+# A negative prompt is a list of things to avoid, one per segment: "(worst quality:1.4), nsfw, loli, child"
+NEGATIVE_SEGMENTS = re.compile(r"[,;|\n]+|\bbreak\b")
+
+
+def negative_segments(folded: str, allow: Iterable[tuple[str, ...]] = ()) -> list[list[Token]]:
+    """A folded negative prompt, analysed one segment (one thing to avoid) at a time."""
+    return [analyse_text(part, allow=allow) for part in NEGATIVE_SEGMENTS.split(folded) if part.strip()]
+
+
 def _decide_negative(tokens: list[Token]) -> list[Hit]:
-    """A negative prompt: single safety tags are cleared (unless a person or a body part is near);
-    a minor blocks as anywhere, and its sexual words with it."""
+    return decide_negative([tokens])
+
+
+def _a_tag_alone(hit: Hit, segment: list[Token]) -> bool:
+    """A minors hit made of one word ("loli", both a child and a child-abuse term) in a segment of a
+    tag's length: a thing to avoid, not a combination."""
+    return len(set(hit.words)) <= 1 and len(segment) <= 3
+
+
+def decide_negative(segments: list[list[Token]]) -> list[Hit]:
+    """A negative prompt: what it lists is to be avoided. Single safety tags are cleared (unless a
+    person or a body part is near, in the same segment); a minor blocks only with a sexual word in
+    the same segment ("n4k3d child", "a nude 10 year old"), with its sexual words: the usual
+    "nsfw, nude, loli, child" asks the model to avoid all four, and passes. A child-abuse term
+    alone as a tag ("loli", "shota") is avoided too; with more words around it, it blocks."""
+    tokens = [t for segment in segments for t in segment]
+    segment_of = [k for k, segment in enumerate(segments) for _ in segment]
 
     def alone(i: int) -> bool:
-        """A tag with no person or body part within three words ("gore, decapitation, lowres")."""
+        """A tag with no person or body part within three words of its segment ("gore, lowres")."""
         lo, hi = max(0, i - 3), min(len(tokens), i + 4)
-        return not any(tokens[j].concepts & TAG_HOLDERS for j in range(lo, hi) if j != i)
+        return not any(
+            tokens[j].concepts & TAG_HOLDERS for j in range(lo, hi) if j != i and segment_of[j] == segment_of[i]
+        )
 
     cleared = [
         Token(t.surface, t.lemma, frozenset(), t.number, t.age, t.masked)
@@ -879,12 +905,14 @@ def _decide_negative(tokens: list[Token]) -> list[Hit]:
         else t
         for i, t in enumerate(tokens)
     ]
-    whole = decide(tokens)
-    # "n4k3d child" blocks in any field, and its sexual words with it
-    kept = [h for h in whole if h.category == "minors"]
-    if kept:
-        kept += [h for h in whole if h.category == "sexual"]
-    return kept + [h for h in decide(cleared) if h.category not in {h.category for h in kept}]
+    kept: list[Hit] = []
+    for segment in segments:
+        hits = decide(segment)
+        minors = [h for h in hits if h.category == "minors" and not _a_tag_alone(h, segment)]
+        if minors:
+            kept += minors + [h for h in hits if h.category == "sexual"]
+    blocked = {h.category for h in kept}
+    return kept + [h for h in decide(cleared) if h.category != "minors" and h.category not in blocked]
 
 
 class _Decision:

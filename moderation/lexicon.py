@@ -1134,3 +1134,13 @@ PHRASES.update({
     "got a shot": "benign", "get a shot": "benign",
 })
 # fmt: on
+
+# --- Round eight, a blind set of 300 Stable Diffusion prompts (L): film stocks, cars, food cut in half ---
+# fmt: off
+SENSES["shot"] = SENSES["shot"] + """cinestill kodak portra ektar ilford fuji fujifilm leica canon nikon sony hasselblad
+    iphone polaroid 35mm 120 800t 400 analog""".split()
+SENSES["r34"] = "nissan skyline gtr gt-r jdm car cars engine drift tuner racing".split()
+PHRASES.update({"steak cut": "benign", "cut in half steak": "benign"})
+for _phrase in ("in half", "cut in half"):
+    SENSES[_phrase] = SENSES.get(_phrase, []) + _FOOD + "steak ribeye sandwich cake lemon avocado apple".split()
+# fmt: on

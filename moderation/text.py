@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
-from moderation.concepts import analyse_text, decide, decide_across
+from moderation.concepts import analyse_text, decide, decide_across, decide_negative, negative_segments
 
 CATEGORIES = ("sexual", "minors", "violence", "hate", "self_harm")
 DEFAULT_TERMS_FILE = Path(__file__).with_name("terms.json")
@@ -246,8 +246,14 @@ class TermList:
             if not text:
                 continue
             if self.concepts:
-                analysed[name] = tokens = analyse_text(fold(text), allow=self._relax_words)
-                for hit in decide(tokens, negative=name == "neg_text"):
+                if name == "neg_text":  # one thing to avoid per segment
+                    segments = negative_segments(fold(text), allow=self._relax_words)
+                    analysed[name] = [t for segment in segments for t in segment]
+                    hits = decide_negative(segments)
+                else:
+                    analysed[name] = tokens = analyse_text(fold(text), allow=self._relax_words)
+                    hits = decide(tokens)
+                for hit in hits:
                     found.setdefault(
                         (hit.category, hit.rule), Match(hit.category, " ".join(hit.words), name, hit.rule, hit.words)
                     )
