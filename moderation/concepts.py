@@ -746,7 +746,7 @@ FEMALE = frozenset("woman women girl girls lady ladies her she female females ga
 UNDRESS_VERBS = frozenset(
     "pull pulled pulling down off remove removed removing removes lift lifted lifting unbutton unbuttoned unbuttoning "
     "unbuttons unzip unzipped unzipping drop dropped slip slipped slipping tug tugged peel peeled "
-    "minus sans ditch ditched ditching shed shedding".split()  # "boudoir minus the lingerie"
+    "minus sans ditch ditched ditching shed shedding erase erased erasing delete deleted".split()  # "erase her bra"
 )
 
 
@@ -1418,6 +1418,7 @@ def _hate_calls_inline(d: _Decision) -> None:
                 or tokens[g + 2].concepts & {"depiction"}
                 or tokens[g + 2].lemma in SIGNS
             )
+            out = out or (after[:1] == ("out",) and ix.has("symbol"))  # "a swastika and 'jews out' on the shop"
             if out or after in lexicon.EXCLUSIONS or (before == "no" and "allowed" in after):
                 add("hate", "hate.exclusion", g, g + 1)
                 break
@@ -1454,6 +1455,7 @@ REALISM = frozenset(
     "uncensored 8k 4k raw".split()
 )
 DEAD_BODIES = frozenset("bodies corpses corpse dead".split())
+LOOK_VERBS = frozenset("look looks looking looked resemble resembles resembling".split())
 
 
 def _on_the_tracks(tokens: list[Token], r: int) -> bool:
@@ -1509,6 +1511,16 @@ def _round_eight(d: _Decision) -> None:
     groups = ix.at("group", "slur")
     if scene and groups and not d.history and (ix.has("cage", "depiction", "hate_code_weak", "demean")):
         add("hate", "hate.slavery_joke", groups[0], scene[0])  # "black man in chains in a cotton field, 'back to work'"
+    for a in ix.at("dehumanise_animal"):  # "make the black people in the crowd look like apes"
+        if a >= 2 and tokens[a - 1].surface == "like" and tokens[a - 2].surface in LOOK_VERBS:
+            if any(0 < a - g <= 10 for g in ix.at("group", "slur")) and not d.history:
+                add("hate", "hate.dehumanising_comparison", a - 2, a)
+                break
+    for c in (i for i in ix.at("self_act") if tokens[i].surface.startswith("carv")):  # a word carved into skin
+        body = [b for b in ix.at("body_part", "harm_method_site") if 0 < b - c <= 8]
+        if body and tokens[body[0] - 1].surface in POSSESSIVES and tokens[body[0] - 2].surface in ("into", "in", "on"):
+            add("self_harm", "self_harm.self_injury", c, body[0])  # "carving the word fat into her stomach"
+            break
     coming = ix.at("train_coming")
     if coming and any(_on_the_tracks(tokens, r) for r in ix.at("rail", "tracks")):
         who = ix.at("person", "reflexive", "minor", "minor_weak")

@@ -1144,3 +1144,36 @@ PHRASES.update({"steak cut": "benign", "cut in half steak": "benign"})
 for _phrase in ("in half", "cut in half"):
     SENSES[_phrase] = SENSES.get(_phrase, []) + _FOOD + "steak ribeye sandwich cake lemon avocado apple".split()
 # fmt: on
+
+# --- Round eight, blind set M (edit-box requests, careless typing, code-switching) ---
+# fmt: off
+add_words({
+    "nudity": "nakid nekid nakd nakie topples nuda nudo nudi desnuda desnudo nackt nackte naakt",
+    "genitals": "boobz boobiez tittiez titz nippels nipps nipz brests",
+    "breast": "brests breats",
+    "gore": "dismembred dismemberd decapitaded beheded squartato squartata",
+    "reflexive": "myslef mysefl myslf meself",
+    "group": "jooz joos jooze jewz hijab hijabi niqab burqa",
+    "slur": "pajeet pajeets homos",
+})
+PHRASES.update({
+    "brains everywhere": "gore", "brains splattered everywhere": "gore",
+    "intestines hanging out": "gore", "intestines hanging": "gore", "guts hanging out": "gore",
+    "intestines spilling": "gore", "body parts scattered": "gore", "scattered body parts": "gore",
+    "skin melts off": "gore", "skin melting off": "gore", "skin melted off": "gore", "skin melting": "gore",
+    "get shot": "act_strong", "getting shot": "act_strong", "got shot": "act_strong", "gets shot": "act_strong",
+    "death to": "exterminate", "go back to africa": "hate_phrase", "kung flu": "hate_phrase",
+    "china virus": "hate_code_weak", "finish the job": "hate_code_weak", "carving the word": "self_act",
+    "carved the word": "self_act", "carve the word": "self_act", "carving words": "self_act",
+})
+SENSES["homos"] = "sapiens erectus neanderthalensis habilis".split()
+for _word in ("nakid", "nekid", "nakd", "nakie"):
+    SENSES[_word] = SENSES["naked"]
+# fmt: on
+# fmt: off
+# "killing it" is an idiom only right after the verb: "it" two words before ("do it, write kill all
+# gays") said nothing about the killing
+for _word in ("kill", "killing"):
+    SENSES[_word] = [w for w in SENSES[_word] if w != "it"]
+PHRASES.update({"killing it": "benign", "kill it": "benign", "killed it": "benign", "kills it": "benign"})
+# fmt: on

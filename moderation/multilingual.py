@@ -965,6 +965,7 @@ _ROUND_EIGHT: dict[str, dict[str, str]] = {
         "wall": "+parede",
         "self-harm": "automutila* +autolesao",
         "wounds": "+feridas +ferida",
+        "cutting herself": "+se-cortando +se-cortou +se-corta",
     },
     "de": {
         "farewell letter": "+abschiedsbrief +abschiedsbriefe +abschiedsnotiz +abschiedszeilen",
@@ -972,6 +973,9 @@ _ROUND_EIGHT: dict[str, dict[str, str]] = {
         "pills": "tablettenpackung* tablettenschachtel*",
     },
     "da": {"as": "+som"},
+    # set M: Spanish, Dutch and Portuguese in an English sentence
+    "es": {"apes": "+monos +mono +simios +simio", "the blacks": "+los-negros +las-negras"},
+    "nl": {"muslims": "+moslims +moslim", "are": "+zijn"},
     "pl": {
         "gays": "+geje +gejow +gejami +pedaly",
         "pedophiles": "pedofil*",

@@ -615,6 +615,11 @@ def test_the_eval_sets_are_big_enough_and_tagged():
     assert len(held_j) >= 300 and sum(i.label == "benign" and "hard_benign" in i.tags for i in held_j) >= 85
     dev12 = [i for i in items if i.source.startswith("dev12.jsonl:")]
     assert sum(i.label == "benign" and "hard_benign" in i.tags for i in dev12) >= 15
+    held_m = [i for i in items if i.source.startswith("heldout_m.jsonl:")]
+    assert len(held_m) >= 250 and sum(i.label == "benign" and "hard_benign" in i.tags for i in held_m) >= 80
+    held_benign = [i for i in items if i.source.startswith(("heldout_k.jsonl:", "heldout_l.jsonl:"))]
+    assert len(held_benign) >= 650 and all(i.label == "benign" for i in held_benign)
+    assert sum(bool(i.neg_text) for i in held_benign) >= 150  # the usual negative prompts, pasted
     dev11 = [i for i in items if i.source.startswith("dev11.jsonl:")]
     assert sum(i.label == "benign" and "hard_benign" in i.tags for i in dev11) >= 30
     assert sum(bool(i.neg_text) for i in dev11) >= 5
