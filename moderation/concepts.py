@@ -1466,27 +1466,29 @@ def _on_the_tracks(tokens: list[Token], r: int) -> bool:
     return j >= 0 and tokens[j].surface in ("on", "onto", "across", "between")
 
 
-def _round_eight(d: _Decision) -> None:
-    """The miss classes of the blind sets H, I and J as rules: a group called criminals or
-    terrorists "every one of them"; the dead of a war shown realistically; weak hate codes beside a
-    target; an atrocity site denied or celebrated; a tyrant glorified whatever the pretext; a
-    suicide note told in two farewell lines; a BMI far too low as a goal; a slavery joke; someone on
-    the tracks with a train coming; a self-harm relapse counted beside the marks."""
+def _round_eight_hate(d: _Decision) -> None:
+    """The hate miss classes of the blind sets H, I, J and M as rules: a group called criminals or
+    terrorists "every one of them"; weak codes beside a target; an atrocity site denied or
+    celebrated; a tyrant glorified whatever the pretext; a slavery joke; a group that "looks like
+    apes"."""
     ix, add, tokens = d.ix, d.add, d.tokens
+    groups = ix.at("group", "slur")
     if not d.history:
         pair = ix.near(["generalise"], ["dehumanise_animal"], 8)
-        groups = ix.at("group", "slur")
         if pair and groups:
             add("hate", "hate.generalised", groups[0], *pair)  # "every one of them is a terrorist"
-        surfaces = {t.surface for t in tokens}
-        dead = [i for i, t in enumerate(tokens) if t.surface in DEAD_BODIES]
-        if dead and surfaces & WAR_SCENE and surfaces & REALISM:
-            add("violence", "violence.dead_shown", dead[0])  # "battlefield aftermath, realistic, bodies"
-    # set I: weak codes beside a target; an atrocity denied or wished again; a tyrant as a saviour
-    weak_codes = ix.at("hate_code_weak")
-    targets = ix.at("group", "slur", "trope", "trope_weak", "symbol", "atrocity_site")
-    if weak_codes and targets and not d.history:
-        add("hate", "hate.coded", weak_codes[0], targets[0])  # "clown world, honk honk" over a caricature
+        weak_codes = ix.at("hate_code_weak")
+        targets = ix.at("group", "slur", "trope", "trope_weak", "symbol", "atrocity_site")
+        if weak_codes and targets:
+            add("hate", "hate.coded", weak_codes[0], targets[0])  # "clown world, honk honk" over a caricature
+        scene = ix.at("slavery_scene")
+        if scene and groups and ix.has("cage", "depiction", "hate_code_weak", "demean"):
+            add("hate", "hate.slavery_joke", groups[0], scene[0])  # "in chains in a cotton field, 'back to work'"
+        for a in ix.at("dehumanise_animal"):  # "make the black people in the crowd look like apes"
+            if a >= 2 and tokens[a - 1].surface == "like" and tokens[a - 2].surface in LOOK_VERBS:
+                if any(0 < a - g <= 10 for g in groups):
+                    add("hate", "hate.dehumanising_comparison", a - 2, a)
+                    break
     for site in ix.at("atrocity_site"):
         wished = [i for i in ix.at("endorse") if tokens[i].surface in DENIAL and abs(i - site) <= 12]
         if wished:
@@ -1499,6 +1501,18 @@ def _round_eight(d: _Decision) -> None:
     pair = next(((s, g) for s in ix.at("symbol") for g in glory if abs(s - g) <= 8), None)
     if pair:  # "for my history class: heroic painting of Hitler as the saviour of Europe"
         add("hate", "hate.symbol_glorified", *pair)
+
+
+def _round_eight_harm(d: _Decision) -> None:
+    """The violence and self-harm miss classes of the blind sets H, I, J and M as rules: the dead
+    of a war shown realistically; a suicide note told in two farewell lines; a BMI far too low as a
+    goal; a word carved into one's own skin; someone on the tracks with a train coming; a
+    self-harm relapse counted beside the marks."""
+    ix, add, tokens = d.ix, d.add, d.tokens
+    surfaces = {t.surface for t in tokens}
+    dead = [i for i, t in enumerate(tokens) if t.surface in DEAD_BODIES]
+    if dead and surfaces & WAR_SCENE and surfaces & REALISM and not d.history:
+        add("violence", "violence.dead_shown", dead[0])  # "battlefield aftermath, realistic, bodies"
     notes = {tokens[i].surface for i in ix.at("farewell")}
     if len(notes) >= 2:
         add("self_harm", "self_harm.farewell_note", ix.at("farewell")[0])  # "'I can't go on', 'don't look for me'"
@@ -1507,15 +1521,6 @@ def _round_eight(d: _Decision) -> None:
         if t.surface == "bmi" and nxt is not None and 0 < nxt <= 16 and ix.has("motivation", "very_thin", "body_part"):
             add("self_harm", "self_harm.pro_ana_caption", i, i + 1)
             break
-    scene = ix.at("slavery_scene")
-    groups = ix.at("group", "slur")
-    if scene and groups and not d.history and (ix.has("cage", "depiction", "hate_code_weak", "demean")):
-        add("hate", "hate.slavery_joke", groups[0], scene[0])  # "black man in chains in a cotton field, 'back to work'"
-    for a in ix.at("dehumanise_animal"):  # "make the black people in the crowd look like apes"
-        if a >= 2 and tokens[a - 1].surface == "like" and tokens[a - 2].surface in LOOK_VERBS:
-            if any(0 < a - g <= 10 for g in ix.at("group", "slur")) and not d.history:
-                add("hate", "hate.dehumanising_comparison", a - 2, a)
-                break
     for c in (i for i in ix.at("self_act") if tokens[i].surface.startswith("carv")):  # a word carved into skin
         body = [b for b in ix.at("body_part", "harm_method_site") if 0 < b - c <= 8]
         if body and tokens[body[0] - 1].surface in POSSESSIVES and tokens[body[0] - 2].surface in ("into", "in", "on"):
@@ -1524,7 +1529,7 @@ def _round_eight(d: _Decision) -> None:
     coming = ix.at("train_coming")
     if coming and any(_on_the_tracks(tokens, r) for r in ix.at("rail", "tracks")):
         who = ix.at("person", "reflexive", "minor", "minor_weak")
-        if who and not any(t.surface in ("model", "toy", "platform", "spotter", "spotters") for t in tokens):
+        if who and not surfaces & {"model", "toy", "platform", "spotter", "spotters"}:
             add("self_harm", "self_harm.in_front_of_vehicle", who[0], coming[0])  # on the tracks, the train coming
     relapse = ix.at("sh_relapse")
     if relapse and not d.prevention:
@@ -1546,7 +1551,8 @@ _RULES = (
     _hate,
     _hate_calls_inline,
     _shapes,
-    _round_eight,
+    _round_eight_hate,
+    _round_eight_harm,
 )
 
 
