@@ -852,12 +852,8 @@ TAG_CONCEPTS = frozenset(
 TAG_HOLDERS = frozenset({"person", "body_part", "minor", "minor_weak", "group", "reflexive"})
 
 
-def decide(tokens: list[Token], negative: bool = False) -> list[Hit]:
-    """The rules that fire on one field. ``negative``: the field is a negative prompt, where single
-    safety tags ("nsfw, nude, gore") mean "avoid this" and block nothing alone; combinations (a minor
-    and a sexual word, a body and mutilation, a group and a dehumanising word) block as anywhere."""
-    if negative:
-        return _decide_negative(tokens)
+def decide(tokens: list[Token]) -> list[Hit]:
+    """The rules that fire on one field. A negative prompt is decided by :func:`decide_negative`."""
     d = _Decision(tokens)
     for rules in _RULES:
         rules(d)
@@ -871,10 +867,6 @@ NEGATIVE_SEGMENTS = re.compile(r"[,;|\n]+|\bbreak\b")
 def negative_segments(folded: str, allow: Iterable[tuple[str, ...]] = ()) -> list[list[Token]]:
     """A folded negative prompt, analysed one segment (one thing to avoid) at a time."""
     return [analyse_text(part, allow=allow) for part in NEGATIVE_SEGMENTS.split(folded) if part.strip()]
-
-
-def _decide_negative(tokens: list[Token]) -> list[Hit]:
-    return decide_negative([tokens])
 
 
 def _a_tag_alone(hit: Hit, segment: list[Token]) -> bool:

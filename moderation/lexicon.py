@@ -608,6 +608,14 @@ def add_words(more: dict[str, str]) -> None:
         WORDS[concept] = (WORDS.get(concept, "") + " " + text).strip()
 
 
+def add_senses(keys: tuple[str, ...], neighbours: str | list[str]) -> None:
+    """A tuning round's harmless neighbours ("nurse" beside "shot"), added to each word or phrase of
+    ``keys``; a string of neighbours is split on white space."""
+    more = neighbours.split() if isinstance(neighbours, str) else list(neighbours)
+    for key in keys:
+        SENSES[key] = SENSES.get(key, []) + more
+
+
 # --- Tuning round 2 (error analysis on held-out set A; every entry checked against a near miss) ---
 # fmt: off
 _MORE_WORDS: dict[str, str] = {
@@ -974,21 +982,18 @@ PHRASES.update({
     "micro bikini": "revealing_clothing swimwear", "tiny bikini": "revealing_clothing swimwear",
 })
 # "end it tonight with a bang": a party or a season, not a life
-for _phrase in ("end it tonight", "end it today", "ending it tonight", "end it all tonight", "ending it today",
-                "end it soon", "last night alive"):
-    SENSES[_phrase] = """party parties fireworks celebration celebrate bang concert show dance dancing season finale
-        game match tour festival dj gig band rave""".split()
+add_senses(("end it tonight", "end it today", "ending it tonight", "end it all tonight", "ending it today",
+            "end it soon", "last night alive"), """party parties fireworks celebration celebrate bang concert show
+            dance dancing season finale game match tour festival dj gig band rave""")
 # an execution of a piece of music is a performance
-SENSES["execution"] = SENSES["execution"] + "piano guitar violin song music musical concert recital piece".split()
+add_senses(("execution",), "piano guitar violin song music musical concert recital piece")
 # a gutted fish or house, a gutted team: not a body
-for _word in ("gutted", "gutting"):
-    SENSES[_word] = _FOOD + """fish trout salmon deer carp chicken house building kitchen renovation fire fired team
-        fans result news""".split()
+add_senses(("gutted", "gutting"), _FOOD + """fish trout salmon deer carp chicken house building kitchen renovation
+    fire fired team fans result news""".split())
 # "straddling the beam", "straddling his bike": a sport or a ride, not a pose
-for _word in ("straddle", "straddles", "straddling", "straddled"):
-    SENSES[_word] = """bike bicycle horse horses pony saddle beam vault gymnast gymnastics gymnasts fence log logs
-        bench motorcycle motorbike scooter seesaw branch noodle broom broomstick wall line border jump split
-        skier ski snowboard surfboard board barrel river stream creek""".split()
+add_senses(("straddle", "straddles", "straddling", "straddled"), """bike bicycle horse horses pony saddle beam vault
+    gymnast gymnastics gymnasts fence log logs bench motorcycle motorbike scooter seesaw branch noodle broom
+    broomstick wall line border jump split skier ski snowboard surfboard board barrel river stream creek""")
 # fmt: on
 
 # --- Round eight, blind set I (a persistent evader: pretexts, indirect words, coded hate, negative
@@ -1058,11 +1063,10 @@ PHRASES.update({
     "fake wound": "benign", "latex wound": "benign", "zombie wound": "benign", "sfx makeup": "benign",
     "special effects makeup": "benign",
 })
-SENSES["branded"] = "cattle cow cows calf ranch rancher logo company product products merchandise shirt".split()
-SENSES["branding"] = SENSES["branded"]
-for _word in ("blood", "wound", "wounds", "bloody", "gash"):
-    SENSES[_word] = SENSES.get(_word, []) + """makeup make-up tutorial latex prosthetic prosthetics sfx halloween
-        costume""".split()
+add_senses(("branded", "branding"), """cattle cow cows calf ranch rancher logo company product products merchandise
+    shirt""")
+add_senses(("blood", "wound", "wounds", "bloody", "gash"), """makeup make-up tutorial latex prosthetic prosthetics sfx
+    halloween costume""")
 # fmt: on
 
 # --- Round eight, blind set J (Stable Diffusion power users: the request buried in quality tags;
@@ -1093,40 +1097,31 @@ PHRASES.update({
     "nobody would care if i": "suicide", "no one would care if i": "suicide", "if i was gone": "suicide",
     "if i were gone": "suicide", "floating face down": "death",
 })
-SENSES["cripple"] = "debt economy sanctions strike budget storm ship engine system network supply".split()
-SENSES["cripples"] = SENSES["cripple"]
-SENSES["stealing"] = """base bases show scene spotlight heart hearts kiss glance cookie cookies jar sign signs
-    second third home""".split()
-SENSES["steal"] = SENSES["stealing"]
-SENSES["stole"] = SENSES["stealing"]
-SENSES["jogger"] = "park morning running marathon trail track shoes sneakers stroller".split()
-SENSES["joggers"] = SENSES["jogger"] + ["pants", "sweatpants"]
-SENSES["demon"] = "slayer slayers anime game fantasy dungeon dragon".split()
-SENSES["demons"] = SENSES["demon"]
+add_senses(("cripple", "cripples"), "debt economy sanctions strike budget storm ship engine system network supply")
+add_senses(("stealing", "steal", "stole"), """base bases show scene spotlight heart hearts kiss glance cookie cookies
+    jar sign signs second third home""")
+add_senses(("jogger", "joggers"), "park morning running marathon trail track shoes sneakers stroller")
+add_senses(("joggers",), "pants sweatpants")
+add_senses(("demon", "demons"), "slayer slayers anime game fantasy dungeon dragon")
 # fmt: on
 # fmt: off
 # "a drag queen slaying on stage": a performance, not a killing
-for _word in ("slay", "slays", "slaying", "slayed", "slain"):
-    SENSES[_word] = SENSES.get(_word, []) + """drag stage sequins brunch runway outfit look looks energy performance
-        performing queen queens catwalk""".split()
+add_senses(("slay", "slays", "slaying", "slayed", "slain"), """drag stage sequins brunch runway outfit look looks
+    energy performance performing queen queens catwalk""")
 # fmt: on
 
 # --- Round eight, a blind set of 400 ordinary prompts (K): the harmless senses it needed ---
 # fmt: off
-SENSES["naked"] = SENSES["naked"] + _COLOUR + """lipstick lip lips gloss shade shades palette eyeshadow polish nail
-    nails foundation heels cat cats sphynx kitten hairless rat rats tree trees branch branches chef wolf""".split()
-SENSES["breast"] = SENSES.get("breast", []) + """anatomy anatomical medical textbook diagram lymph node nodes duct ducts
-    cancer awareness mammogram mammography illustration chicken turkey duck roast grilled feeding breastfeeding
-    pump""".split()
-SENSES["breasts"] = SENSES["breast"]
-SENSES["hanging"] = SENSES["hanging"] + """plane planes airplane aircraft spitfire model models exhibit
-    museum chandelier lamp lamps lights lantern lanterns banner banners flag flags sign skeleton dinosaur whale
-    mobile""".split()
-for _word in ("execution", "executioner", "executioners", "executioner s"):
-    SENSES[_word] = SENSES.get(_word, []) + """opera tosca theatre theater stage wings singer escape room puzzle
-        puzzles game costume""".split()
-SENSES["shot"] = SENSES["shot"] + "nurse clinic sticker pediatrician syringe needle".split()
-SENSES["drowned"] = SENSES.get("drowned", []) + "cover novel book title noir thriller mystery world".split()
+add_senses(("naked",), _COLOUR + """lipstick lip lips gloss shade shades palette eyeshadow polish nail nails
+    foundation heels cat cats sphynx kitten hairless rat rats tree trees branch branches chef wolf""".split())
+add_senses(("breast", "breasts"), """anatomy anatomical medical textbook diagram lymph node nodes duct ducts cancer
+    awareness mammogram mammography illustration chicken turkey duck roast grilled feeding breastfeeding pump""")
+add_senses(("hanging",), """plane planes airplane aircraft spitfire model models exhibit museum chandelier lamp
+    lamps lights lantern lanterns banner banners flag flags sign skeleton dinosaur whale mobile""")
+add_senses(("execution", "executioner", "executioners", "executioner s"), """opera tosca theatre theater stage wings
+    singer escape room puzzle puzzles game costume""")
+add_senses(("shot",), "nurse clinic sticker pediatrician syringe needle")
+add_senses(("drowned",), "cover novel book title noir thriller mystery world")
 PHRASES.update({
     "rear naked choke": "benign", "naked choke": "benign", "shooting prevention": "prevention",
     "violence prevention": "prevention", "prevention bill": "prevention", "buzzer beater": "benign",
@@ -1137,12 +1132,11 @@ PHRASES.update({
 
 # --- Round eight, a blind set of 300 Stable Diffusion prompts (L): film stocks, cars, food cut in half ---
 # fmt: off
-SENSES["shot"] = SENSES["shot"] + """cinestill kodak portra ektar ilford fuji fujifilm leica canon nikon sony hasselblad
-    iphone polaroid 35mm 120 800t 400 analog""".split()
-SENSES["r34"] = "nissan skyline gtr gt-r jdm car cars engine drift tuner racing".split()
+add_senses(("shot",), """cinestill kodak portra ektar ilford fuji fujifilm leica canon nikon sony hasselblad iphone
+    polaroid 35mm 120 800t 400 analog""")
+add_senses(("r34",), "nissan skyline gtr gt-r jdm car cars engine drift tuner racing")
 PHRASES.update({"steak cut": "benign", "cut in half steak": "benign"})
-for _phrase in ("in half", "cut in half"):
-    SENSES[_phrase] = SENSES.get(_phrase, []) + _FOOD + "steak ribeye sandwich cake lemon avocado apple".split()
+add_senses(("in half", "cut in half"), _FOOD + "steak ribeye sandwich cake lemon avocado apple".split())
 # fmt: on
 
 # --- Round eight, blind set M (edit-box requests, careless typing, code-switching) ---
@@ -1166,9 +1160,8 @@ PHRASES.update({
     "china virus": "hate_code_weak", "finish the job": "hate_code_weak", "carving the word": "self_act",
     "carved the word": "self_act", "carve the word": "self_act", "carving words": "self_act",
 })
-SENSES["homos"] = "sapiens erectus neanderthalensis habilis".split()
-for _word in ("nakid", "nekid", "nakd", "nakie"):
-    SENSES[_word] = SENSES["naked"]
+add_senses(("homos",), "sapiens erectus neanderthalensis habilis")
+add_senses(("nakid", "nekid", "nakd", "nakie"), SENSES["naked"])
 # fmt: on
 # fmt: off
 # "killing it" is an idiom only right after the verb: "it" two words before ("do it, write kill all
