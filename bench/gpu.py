@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import io
 import json
 import platform
 import resource
@@ -43,7 +42,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 PROMPT = "a modern architecture house on a hill at sunset, photograph"
 NEGATIVE = "blurry, low quality"
 OUTPUT_SIZE = 1024  # what the worker stores, whatever the model's native size
-PNG_LEVEL = 4  # generation/engine/runner.py's level today
 
 # --- Published configs (Hugging Face config.json of each model) ----------------------------------
 CLIP_L = dict(  # openai/clip-vit-large-patch14 text tower: SDXL text_encoder, FLUX text_encoder
@@ -328,15 +326,16 @@ def compiled_figures(device: Device, pipe, family: str, settings: dict, args, ba
 
 # --- The worker path: inference, then encode, moderate and store each image -------------------
 def encode_png(image) -> tuple[bytes, object]:
-    """What the engine does with each picture: RGB, 1024x1024 (Lanczos if the model's size differs), PNG."""
+    """What the engine does with each picture: RGB, 1024x1024 (Lanczos if the model's size differs),
+    PNG with the engine's own encoder (its level and strategy)."""
     from PIL import Image
+
+    from generation.engine.runner import encode_image
 
     image = image.convert("RGB")
     if image.size != (OUTPUT_SIZE, OUTPUT_SIZE):
         image = image.resize((OUTPUT_SIZE, OUTPUT_SIZE), Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=PNG_LEVEL)
-    return buffer.getvalue(), image
+    return encode_image(image, "png"), image
 
 
 class PostProcessing:
@@ -434,6 +433,8 @@ def metadata(args, device: Device) -> dict:
     import diffusers
     import transformers
 
+    from generation.engine.runner import PNG_COMPRESS_LEVEL, PNG_STRATEGY
+
     if device.cuda:
         card = torch.cuda.get_device_name()
     else:
@@ -451,7 +452,7 @@ def metadata(args, device: Device) -> dict:
         "transformers": transformers.__version__,
         "runs": args.runs,
         "compile_mode": None if args.no_compile else args.compile_mode,
-        "png_compress_level": PNG_LEVEL,
+        "png": {"compress_level": PNG_COMPRESS_LEVEL, "zlib_strategy": PNG_STRATEGY},
         "command": " ".join(["bench/gpu.py", *sys.argv[1:]]),
     }
 

@@ -1,5 +1,6 @@
-"""Encoding speed against size for the worker's 1024x1024 outputs: PNG compress_level 0..9 and
-optimize, with JPEG q=90 and WebP q=90 / lossless beside them.
+"""Encoding speed against size for the worker's 1024x1024 outputs: PNG compress_level 0..9,
+optimize and zlib's RLE and Huffman-only strategies, with JPEG q=90 and WebP q=90 / lossless
+beside them.
 
     .venv/bin/python bench/png_levels.py [--runs 5]
 
@@ -57,6 +58,11 @@ def images() -> dict[str, Image.Image]:
 def formats() -> dict[str, dict]:
     out = {f"PNG level {level}": {"format": "PNG", "compress_level": level} for level in range(10)}
     out["PNG optimize"] = {"format": "PNG", "optimize": True}
+    # zlib's strategies at the fast levels (Pillow's compress_type): Z_RLE and Z_HUFFMAN_ONLY skip
+    # deflate's string search, which PNG's row filters leave little to find in a photograph.
+    for level in (1, 2):
+        for strategy, name in ((3, "RLE"), (2, "Huffman only")):
+            out[f"PNG level {level}, {name}"] = {"format": "PNG", "compress_level": level, "compress_type": strategy}
     out["JPEG q=90"] = {"format": "JPEG", "quality": 90}
     out["WebP q=90"] = {"format": "WEBP", "quality": 90}
     out["WebP lossless"] = {"format": "WEBP", "lossless": True}

@@ -80,14 +80,19 @@ class ImageVerdict:
         return f"image {self.index}: " + ", ".join(parts)
 
 
-def _bgr(image) -> Any:
-    import numpy as np
-
-    return np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
-
-
 class NudityDetector:
-    """NudeNet's detector, loaded once. ``scores`` runs every image in one ONNX call."""
+    """NudeNet's detector, loaded once. ``scores`` runs every image in one ONNX call.
+
+    The model sees a 320x320 input (its ``input_width``), so each picture is scaled down to that
+    first (Pillow, antialiased) rather than handed over at 1024x1024 for NudeNet to flip, pad and
+    resize with OpenCV; and the boxes are decoded with numpy over all 2,100 candidates at once
+    instead of NudeNet's loop in Python. The input tensor (zero padding to the right and bottom,
+    1/255, NudeNet's channel order) and the boxes kept (score >= 0.2, its non-maximum suppression)
+    are NudeNet's own: a test compares both with the package on the same pictures. Six images
+    took 312 ms here before and 150-190 ms after (docs/benchmarks.md, "Image moderation")."""
+
+    MIN_SCORE = 0.2  # NudeNet's: candidates below it are not boxes
+    NMS_SCORE, NMS_IOU = 0.25, 0.45
 
     def __init__(self, model_path: str | None = None):
         from importlib.metadata import version
@@ -95,19 +100,64 @@ class NudityDetector:
         from nudenet import NudeDetector
 
         self._detector = NudeDetector(model_path=model_path or None)
+        self.side = self._detector.input_width
         self.name = f"nudenet-{version('nudenet')}-320n" if not model_path else f"nudenet:{model_path}"
 
+    def model_input(self, image) -> tuple[Any, tuple[int, int]]:
+        """``image`` as the model's input (1, 3, side, side) float32, and the size it was scaled
+        to (the picture fills the top-left corner; the rest is zeros)."""
+        import numpy as np
+        from PIL import Image
+
+        image = image.convert("RGB")
+        scale = self.side / max(image.size)
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        if image.size != size:
+            image = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+        blob = np.zeros((1, 3, self.side, self.side), dtype=np.float32)
+        # NudeNet turns OpenCV's BGR into RGB and then asks blobFromImage to swap red and blue
+        # again: its model is fed blue, green, red, in that order.
+        blob[0, :, : size[1], : size[0]] = np.asarray(image, dtype=np.float32)[:, :, ::-1].transpose(2, 0, 1)
+        blob *= np.float32(1 / 255.0)
+        return blob, size
+
     def scores(self, images: Sequence[Any]) -> list[dict[str, float]]:
+        import numpy as np
+
         if not images:
             return []
-        detections = self._detector.detect_batch([_bgr(image) for image in images], batch_size=len(images))
-        out = []
-        for boxes in detections:
-            best: dict[str, float] = {}
-            for box in boxes:
-                best[box["class"]] = max(best.get(box["class"], 0.0), round(float(box["score"]), 4))
-            out.append(best)
-        return out
+        inputs = [self.model_input(image) for image in images]
+        session = self._detector.onnx_session
+        feeds = {self._detector.input_name: np.concatenate([blob for blob, _ in inputs])}
+        outputs = session.run(None, feeds)[0]
+        return [self._best_per_label(output, size) for output, (_, size) in zip(outputs, inputs, strict=True)]
+
+    def _best_per_label(self, output, size: tuple[int, int]) -> dict[str, float]:
+        """The highest score of each label among the boxes NudeNet keeps, from one image's raw
+        output (4 box values and one score per label, for each candidate)."""
+        import cv2
+        import numpy as np
+
+        candidates = output.T  # (candidates, 4 + labels)
+        scores = candidates[:, 4:].max(axis=1)
+        keep = scores >= self.MIN_SCORE
+        if not keep.any():
+            return {}
+        candidates, scores = candidates[keep], scores[keep]
+        labels = candidates[:, 4:].argmax(axis=1)
+        # Centre and size to a top-left corner, clipped to the picture (not to its padding).
+        width, height = size
+        x = np.clip(candidates[:, 0] - candidates[:, 2] / 2, 0, width)
+        y = np.clip(candidates[:, 1] - candidates[:, 3] / 2, 0, height)
+        w = np.minimum(candidates[:, 2], width - x)
+        h = np.minimum(candidates[:, 3], height - y)
+        boxes = np.stack([x, y, w, h], axis=1).astype(np.float64)
+        kept = cv2.dnn.NMSBoxes(boxes.tolist(), scores.astype(np.float64).tolist(), self.NMS_SCORE, self.NMS_IOU)
+        best: dict[str, float] = {}
+        for i in np.asarray(kept, dtype=int).reshape(-1):
+            label = NUDENET_LABELS[labels[i]]
+            best[label] = max(best.get(label, 0.0), round(float(scores[i]), 4))
+        return best
 
 
 class ClipChecker:

@@ -27,9 +27,11 @@ OUTPUT_FORMATS = {
     "webp": ("WEBP", "webp", "image/webp"),
 }
 DEFAULT_QUALITY = 90  # jpeg/webp without output_quality
-# zlib level of PNG outputs: level 1 takes about 0.6x the CPU of level 4 for about 15 % more bytes;
-# higher levels cost 1.4-5x for at most 4 % less (docs/benchmarks.md, bench/png_levels.py).
+# zlib level and strategy of PNG outputs: level 1 with Z_RLE takes about 0.4x the CPU of level 4
+# (0.75-0.85x of plain level 1) for 2 % fewer bytes than level 4; higher levels cost 1.5-4x for at
+# most 4 % less (docs/benchmarks.md, bench/png_levels.py).
 PNG_COMPRESS_LEVEL = 1
+PNG_STRATEGY = 3  # zlib's Z_RLE (Pillow's compress_type)
 # Threads that resize and encode a generation's images while its next batch runs.
 ENCODE_THREADS = max(1, min(4, os.cpu_count() or 1))
 
@@ -471,7 +473,7 @@ def encode_image(image, output_format: str, quality: int | None = None) -> bytes
     pil_format = OUTPUT_FORMATS[output_format][0]
     buffer = io.BytesIO()
     if pil_format == "PNG":
-        image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+        image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL, compress_type=PNG_STRATEGY)
     else:
         image.save(buffer, format=pil_format, quality=quality or DEFAULT_QUALITY)
     return buffer.getvalue()

@@ -36,6 +36,32 @@ def test_nudenet_finds_the_astronauts_face_and_nothing_on_the_rocket(detector, p
     assert rocket == {}
 
 
+def test_the_detector_feeds_and_reads_the_model_as_nudenet_does(detector, pictures):
+    """The detector builds the model's input itself (scaled to 320 with Pillow) and decodes its
+    boxes with numpy: on the same scaled picture, NudeNet's own preprocessing gives the same
+    tensor and its own decoding the same best score per label, for square and wide pictures."""
+    import numpy as np
+    from nudenet.nudenet import _read_image
+    from skimage import data
+
+    more = {name: PILImage.fromarray(getattr(data, name)()).convert("RGB") for name in ("coffee", "chelsea")}
+    cases = [pictures["astronaut"], pictures["rocket"], *more.values(), pictures["rocket"].resize((1024, 576))]
+    for picture in cases:
+        blob, size = detector.model_input(picture)
+        assert max(size) == 320 and blob.shape == (1, 3, 320, 320)
+        scaled = picture.resize(size, PILImage.Resampling.BILINEAR, reducing_gap=2.0)
+        bgr = np.ascontiguousarray(np.asarray(scaled)[:, :, ::-1])
+        assert np.array_equal(blob, _read_image(bgr, 320)[0])
+        theirs: dict[str, float] = {}
+        for box in detector._detector.detect(bgr):
+            theirs[box["class"]] = max(theirs.get(box["class"], 0.0), round(box["score"], 4))
+        assert detector.scores([picture])[0] == theirs
+    # Scaling first moves a score little against NudeNet on the full 1024x1024 picture.
+    full = detector._detector.detect(np.ascontiguousarray(np.asarray(pictures["astronaut"])[:, :, ::-1]))
+    face = max(box["score"] for box in full if box["class"] == "FACE_FEMALE")
+    assert detector.scores([pictures["astronaut"]])[0]["FACE_FEMALE"] == pytest.approx(face, abs=0.05)
+
+
 class CountingSession:
     """Wraps the ONNX session to count inference calls (it still runs every one)."""
 
