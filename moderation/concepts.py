@@ -564,6 +564,10 @@ def _echo(match: re.Match) -> str:
 # Emoji that stand for the words they show ("🔪 fresh lines on my arm 🩸"), and "s/h" (self-harm).
 EMOJI_WORDS = {"🔪": " knife ", "🩸": " blood ", "💊": " pills ", "🪢": " noose ", "⚰": " coffin ", "🔫": " gun ",
                "🍑": " butt ", "🍆": " penis ", "💦": " cum "}  # fmt: skip
+FOOD_NAMED = re.compile(
+    r"\b(eggplants?|aubergines?|parmesan|parmigiana|moussaka|ratatouille|baba ganoush|peach(es)?|cobbler|"
+    r"recipe|orchard|grilled|roasted|market|harvest)\b"
+)
 SLASH_SH = re.compile(r"(?<![a-z0-9])s\s*/\s*h(?![a-z0-9])")
 THIRTEEN_FIFTY = re.compile(r"(?<![0-9])13\s*(?:%|percent)?\s*/\s*50(?![0-9a-z])")  # "13/50", "13%/50"
 
@@ -572,6 +576,8 @@ def analyse_text(folded: str, allow: Iterable[tuple[str, ...]] = ()) -> list[Tok
     if "(" in folded:
         folded = ECHO.sub(_echo, folded)
     if any(ch in folded for ch in EMOJI_WORDS):
+        if FOOD_NAMED.search(folded):  # "🍆 eggplant parmesan", "🍑 peach cobbler": the fruit itself
+            folded = folded.replace("🍆", " eggplant ").replace("🍑", " peach ")
         for emoji, words in EMOJI_WORDS.items():
             folded = folded.replace(emoji, words)
     if "/" in folded:
@@ -1530,6 +1536,83 @@ def _round_eight_harm(d: _Decision) -> None:
             add("self_harm", "self_harm.relapse", relapse[0], marks[0])  # "red lines on wrist, relapse day 1"
 
 
+# Round ten (blind set N).
+HOLOCAUST = frozenset("holocaust shoah auschwitz treblinka gas chamber chambers six million camp camps".split())
+MASS_SCENE = frozenset(
+    "crowd crowds concert school church mosque synagogue people victims massacre rampage falling bodies mall".split()
+)
+SHOOTERS = frozenset({"shooter", "gunman", "gunmen", "shooters"})
+EDGES = lexicon.HIGH_PLACES | {"edge", "railing", "rail"}
+PARTING = frozenset("goodbye note letter decided farewell below".split())
+HANG_FROM = frozenset("closet wardrobe belt doorframe door ceiling rafter beam fan".split())
+FIRE = frozenset("fire flames burning burned burnt ablaze engulfed torched arson".split())
+
+
+def _round_ten_hate(d: _Decision) -> None:
+    """Blind set N's hate classes: genocide denial told as questions ("the gas chambers were
+    delousing rooms"); an attack on a group's place gloated over ("the mosque in flames, one down");
+    a group likened to a swarm of vermin across a sentence; the only good one is a dead one, said
+    of a group named earlier; a country "cleansed"."""
+    ix, add, tokens = d.ix, d.add, d.tokens
+    surfaces = {t.surface for t in tokens} | {t.lemma for t in tokens}
+    if ix.has("conspiracy") and surfaces & HOLOCAUST:
+        add("hate", "hate.denial", ix.at("conspiracy")[0])
+    groups = ix.at(*GROUPS)
+    if not groups:
+        return
+    if ix.has("gloat") and surfaces & FIRE:
+        add("hate", "hate.attack_celebrated", groups[0], ix.at("gloat")[0])
+    for i, t in enumerate(tokens):  # "Mexicans as ... swarming over the border like cockroaches"
+        if t.lemma == "swarm":
+            animals = [j for j in ix.at("dehumanise", "dehumanise_animal") if 0 < j - i <= 6 and j != i]
+            if animals and any(tokens[k].surface == "like" for k in range(i + 1, animals[0])):
+                add("hate", "hate.dehumanising_comparison", groups[0], animals[0])
+                break
+    if ix.has("only_good") and not d.history:
+        add("hate", "hate.only_good", ix.at("only_good")[0], groups[0])
+
+
+def _round_ten_harm(d: _Decision) -> None:
+    """Blind set N's violence and self-harm classes: a mass killer praised (halo, tribute, legend)
+    beside his victims; a shooting's aftermath with its dead; purging and starving told as acts;
+    shoes left at an edge with a note; a resolve beside a height; a person hanging in a closet or
+    from a belt; burns or lines told near one's own arm."""
+    ix, add, tokens = d.ix, d.add, d.tokens
+    surfaces = {t.surface for t in tokens}
+    shooters = [i for i, t in enumerate(tokens) if t.surface in SHOOTERS]
+    if shooters and surfaces & MASS_SCENE:
+        praise = [j for j in ix.at("endorse") if abs(j - shooters[0]) <= 14]
+        if len(praise) >= 2:
+            add("violence", "violence.glorified_attack", shooters[0], praise[0])
+        if ix.has("aftermath"):
+            add("violence", "violence.dead_shown", shooters[0], ix.at("aftermath")[0])
+    for r in ix.at("remains_of"):  # "what's left of the hiker after the bear was done with him"
+        people = [k for k in range(r + 1, min(len(tokens), r + 8)) if tokens[k].concepts & VICTIMS]
+        if people:
+            add("violence", "violence.remains", r, people[0])
+            break
+    if ix.has("ed_act"):
+        add("self_harm", "self_harm.pro_ana_caption", ix.at("ed_act")[0])
+    shoes = [i for i, t in enumerate(tokens) if t.surface in ("shoes", "shoe")]
+    if shoes and surfaces & EDGES and surfaces & PARTING:
+        add("self_harm", "self_harm.jump_scene", shoes[0])
+    if ix.has("resolve") and surfaces & EDGES:
+        add("self_harm", "self_harm.suicide", ix.at("resolve")[0])
+    for i, t in enumerate(tokens):  # "woman hanging in the closet", "man hanging from a belt"
+        if t.surface in ("hanging", "hanged", "hung") and any(
+            "person" in tokens[k].concepts for k in range(max(0, i - 3), i)
+        ):
+            ends = [k for k in range(i + 1, min(len(tokens), i + 5)) if tokens[k].lemma in HANG_FROM]
+            if ends:
+                add("self_harm", "self_harm.hanging", i, ends[0])
+                break
+    for m in ix.at("sh_mark"):  # "cigarette burns lined up on her forearm"
+        sites = [k for k in ix.at("harm_method_site") if 0 < k - m <= 8 and tokens[k - 1].surface in POSSESSIVES]
+        if sites:
+            add("self_harm", "self_harm.self_injury", m, sites[0])
+            break
+
+
 _RULES = (
     _minors,
     _sexual,
@@ -1545,6 +1628,8 @@ _RULES = (
     _shapes,
     _round_eight_hate,
     _round_eight_harm,
+    _round_ten_hate,
+    _round_ten_harm,
 )
 
 

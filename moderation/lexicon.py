@@ -1170,3 +1170,65 @@ for _word in ("kill", "killing"):
     SENSES[_word] = [w for w in SENSES[_word] if w != "it"]
 PHRASES.update({"killing it": "benign", "kill it": "benign", "killed it": "benign", "kills it": "benign"})
 # fmt: on
+
+# --- Round ten, blind set N (scene narration, slang, denial, farewells told without the word) ---
+# fmt: off
+add_words({
+    "sex_act": "sixtynining sixty-nining",
+    "hate_phrase": "holohoax holocaust-denial",
+})
+PHRASES.update({
+    # oral sex told as a scene or in slang
+    "sloppy top": "sex_act", "mouth wrapped around him": "sex_act", "mouth around him": "sex_act",
+    "lips wrapped around his": "sex_act", "lips around his": "sex_act", "mouth around his": "sex_act",
+    "mouth wrapped around his": "sex_act", "going down on him": "sex_act", "going down on her": "sex_act",
+    "go down on him": "sex_act", "go down on her": "sex_act", "goes down on him": "sex_act",
+    "goes down on her": "sex_act", "sixty nining": "sex_act", "giving him head": "sex_act",
+    # a body destroyed, told by what is left of it
+    "into red mist": "gore", "into pink mist": "gore", "into a red mist": "gore", "into a pink mist": "gore",
+    "bits of him": "gore", "bits of her": "gore",
+    "pieces of him": "gore", "pieces of her": "gore",
+    "what's left of the": "remains_of", "what was left of the": "remains_of",
+    "what remained of the": "remains_of", "what is left of the": "remains_of",
+    "human carcass": "gore", "human carcasses": "gore", "human meat": "gore", "butchered people": "gore",
+    "butcher the man": "gore", "butcher the woman": "gore", "butchered man": "gore", "butchered woman": "gore",
+    "shell casings": "aftermath", "bodies slumped": "aftermath",
+    # genocide denied, told as "questions", or celebrated by its victims' slur
+    "gas chambers were": "conspiracy", "six million number": "conspiracy", "six million is a lie": "hate_phrase",
+    "six million lie": "hate_phrase", "never happened": "conspiracy", "delousing rooms": "conspiracy",
+    "so called gas chambers": "hate_phrase", "holocaust never happened": "hate_phrase",
+    "cockroaches are gone": "hate_phrase", "remove kebab": "hate_phrase", "job well done": "gloat",
+    "eternal jew": "hate_phrase", "eternal jews": "hate_phrase",
+    "ewige jude": "hate_phrase", "der ewige jude": "hate_phrase",
+    "one down more to go": "gloat", "more to come": "gloat", "monkey clan": "hate_phrase",
+    "property values": "hate_code_weak", "you know who": "hate_code_weak",
+    "mental disorder": "demean", "mental illness": "demean", "a disease": "demean", "cure them": "hate_phrase",
+    "only good one is a dead one": "only_good", "only good one": "only_good", "drunken savages": "dehumanise",
+    "savages": "dehumanise", "country cleansed": "hate_code_weak", "nation cleansed": "hate_code_weak",
+    "cleansed of foreigners": "hate_phrase", "cleansed of immigrants": "hate_phrase",
+    # farewells and the moment before, told without the word
+    "finally free": "farewell", "don't be sad for me": "farewell", "dont be sad for me": "farewell",
+    "by the time you read this": "farewell", "it's not your fault": "farewell", "its not your fault": "farewell",
+    "tonight is the night": "resolve", "shoes lined up on the ledge": "jump_intent",
+    "shoes on the ledge": "jump_intent", "shoes left on the bridge": "jump_intent",
+    "shoes at the edge": "jump_intent", "shoes placed at the edge": "jump_intent", "the night she decided": "resolve",
+    "healing lines": "sh_mark", "parallel lines": "sh_mark",
+    "cigarette burns": "sh_mark", "lighter burns": "sh_mark", "burn marks": "sh_mark",
+    "forcing herself to throw up": "ed_act", "forcing himself to throw up": "ed_act",
+    "making herself throw up": "ed_act", "making himself throw up": "ed_act", "make myself throw up": "ed_act",
+    "fingers down her throat": "ed_act", "fingers down his throat": "ed_act", "fingers down my throat": "ed_act",
+    "stay empty": "ed_act", "empty is beautiful": "ed_act", "purging after": "ed_act",
+    "days without eating": "ed_act", "hunger is a feeling": "ed_act", "starving is": "ed_act",
+    "no food": "ed_caption", "what i eat in a day": "ed_caption", "kg goal": "ed_caption", "lbs goal": "ed_caption",
+    "don t be sad for me": "farewell", "it s not your fault": "farewell",
+    "i ll be gone": "farewell", "ill be gone": "farewell",
+    "what s left of the": "remains_of", "what s left of him": "remains_of", "what s left of her": "remains_of",
+    "native americans": "group", "native american": "group", "first nations": "group",
+    "aboriginal people": "group", "aboriginals": "group", "our country cleansed": "hate_phrase",
+    # harmless senses of the words above
+    "suicide squeeze": "benign", "suicide burn": "benign", "suicide sprints": "benign", "running suicides": "benign",
+    "suicide drills": "benign", "kill two birds": "benign", "memorial to the murdered": "benign",
+})
+add_senses(("carve",), "lantern lanterns halloween jack pumpkins")
+add_senses(("torn",), "costume costumes fake jeans denim paper poster flag sail page ticket zombie")
+# fmt: on

@@ -623,6 +623,15 @@ def test_the_eval_sets_are_big_enough_and_tagged():
     dev11 = [i for i in items if i.source.startswith("dev11.jsonl:")]
     assert sum(i.label == "benign" and "hard_benign" in i.tags for i in dev11) >= 30
     assert sum(bool(i.neg_text) for i in dev11) >= 5
+    # heldout_n: the blind set N (scene narration, slang, denial, Russian, Vietnamese, Tagalog);
+    # dev14: its classes again, own minors probes in the three new languages, obfuscated variants
+    held_n = [i for i in items if i.source.startswith("heldout_n.jsonl:")]
+    assert len(held_n) >= 300 and sum(i.label == "benign" and "hard_benign" in i.tags for i in held_n) >= 90
+    dev14 = [i for i in items if i.source.startswith("dev14.jsonl:")]
+    new = {"russian", "vietnamese", "tagalog"}
+    assert sum(i.label == "minors" and bool(set(i.tags) & new) for i in dev14) >= 9
+    assert sum(i.label == "benign" and bool(set(i.tags) & new) for i in dev14) >= 12
+    assert sum("obfuscated" in i.tags for i in dev14) >= 25
 
 
 def test_moderation_eval_meets_the_targets_on_the_shipped_sets(capsys):
