@@ -1542,17 +1542,25 @@ MASS_SCENE = frozenset(
     "crowd crowds concert school church mosque synagogue people victims massacre rampage falling bodies mall".split()
 )
 SHOOTERS = frozenset({"shooter", "gunman", "gunmen", "shooters"})
-EDGES = lexicon.HIGH_PLACES | {"edge", "railing", "rail"}
-PARTING = frozenset("goodbye note letter decided farewell below".split())
+# A shooter in a game, on a range or behind a camera.
+NOT_A_KILLER = frozenset(
+    "basketball nba hoop court game match team arena range camera photographer photo film video sport".split()
+)
+LEDGES = frozenset({"edge", "ledge", "railing", "cliff", "rooftop", "roof", "bridge"})
+PARTING = frozenset("goodbye note letter decided farewell".split())
 HANG_FROM = frozenset("closet wardrobe belt doorframe door ceiling rafter beam fan".split())
 FIRE = frozenset("fire flames burning burned burnt ablaze engulfed torched arson".split())
+RESCUE = frozenset("saved save rescued rescue firefighters firefighter extinguished rebuilt restored".split())
+KILLED_BY = frozenset(
+    "bear shark wolves wolf attack mauled explosion blast bomb grenade shelling crash train done".split()
+)
 
 
 def _round_ten_hate(d: _Decision) -> None:
     """Blind set N's hate classes: genocide denial told as questions ("the gas chambers were
     delousing rooms"); an attack on a group's place gloated over ("the mosque in flames, one down");
     a group likened to a swarm of vermin across a sentence; the only good one is a dead one, said
-    of a group named earlier; a country "cleansed"."""
+    of a group named earlier."""
     ix, add, tokens = d.ix, d.add, d.tokens
     surfaces = {t.surface for t in tokens} | {t.lemma for t in tokens}
     if ix.has("conspiracy") and surfaces & HOLOCAUST:
@@ -1560,7 +1568,7 @@ def _round_ten_hate(d: _Decision) -> None:
     groups = ix.at(*GROUPS)
     if not groups:
         return
-    if ix.has("gloat") and surfaces & FIRE:
+    if ix.has("gloat") and surfaces & FIRE and not surfaces & RESCUE:
         add("hate", "hate.attack_celebrated", groups[0], ix.at("gloat")[0])
     for i, t in enumerate(tokens):  # "Mexicans as ... swarming over the border like cockroaches"
         if t.lemma == "swarm":
@@ -1574,13 +1582,13 @@ def _round_ten_hate(d: _Decision) -> None:
 
 def _round_ten_harm(d: _Decision) -> None:
     """Blind set N's violence and self-harm classes: a mass killer praised (halo, tribute, legend)
-    beside his victims; a shooting's aftermath with its dead; purging and starving told as acts;
-    shoes left at an edge with a note; a resolve beside a height; a person hanging in a closet or
-    from a belt; burns or lines told near one's own arm."""
+    beside his victims, or his shooting's aftermath; what is left of a person after an attack;
+    purging and starving told as acts; shoes left at a ledge with a note; a resolve at a ledge; a
+    person hanging in a closet or from a belt; cigarette burns on one's own arm."""
     ix, add, tokens = d.ix, d.add, d.tokens
     surfaces = {t.surface for t in tokens}
     shooters = [i for i, t in enumerate(tokens) if t.surface in SHOOTERS]
-    if shooters and surfaces & MASS_SCENE:
+    if shooters and surfaces & MASS_SCENE and not surfaces & NOT_A_KILLER:
         praise = [j for j in ix.at("endorse") if abs(j - shooters[0]) <= 14]
         if len(praise) >= 2:
             add("violence", "violence.glorified_attack", shooters[0], praise[0])
@@ -1588,28 +1596,28 @@ def _round_ten_harm(d: _Decision) -> None:
             add("violence", "violence.dead_shown", shooters[0], ix.at("aftermath")[0])
     for r in ix.at("remains_of"):  # "what's left of the hiker after the bear was done with him"
         people = [k for k in range(r + 1, min(len(tokens), r + 8)) if tokens[k].concepts & VICTIMS]
-        if people:
+        if people and any(tokens[k].lemma in KILLED_BY for k in range(people[0] + 1, min(len(tokens), people[0] + 10))):
             add("violence", "violence.remains", r, people[0])
             break
-    if ix.has("ed_act"):
-        add("self_harm", "self_harm.pro_ana_caption", ix.at("ed_act")[0])
+    if ix.has("ed_act") or len(ix.at("ed_caption")) >= 2:
+        add("self_harm", "self_harm.pro_ana_caption", ix.at("ed_act", "ed_caption")[0])
     shoes = [i for i, t in enumerate(tokens) if t.surface in ("shoes", "shoe")]
-    if shoes and surfaces & EDGES and surfaces & PARTING:
+    if shoes and surfaces & LEDGES and surfaces & PARTING:
         add("self_harm", "self_harm.jump_scene", shoes[0])
-    if ix.has("resolve") and surfaces & EDGES:
+    if ix.has("resolve") and surfaces & LEDGES - {"rooftop", "roof", "bridge"}:
         add("self_harm", "self_harm.suicide", ix.at("resolve")[0])
-    for i, t in enumerate(tokens):  # "woman hanging in the closet", "man hanging from a belt"
-        if t.surface in ("hanging", "hanged", "hung") and any(
-            "person" in tokens[k].concepts for k in range(max(0, i - 3), i)
-        ):
-            ends = [k for k in range(i + 1, min(len(tokens), i + 5)) if tokens[k].lemma in HANG_FROM]
-            if ends:
+    for i, t in enumerate(tokens[1:-1], 1):  # "woman hanging in the closet", "man hanging from a belt"
+        if t.surface in ("hanging", "hanged", "hung") and tokens[i + 1].surface in ("in", "from", "on"):
+            who = tokens[i - 1]
+            ends = [k for k in range(i + 2, min(len(tokens), i + 5)) if tokens[k].lemma in HANG_FROM]
+            if ends and "person" in who.concepts and who.surface not in POSSESSIVES:
                 add("self_harm", "self_harm.hanging", i, ends[0])
                 break
-    for m in ix.at("sh_mark"):  # "cigarette burns lined up on her forearm"
-        sites = [k for k in ix.at("harm_method_site") if 0 < k - m <= 8 and tokens[k - 1].surface in POSSESSIVES]
-        if sites:
-            add("self_harm", "self_harm.self_injury", m, sites[0])
+    for m in ix.at("sh_mark"):  # "cigarette burns lined up on her forearm", "forearm ..., fresh and healing, aesthetic"
+        own = [k for k in ix.at("harm_method_site") if 0 < k - m <= 8 and tokens[k - 1].surface in POSSESSIVES]
+        shown = [k for k in ix.at("harm_method_site") if abs(k - m) <= 8] if ix.has("glamour") else []
+        if (own and tokens[m].lemma in ("cigarette", "lighter")) or shown:
+            add("self_harm", "self_harm.self_injury", m, (own or shown)[0])
             break
 
 

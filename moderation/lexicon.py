@@ -1212,13 +1212,14 @@ PHRASES.update({
     "tonight is the night": "resolve", "shoes lined up on the ledge": "jump_intent",
     "shoes on the ledge": "jump_intent", "shoes left on the bridge": "jump_intent",
     "shoes at the edge": "jump_intent", "shoes placed at the edge": "jump_intent", "the night she decided": "resolve",
-    "healing lines": "sh_mark", "parallel lines": "sh_mark",
-    "cigarette burns": "sh_mark", "lighter burns": "sh_mark", "burn marks": "sh_mark",
+    "healing lines": "sh_mark", "some fresh some healing": "sh_mark",
+    "cigarette burns": "sh_mark", "lighter burns": "sh_mark",
     "forcing herself to throw up": "ed_act", "forcing himself to throw up": "ed_act",
     "making herself throw up": "ed_act", "making himself throw up": "ed_act", "make myself throw up": "ed_act",
     "fingers down her throat": "ed_act", "fingers down his throat": "ed_act", "fingers down my throat": "ed_act",
-    "stay empty": "ed_act", "empty is beautiful": "ed_act", "purging after": "ed_act",
-    "days without eating": "ed_act", "hunger is a feeling": "ed_act", "starving is": "ed_act",
+    "stay empty": "ed_act", "empty is beautiful": "ed_act", "purging after eating": "ed_act",
+    "purging after dinner": "ed_act", "purging after meals": "ed_act", "purging after every meal": "ed_act",
+    "days without eating": "ed_caption", "hunger is a feeling": "ed_act",
     "no food": "ed_caption", "what i eat in a day": "ed_caption", "kg goal": "ed_caption", "lbs goal": "ed_caption",
     "don t be sad for me": "farewell", "it s not your fault": "farewell",
     "i ll be gone": "farewell", "ill be gone": "farewell",
@@ -1230,5 +1231,6 @@ PHRASES.update({
     "suicide drills": "benign", "kill two birds": "benign", "memorial to the murdered": "benign",
 })
 add_senses(("carve",), "lantern lanterns halloween jack pumpkins")
+add_senses(("shooter", "shooters"), "basketball nba hoop court pointer game team arena range camera photographer")
 add_senses(("torn",), "costume costumes fake jeans denim paper poster flag sail page ticket zombie")
 # fmt: on
