@@ -2350,6 +2350,71 @@ def _merge_into(target: dict[str, dict[str, str]], more: dict[str, dict[str, str
             table[english] = (table.get(english, "") + " " + forms_text).strip()
 
 
+# Russian inflects every noun and adjective: the stems of the words above (a prefix only where no
+# common word starts with it: not "krov" (krovat, a bed), "krys" (krysha, a roof), "khud"
+# (khudozhnik, an artist), "khach" (khachapuri), "pyt" (pytatsya, to try), "rezh" (rezhisser)).
+_RU_STEMS = {
+    "naked": "goly* gola* +goluyu +goloy +golenkie obnazhenn* razdet* +bez-odezhdy +nagishom",
+    "undressing": "razdeva*",
+    "woman": "zhenshchin* devushk*",
+    "man": "muzhchin* +muzhika",
+    "child": "rebenk* +rebenok +rebyonok detsk* +detey +detyam +detmi malysh*",
+    "girl": "devochk*",
+    "boy": "malchik* +malchishka",
+    "teen": "shkolnits* shkolnik* podrost* nesovershennoletn*",
+    "sex": "seks* trakh* +ebutsya",
+    "porn": "porn*",
+    "erotic": "erotich* erotik*",
+    "breasts": "grud* sisk*",
+    "nipples": "sosk*",
+    "genitals": "pizd* vagin* genitali*",
+    "spread legs": "razdvinut*",
+    "killed": "ubit* ubiyts* +ubivayut +ubivaet",
+    "murder": "ubiystv*",
+    "corpses": "trup*",
+    "blood": "+krovyu +krovi",
+    "bloody": "krovav* okrovavlenn*",
+    "execution": "rasstrel* kazn*",
+    "shot": "zastrel*",
+    "beheaded": "obezglav*",
+    "tortured": "pytk* +pytali +pytayut",
+    "guts": "kishk*",
+    "dismembered": "raschlen*",
+    "wounds": "+ranami +ranakh",
+    "cuts": "porez*",
+    "cut": "+rezhu +rezala +porezala +porezal",
+    "blade": "lezvi* britv*",
+    "wrists": "zapyast* +venakh",
+    "suicide": "samoubiystv* suitsid* suicid*",
+    "hang himself": "povesi* povesh*",
+    "jump": "prygn* pryga*",
+    "pills": "tabletk*",
+    "anorexia": "anoreks*",
+    "skinny": "+khudoy +khudye +khudenkaya +toshchie",
+    "jews": "evre*",
+    "kikes": "zhid*",
+    "blacks": "negr* +chernomazye",
+    "muslims": "musulman*",
+    "migrants": "migrant* priezzh*",
+    "faggots": "pidor* pidar*",
+    "roma": "tsygan*",
+    "ragheads": "+khachey churk*",
+    "apes": "obezyan*",
+    "rats": "+krysa +krysam +krysami",
+    "cockroaches": "tarakan*",
+    "animals": "zhivotn*",
+    "parasites": "parazit*",
+    "subhumans": "nedochelovek*",
+    "legs": "+nogi +nog +nogami",
+    "protruding": "torchashch* vypirayushch*",
+    "goal": "+tsel +tselevoy",
+    "table": "+stol +stole +stolom",
+    "drive them out": "vygna* izgna* vyshvyrn*",
+    "exterminate": "unichtozh* istreb*",
+}
+_merge_into(_ROUND_TEN, {"ru-latin": _RU_STEMS})
+
+
 _merge_into(_ROUND_NINE, _ROUND_TEN)
 _merge_into(_ROUND_EIGHT, _ROUND_NINE)
 _merge_into(_ROUND_SEVEN, _ROUND_EIGHT)
@@ -2408,7 +2473,7 @@ FUNCTION_WORDS = {
     # Russian in Latin letters, Vietnamese with its accents folded, Tagalog: never a word English
     # writes too ("i", "v", "at", "sa", "nay", "rat", "dang", "lam")
     "ru-latin": "eto dlya kak ochen bez ikh chto ot iz kotoraya kotoryy kotorye zhenshchina muzhchina lyudi"
-    " polnostyu realistichno",
+    " polnostyu realistichno zzcyrillic",  # the last: moderation.text.CYRILLIC_MARK
     "vi": "nguoi cua mot nhung voi trong duoc khong hinh cac cho mau phu ong chay tay hoc sinh anh dep tren giuong",
     "tl": "ang mga ng ay nang kanyang siya sila ito larawan litrato babae lalaki babaeng lalaking",
 }

@@ -71,10 +71,38 @@ SEPARATORS = re.compile(r"[.\-_'*~·•]+")
 RUNS = re.compile(r"(.)\1{2,}")
 
 
+# Russian (and Ukrainian letters) written in Cyrillic, spelt in Latin letters as the Russian list of
+# ``moderation.multilingual`` spells it ("голая" -> "golaya", "жиды" -> "zhidy", "самоубийство" ->
+# "samoubiystvo").
+CYRILLIC = str.maketrans(
+    {"а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z", "и": "i",
+     "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t",
+     "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "",
+     "э": "e", "ю": "yu", "я": "ya", "і": "i", "ї": "yi", "є": "ye", "ґ": "g"}
+)  # fmt: skip
+# Cyrillic letters that look like no Latin one: text with them is written in Cyrillic, not disguised.
+CYRILLIC_ONLY = frozenset("бгджзийлпфцчшщъыьэюяёєїґ")
+# Added to text spelt from Cyrillic: one of the Russian list's signs (``moderation.multilingual``),
+# a word with no meaning of its own.
+CYRILLIC_MARK = "zzcyrillic"
+
+
+def _written_in_cyrillic(text: str) -> bool:
+    """Most of the letters are Cyrillic and some of them have no Latin look-alike: a Russian (or
+    Ukrainian) prompt, read by sound; a few look-alikes in Latin words ("nаkеd") are a disguise."""
+    letters = [ch for ch in text if ch.isalpha()]
+    cyrillic = [ch for ch in letters if "\u0400" <= ch <= "\u04ff"]
+    return len(cyrillic) * 2 > len(letters) and sum(ch in CYRILLIC_ONLY for ch in cyrillic) >= 2
+
+
 def fold(text: str) -> str:
     """Unicode tricks undone: styled and full-width letters, other scripts' look-alikes, accents,
-    zero-width and other format characters; then case folded."""
-    text = unicodedata.normalize("NFKC", text).casefold().translate(HOMOGLYPHS)
+    zero-width and other format characters; then case folded. Text written in Cyrillic is spelt in
+    Latin letters by sound (:data:`CYRILLIC`) instead of by look, and ends with :data:`CYRILLIC_MARK`."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    if _written_in_cyrillic(text):  # marked, so that a short prompt is read as Russian
+        text = text.translate(CYRILLIC) + " " + CYRILLIC_MARK
+    text = text.translate(HOMOGLYPHS)
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if unicodedata.category(ch) not in ("Mn", "Me", "Cf"))
 

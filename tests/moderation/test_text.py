@@ -216,6 +216,20 @@ def test_normalisation_undoes_unicode_tricks():
     assert ["1990", "car"] in readings("1990 car") and len(readings("1990 car")) == 1  # digits alone are not leet
 
 
+def test_text_written_in_cyrillic_is_read_as_russian_by_sound(terms):
+    """Russian in Cyrillic is spelt in Latin letters by sound and read with the Russian list; a few
+    Cyrillic look-alikes inside Latin words stay a disguise, read by look."""
+    assert fold("голая женщина") == "golaya zhenshchina zzcyrillic"
+    assert fold("самоубийство, жиды") == "samoubiystvo, zhidy zzcyrillic"
+    assert fold("nаkеd mаturе wоmаn") == "naked mature woman"  # look-alikes: not Russian
+    assert terms.check({"text_data": "голая девочка 10 лет, фото"}).categories == ["sexual", "minors"]
+    assert terms.check({"text_data": "секс с девочкой 12 лет"}).categories == ["sexual", "minors"]
+    assert terms.check({"text_data": "евреи это крысы, плакат"}).categories == ["hate"]
+    assert terms.check({"text_data": "мужчина повесился в шкафу, фото"}).categories == ["self_harm"]
+    for prompt in ("девочка читает книгу в парке, фото", "кровать с белым бельем", "хачапури на столе"):
+        assert not terms.check({"text_data": prompt}).blocked, prompt
+
+
 def test_words_match_on_boundaries_not_inside_words(terms):
     for prompt in ("Essex", "Sussex", "sextant", "cockpit", "therapist", "grapes", "assessment"):
         assert not terms.check({"text_data": prompt}).blocked, prompt
