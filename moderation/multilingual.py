@@ -2468,7 +2468,8 @@ FUNCTION_WORDS = {
     " eves mell",
     # Romanised Greek and Japanese: never their short particles that English also writes ("to", "me",
     # "no", "o", "de"); they are translated once the language is there, but do not say it is
-    "el-latin": "kai tou stin sto ston stous einai apo enas ena poli pou eikona afisa realistiki realistiko podia",
+    "el-latin": "kai tou stin sto ston stous einai apo enas ena poli pou eikona afisa realistiki realistiko podia"
+    " zzgreek",  # the last: moderation.text.GREEK_MARK
     "ja-romaji": "ga wa wo desu shashin riaru kara iru imasu masu mitateta fuushiga tabete",
     # Russian in Latin letters, Vietnamese with its accents folded, Tagalog: never a word English
     # writes too ("i", "v", "at", "sa", "nay", "rat", "dang", "lam")

@@ -73,36 +73,49 @@ RUNS = re.compile(r"(.)\1{2,}")
 
 # Russian (and Ukrainian letters) written in Cyrillic, spelt in Latin letters as the Russian list of
 # ``moderation.multilingual`` spells it ("голая" -> "golaya", "жиды" -> "zhidy", "самоубийство" ->
-# "samoubiystvo").
+# "samoubiystvo"); Greek as its Greeklish list does ("γυμνή" -> "gymni", "χωρίς" -> "xoris").
 CYRILLIC = str.maketrans(
     {"а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z", "и": "i",
      "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t",
      "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "",
      "э": "e", "ю": "yu", "я": "ya", "і": "i", "ї": "yi", "є": "ye", "ґ": "g"}
 )  # fmt: skip
-# Cyrillic letters that look like no Latin one: text with them is written in Cyrillic, not disguised.
-CYRILLIC_ONLY = frozenset("бгджзийлпфцчшщъыьэюяёєїґ")
-# Added to text spelt from Cyrillic: one of the Russian list's signs (``moderation.multilingual``),
-# a word with no meaning of its own.
-CYRILLIC_MARK = "zzcyrillic"
+GREEK = str.maketrans(
+    {"α": "a", "β": "v", "γ": "g", "δ": "d", "ε": "e", "ζ": "z", "η": "i", "θ": "th", "ι": "i", "κ": "k",
+     "λ": "l", "μ": "m", "ν": "n", "ξ": "ks", "ο": "o", "π": "p", "ρ": "r", "σ": "s", "ς": "s", "τ": "t",
+     "υ": "y", "φ": "f", "χ": "x", "ψ": "ps", "ω": "o", "ά": "a", "έ": "e", "ή": "i", "ί": "i", "ό": "o",
+     "ύ": "y", "ώ": "o", "ϊ": "i", "ϋ": "y", "ΐ": "i", "ΰ": "y"}
+)  # fmt: skip
+DIGRAPHS = {"ου": "ou", "ού": "ou"}  # Greek "ou" is one sound, written "ou" in Greeklish
+# A script, the letters of it that look like no Latin one (text with them is written in the
+# script, not disguised), its spelling in Latin letters, and the word that marks the text as that
+# language for ``moderation.multilingual`` (a sign of it, with no meaning of its own).
+SCRIPTS = (
+    ("\u0400", "\u04ff", frozenset("бгджзийлпфцчшщъыьэюяёєїґ"), CYRILLIC, "zzcyrillic"),
+    ("\u0370", "\u03ff", frozenset("βγδζηθλξπσςφχψωήώ"), GREEK, "zzgreek"),
+)
+CYRILLIC_MARK, GREEK_MARK = (script[4] for script in SCRIPTS)
 
 
-def _written_in_cyrillic(text: str) -> bool:
-    """Most of the letters are Cyrillic and some of them have no Latin look-alike: a Russian (or
-    Ukrainian) prompt, read by sound; a few look-alikes in Latin words ("nаkеd") are a disguise."""
+def _by_sound(text: str) -> str:
+    """``text`` spelt in Latin letters when most of its letters are of one script and some of them
+    look like no Latin letter: a Russian or Greek prompt, read by sound and marked; a few look-alikes
+    in Latin words ("nаkеd") are a disguise, left to the look-alike table."""
     letters = [ch for ch in text if ch.isalpha()]
-    cyrillic = [ch for ch in letters if "\u0400" <= ch <= "\u04ff"]
-    return len(cyrillic) * 2 > len(letters) and sum(ch in CYRILLIC_ONLY for ch in cyrillic) >= 2
+    for first, last, only, spelling, mark in SCRIPTS:
+        script = [ch for ch in letters if first <= ch <= last]
+        if len(script) * 2 > len(letters) and sum(ch in only for ch in script) >= 2:
+            for digraph, latin in DIGRAPHS.items():
+                text = text.replace(digraph, latin)
+            return text.translate(spelling) + " " + mark
+    return text
 
 
 def fold(text: str) -> str:
     """Unicode tricks undone: styled and full-width letters, other scripts' look-alikes, accents,
-    zero-width and other format characters; then case folded. Text written in Cyrillic is spelt in
-    Latin letters by sound (:data:`CYRILLIC`) instead of by look, and ends with :data:`CYRILLIC_MARK`."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    if _written_in_cyrillic(text):  # marked, so that a short prompt is read as Russian
-        text = text.translate(CYRILLIC) + " " + CYRILLIC_MARK
-    text = text.translate(HOMOGLYPHS)
+    zero-width and other format characters; then case folded. Text written in Cyrillic or Greek is
+    spelt in Latin letters by sound (:data:`SCRIPTS`) instead of by look, and ends with its mark."""
+    text = _by_sound(unicodedata.normalize("NFKC", text).casefold()).translate(HOMOGLYPHS)
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if unicodedata.category(ch) not in ("Mn", "Me", "Cf"))
 

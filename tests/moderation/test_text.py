@@ -216,9 +216,9 @@ def test_normalisation_undoes_unicode_tricks():
     assert ["1990", "car"] in readings("1990 car") and len(readings("1990 car")) == 1  # digits alone are not leet
 
 
-def test_text_written_in_cyrillic_is_read_as_russian_by_sound(terms):
-    """Russian in Cyrillic is spelt in Latin letters by sound and read with the Russian list; a few
-    Cyrillic look-alikes inside Latin words stay a disguise, read by look."""
+def test_text_written_in_cyrillic_or_greek_is_read_by_sound(terms):
+    """Russian in Cyrillic and Greek in its script are spelt in Latin letters by sound and read with
+    the Russian and Greeklish lists; a few look-alikes inside Latin words stay a disguise."""
     assert fold("голая женщина") == "golaya zhenshchina zzcyrillic"
     assert fold("самоубийство, жиды") == "samoubiystvo, zhidy zzcyrillic"
     assert fold("nаkеd mаturе wоmаn") == "naked mature woman"  # look-alikes: not Russian
@@ -226,7 +226,11 @@ def test_text_written_in_cyrillic_is_read_as_russian_by_sound(terms):
     assert terms.check({"text_data": "секс с девочкой 12 лет"}).categories == ["sexual", "minors"]
     assert terms.check({"text_data": "евреи это крысы, плакат"}).categories == ["hate"]
     assert terms.check({"text_data": "мужчина повесился в шкафу, фото"}).categories == ["self_harm"]
-    for prompt in ("девочка читает книгу в парке, фото", "кровать с белым бельем", "хачапури на столе"):
+    assert fold("γυμνή γυναίκα, αρουραίοι") == "gymni gynaika, arouraioi zzgreek"
+    assert terms.check({"text_data": "ένα κορίτσι 10 χρονών γυμνό"}).categories == ["sexual", "minors"]
+    assert terms.check({"text_data": "οι εβραίοι είναι αρουραίοι, αφίσα"}).categories == ["hate"]
+    ordinary = ("κουζίνα με φρέσκο ψωμί και ελιές", "μια γυναίκα στην παραλία με μαγιό, ηλιοβασίλεμα")
+    for prompt in ("девочка читает книгу в парке, фото", "кровать с белым бельем", "хачапури на столе", *ordinary):
         assert not terms.check({"text_data": prompt}).blocked, prompt
 
 
