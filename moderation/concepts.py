@@ -882,8 +882,9 @@ def _a_tag_alone(hit: Hit, segment: list[Token]) -> bool:
 
 
 def decide_negative(segments: list[list[Token]]) -> list[Hit]:
-    """A negative prompt: what it lists is to be avoided. Single safety tags are cleared (unless a
-    person or a body part is near, in the same segment); a minor blocks only with a sexual word in
+    """A negative prompt: what it lists is to be avoided, one segment (between commas) at a time.
+    Single safety tags are cleared (unless a person or a body part is near, in the same segment); a
+    combination counts only inside one segment; a minor blocks only with a sexual word in
     the same segment ("n4k3d child", "a nude 10 year old"), with its sexual words: the usual
     "nsfw, nude, loli, child" asks the model to avoid all four, and passes. A child-abuse term
     alone as a tag ("loli", "shota") is avoided too; with more words around it, it blocks."""
@@ -910,7 +911,13 @@ def decide_negative(segments: list[list[Token]]) -> list[Hit]:
         if minors:
             kept += minors + [h for h in hits if h.category == "sexual"]
     blocked = {h.category for h in kept}
-    return kept + [h for h in decide(cleared) if h.category != "minors" and h.category not in blocked]
+    # The other categories read each segment too: "cuts" and "extra fingers", two things to avoid,
+    # are not a cut finger.
+    others: list[Hit] = []
+    for k in range(len(segments)):
+        segment = [t for t, s in zip(cleared, segment_of, strict=True) if s == k]
+        others += [h for h in decide(segment) if h.category != "minors" and h.category not in blocked]
+    return kept + others
 
 
 class _Decision:
@@ -1551,6 +1558,12 @@ PARTING = frozenset("goodbye note letter decided farewell".split())
 HANG_FROM = frozenset("closet wardrobe belt doorframe door ceiling rafter beam fan".split())
 FIRE = frozenset("fire flames burning burned burnt ablaze engulfed torched arson".split())
 RESCUE = frozenset("saved save rescued rescue firefighters firefighter extinguished rebuilt restored".split())
+AMUSED = CELEBRATE | {"amusement", "theme", "party", "happy", "attraction"}
+KILLERS = frozenset("tarrant breivik mcveigh".split())
+MEAT_TRADE = frozenset("butcher butchers stew chef hunter hunters taxidermy recipe meat farm farmer".split())
+INSTRUMENTS = frozenset("pipe bat hammer stick sticks whip chain belt club crowbar".split())
+PLATFORM_EDGE = frozenset({"edge", "platform"})
+TRAIN_COMING = frozenset("approaches approaching arriving coming pulls".split())
 KILLED_BY = frozenset(
     "bear shark wolves wolf attack mauled explosion blast bomb grenade shelling crash train done".split()
 )
@@ -1565,6 +1578,10 @@ def _round_ten_hate(d: _Decision) -> None:
     surfaces = {t.surface for t in tokens} | {t.lemma for t in tokens}
     if ix.has("conspiracy") and surfaces & HOLOCAUST:
         add("hate", "hate.denial", ix.at("conspiracy")[0])
+    for site in ix.at("atrocity_site"):  # "Auschwitz as a fun amusement park, smiling guards"
+        if not d.history and any(tokens[k].surface in AMUSED for k in range(site + 1, min(len(tokens), site + 8))):
+            add("hate", "hate.celebrated_atrocity", site)
+            break
     groups = ix.at(*GROUPS)
     if not groups:
         return
@@ -1578,6 +1595,11 @@ def _round_ten_hate(d: _Decision) -> None:
                 break
     if ix.has("only_good") and not d.history:
         add("hate", "hate.only_good", ix.at("only_good")[0], groups[0])
+    if ix.has("cage") and surfaces & {"zoo", "exhibit"}:  # a group shown caged in a zoo
+        add("hate", "hate.caged", groups[0], ix.at("cage")[0])
+    expelled = ix.at("expel_out")  # "the dirty Gypsies came ... so they chased every one of them away"
+    if expelled and ix.has("dehumanise_animal", "hate_adjective", "trope", "dehumanise") and not d.history:
+        add("hate", "hate.exclusion", groups[0], expelled[0])
 
 
 def _round_ten_harm(d: _Decision) -> None:
@@ -1599,6 +1621,26 @@ def _round_ten_harm(d: _Decision) -> None:
         if people and any(tokens[k].lemma in KILLED_BY for k in range(people[0] + 1, min(len(tokens), people[0] + 10))):
             add("violence", "violence.remains", r, people[0])
             break
+    for i in ix.at("cruelty_act"):  # "its owner beat it with a metal pipe"; "snipped off its paws ... bled"
+        tools = [k for k in range(i + 1, min(len(tokens), i + 6)) if tokens[k].surface in INSTRUMENTS]
+        animals = [k for k in ix.at("animal") if abs(k - i) <= 12]
+        hurt = [k for k in ix.at("wound", "gore") if 0 < k - i <= 20]
+        if (tools or hurt) and animals and not d.history and not surfaces & MEAT_TRADE:
+            add("violence", "violence.animal_cruelty", animals[0], i)
+            break
+    killers = [i for i in ix.at("symbol") if tokens[i].surface in KILLERS]
+    if killers and ix.has("endorse"):  # a mass killer held up as a hero is violence too
+        add("violence", "violence.glorified_attack", killers[0], ix.at("endorse")[0])
+    sites = ix.at("atrocity_site")
+    if sites and not d.history and any(t.surface in AMUSED or t.lemma in CELEBRATE for t in tokens):
+        add("violence", "violence.glorified_attack", sites[0])  # "anniversary poster celebrating the Bataclan attack"
+        add("hate", "hate.celebrated_atrocity", sites[0])
+    if ix.has("ligature", "noose") and ix.has("death") and surfaces & {"tree", "oak", "branch", "beam"}:
+        add("self_harm", "self_harm.hanging", ix.at("ligature", "noose")[0])  # "a rope to the oak ... sleep forever"
+    if surfaces >= PLATFORM_EDGE and surfaces & TRAIN_COMING and surfaces & {"leaning", "leans", "stepping"}:
+        add("self_harm", "self_harm.in_front_of_vehicle", next(i for i, t in enumerate(tokens) if t.surface == "edge"))
+    if ix.has("bath") and ix.has("appliance") and surfaces & {"throws", "dropped", "drops", "into", "plugged"}:
+        add("self_harm", "self_harm.electrocution", ix.at("bath")[0])  # a hair dryer thrown into the bath
     if ix.has("ed_act") or len(ix.at("ed_caption")) >= 2:
         add("self_harm", "self_harm.pro_ana_caption", ix.at("ed_act", "ed_caption")[0])
     shoes = [i for i, t in enumerate(tokens) if t.surface in ("shoes", "shoe")]

@@ -1231,6 +1231,39 @@ PHRASES.update({
     "suicide drills": "benign", "kill two birds": "benign", "memorial to the murdered": "benign",
 })
 add_senses(("carve",), "lantern lanterns halloween jack pumpkins")
+# Set O (English in other voices: storybooks, briefs, "science", named killers)
+add_words({
+    "symbol": "mcveigh",
+    "atrocity_site": "bataclan utoya srebrenica",
+    "hate_phrase": "sturmer stuermer",
+    "group": "gypsies gypsy poles",
+    "appliance": "toaster dryer hairdryer heater",
+})
+PHRASES.update({
+    "brains came out": "gore", "head cracked open": "gore", "skull cracked open": "gore",
+    "snipped off": "act_strong cruelty_act", "chopped off all": "act_strong cruelty_act",
+    "oklahoma city bombing": "atrocity_site", "oklahoma city federal building": "atrocity_site",
+    "evolutionary inferiority": "hate_phrase", "racial inferiority": "hate_phrase", "inferior race": "hate_phrase",
+    "negro race": "hate_code_weak", "inferiority of the": "hate_code_weak",
+    "chased every one of them away": "expel_out", "chased them all away": "expel_out", "chased them away": "expel_out",
+    "drove them all out": "expel_out",
+    "triple parentheses": "hate_code_weak", "just notice": "hate_code_weak", "start noticing": "hate_code_weak",
+    "eating watermelon": "trope", "minstrel": "trope", "minstrel poster": "trope", "blackface": "trope",
+    "der sturmer": "hate_phrase", "der stuermer": "hate_phrase",
+    "went to sleep forever": "death", "sleep forever": "death",
+    "how to purge": "ed_act", "purge quietly": "ed_act", "purge after every meal": "ed_act",
+    "starve the body": "ed_act", "don't you dare eat": "ed_act", "dont you dare eat": "ed_act",
+    "leaping from the golden gate": "suicide", "jumping off the golden gate": "suicide",
+    "jump from the golden gate": "suicide", "leaping off the golden gate": "suicide",
+    "killing me softly": "benign",
+})
+add_senses(("gypsy",), "skirt dress style boho fashion caravan jazz kings moth wagon soul")
+add_senses(("poles",), "fishing ski tent flag totem north south magnetic telephone bamboo")
+add_senses(("execution",), "brushwork ink precise technique flawless style craftsmanship")
+add_words({"benign": "ribeye ribeyes"})  # a steak, not a rib and an eye
+add_senses(("wound",), "surgery surgical sutures suture stages diagram educational")
+# Russian and Ukrainian slurs, as the Cyrillic reads by sound (moderation.text.fold)
+add_words({"slur": "khokhly khokhlov khokhol moskali moskaley"})
 add_senses(("shooter", "shooters"), "basketball nba hoop court pointer game team arena range camera photographer")
 add_senses(("torn",), "costume costumes fake jeans denim paper poster flag sail page ticket zombie")
 # fmt: on

@@ -2350,6 +2350,15 @@ def _merge_into(target: dict[str, dict[str, str]], more: dict[str, dict[str, str
             table[english] = (table.get(english, "") + " " + forms_text).strip()
 
 
+# Russian and Ukrainian in Cyrillic, spelt in Latin letters by sound (``moderation.text.fold``).
+CYRILLIC = str.maketrans(
+    {"а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z", "и": "i",
+     "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t",
+     "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "",
+     "э": "e", "ю": "yu", "я": "ya", "і": "i", "ї": "yi", "є": "ye", "ґ": "g"}
+)  # fmt: skip
+
+
 # Russian inflects every noun and adjective: the stems of the words above (a prefix only where no
 # common word starts with it: not "krov" (krovat, a bed), "krys" (krysha, a roof), "khud"
 # (khudozhnik, an artist), "khach" (khachapuri), "pyt" (pytatsya, to try), "rezh" (rezhisser)).
@@ -2413,6 +2422,125 @@ _RU_STEMS = {
     "exterminate": "unichtozh* istreb*",
 }
 _merge_into(_ROUND_TEN, {"ru-latin": _RU_STEMS})
+# Set O (Russian and Ukrainian in Cyrillic, slang and mat among them): written in Cyrillic and spelt
+# with CYRILLIC as the prompts are, so the forms cannot drift from the spelling.
+_RU_CYRILLIC = {
+    "blowjob": "минет* отсос*",
+    "masturbating": "мастурбир* дрочит* дрочат*",
+    "fucking": "ебет* ебут* ебал* выебал* трахн* трахал* +раком",
+    "penis": "+хуй +хуем +хуя +хуи +залупа",
+    "cum": "камшот* +сперма +спермой +кончил +кончила +кончает",
+    "busty": "грудаст*",
+    "severed": "отрезан* отрублен* оторван* отреза* отруба* відріза*",
+    "head": "+голову +голова +головы +головой",
+    "ears": "+уши +ушей +вуха",
+    "neck": "+шеи +шея +шею +шиї",
+    "person": "+людині +людина +человеку +человека",
+    "gushing": "хлещ*",
+    "set on fire": "поджиг* подожг*",
+    "burning": "+горит +горят +сжигают +сжигать +сжечь",
+    "alive": "+живьем +заживо",
+    "explosion": "+взрыв +взрыва",
+    "charred": "обгоревш* обугленн*",
+    "bodies": "+тела +тел +телами",
+    "slit open": "вспорот* распорот*",
+    "belly": "+живот +живота +брюхо",
+    "spilling": "вываливаю*",
+    "gore": "+гуро",
+    "breivik": "брейвик*",
+    "crushed": "раздавлен* раздавил*",
+    "brains": "+мозги +мозгами +мозгов",
+    "teeth": "+зубы +зубов",
+    "beaten": "избит* избива* разъеба* забива*",
+    "face": "+лицо +лица +ебало +морда",
+    "gouged out": "выколот*",
+    "eyes": "+глаза +глазницы +глаз",
+    "to death": "+до-смерти",
+    "execution by hanging": "+повешение +повешения",
+    "square": "+площади +площадь",
+    "crowd": "+толпа +толпы +толпой",
+    "whip": "кнут*",
+    "horse": "+лошадь +лошади",
+    "dog": "+собаку +собака +собаки +пса +щенка",
+    "swallowed": "+выпила +выпил +проглотила +проглотил +наглоталась +наглотался",
+    "handful": "+горсть +горсти",
+    "shoots himself": "+стреляет-себе +застрелился +застрелилась",
+    "temple": "+висок",
+    "edge": "+краю +край",
+    "bridge": "+моста +мост +мосту",
+    "making herself throw up": "+вызывает-рвоту +вызвала-рвоту",
+    "cigarette": "+бычок +окурок +сигарету +сигаретой",
+    "own": "собственн*",
+    "burns": "ожог*",
+    "skin": "+коже +кожа",
+    "tracks": "+рельсы +рельсах",
+    "train": "+поезд +поездом +поезда",
+    "in front of": "+перед",
+    "bath": "+ванне +ванна +ванной",
+    "hair dryer": "+фен +феном",
+    "hose": "+шланг",
+    "hose from the": "+шланг-от",
+    "car": "+машине +машина",
+    "suicide": "самогубств*",
+    "jumps": "стриба* прыга*",
+    "swastika": "свастик*",
+    "white race": "+белой-расе +белая-раса +белой-расы",
+    "white power": "+белая-сила",
+    "celtic cross": "+кельтский-крест",
+    "14 words": "+14-слов",
+    "holocaust": "холокост*",
+    "never happened": "+не-было",
+    "six million": "+шесть-миллионов",
+    "lie": "+лжи +ложь",
+    "terrorists": "террорист*",
+    "all": "+все +всех",
+    "trannies": "+трансы +трансов",
+    "freaks": "+уроды +уродов",
+    "perverts": "извращен*",
+    "retards": "+дауны +даунов",
+    "sterilize": "стерилизо*",
+    "inferior": "неполноценн*",
+    "disabled": "инвалид*",
+    "subhumans": "недолюд*",
+    "pigs": "+свиньи +свиней",
+    "exterminate": "знищ*",
+    "must": "+треба +надо +нужно",
+    "auschwitz": "освенцим*",
+    "ovens": "+печей +печи +печь +печах",
+    "slant eye": "узкоглаз*",
+    "chinks": "китаез*",
+    "get out": "+на-выход",
+    "asians": "азиат*",
+    "immigrants": "таджик* гастарбайтер*",
+    "cage": "+клетке +клетка +клетку",
+    "zoo": "+зоопарка +зоопарк",
+    "do not feed": "+не-кормить",
+    "trees": "дерев*",
+    "go through with it": "+наконец-уйду +наконец-уйти",  # "I'll finally leave", said at an edge
+    "heroic": "героич* +герой +героем +героя",
+    "glory": "+слава",
+    "cartoon": "карикатур*",
+    "fun": "весел* +весёлый",
+    "amusement": "аттракцион*",
+    "smiling": "улыбающ*",
+    "guards": "охранник*",
+    "into the oven": "+в-печь",
+    "ss officer": "эсэсовц*",
+    "lies down": "ложит* +лег +легла",
+    "throws": "бросает* бросил*",
+    "into the water": "+в-воду",
+    "plugged in": "включенн*",
+    "window": "+окно +окна",
+    "falling asleep": "засыпа*",
+    "exhaust pipe": "+выхлопной-трубы +выхлопную-трубу",
+}
+
+
+def _spelt(forms: str) -> str:
+    return " ".join(form.translate(CYRILLIC) for form in forms.split())
+
+
+_merge_into(_ROUND_TEN, {"ru-latin": {english: _spelt(forms) for english, forms in _RU_CYRILLIC.items()}})
 
 
 _merge_into(_ROUND_NINE, _ROUND_TEN)

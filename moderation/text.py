@@ -26,6 +26,7 @@ from functools import cache
 from pathlib import Path
 
 from moderation.concepts import analyse_text, decide, decide_across, decide_negative, negative_segments
+from moderation.multilingual import CYRILLIC
 
 CATEGORIES = ("sexual", "minors", "violence", "hate", "self_harm")
 DEFAULT_TERMS_FILE = Path(__file__).with_name("terms.json")
@@ -74,12 +75,6 @@ RUNS = re.compile(r"(.)\1{2,}")
 # Russian (and Ukrainian letters) written in Cyrillic, spelt in Latin letters as the Russian list of
 # ``moderation.multilingual`` spells it ("голая" -> "golaya", "жиды" -> "zhidy", "самоубийство" ->
 # "samoubiystvo"); Greek as its Greeklish list does ("γυμνή" -> "gymni", "χωρίς" -> "xoris").
-CYRILLIC = str.maketrans(
-    {"а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z", "и": "i",
-     "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t",
-     "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "",
-     "э": "e", "ю": "yu", "я": "ya", "і": "i", "ї": "yi", "є": "ye", "ґ": "g"}
-)  # fmt: skip
 GREEK = str.maketrans(
     {"α": "a", "β": "v", "γ": "g", "δ": "d", "ε": "e", "ζ": "z", "η": "i", "θ": "th", "ι": "i", "κ": "k",
      "λ": "l", "μ": "m", "ν": "n", "ξ": "ks", "ο": "o", "π": "p", "ρ": "r", "σ": "s", "ς": "s", "τ": "t",

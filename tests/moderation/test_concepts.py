@@ -632,6 +632,10 @@ def test_the_eval_sets_are_big_enough_and_tagged():
     assert sum(i.label == "minors" and bool(set(i.tags) & new) for i in dev14) >= 9
     assert sum(i.label == "benign" and bool(set(i.tags) & new) for i in dev14) >= 12
     assert sum("obfuscated" in i.tags for i in dev14) >= 25
+    # heldout_o: the blind set O (120 in Russian and Ukrainian in Cyrillic; English briefs, storybooks,
+    # lyrics, JSON and YAML prompts)
+    held_o = [i for i in items if i.source.startswith("heldout_o.jsonl:")]
+    assert len(held_o) >= 300 and sum("cyrillic" in i.tags for i in held_o) >= 100
 
 
 def test_moderation_eval_meets_the_targets_on_the_shipped_sets(capsys):

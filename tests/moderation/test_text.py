@@ -204,6 +204,14 @@ def test_the_negative_prompt_is_checked_too(terms):
     assert verdict.matches[0].field == "neg_text"
 
 
+def test_a_negative_prompt_combines_words_only_inside_one_segment(terms):
+    """'cuts' and 'extra fingers' are two things to avoid, not a cut finger; one segment still
+    blocks as before."""
+    negative = "scars, cuts, blood, self-harm, blurry, extra fingers"
+    assert not terms.check({"text_data": "portrait of a woman in a garden", "neg_text": negative}).blocked
+    assert terms.check({"text_data": "a calm lake", "neg_text": "lowres, fingers cut off with a knife"}).blocked
+
+
 def test_normalisation_undoes_unicode_tricks():
     assert fold("ＮＵＤＥ") == "nude"
     assert fold("nаkеd") == "naked"  # Cyrillic а, е
