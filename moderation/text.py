@@ -90,12 +90,15 @@ SCRIPTS = (
     ("\u0370", "\u03ff", frozenset("βγδζηθλξπσςφχψωήώ"), GREEK, "zzgreek"),
 )
 CYRILLIC_MARK, GREEK_MARK = (script[4] for script in SCRIPTS)
+OTHER_SCRIPT = re.compile("[\u0370-\u04ff]")
 
 
 def _by_sound(text: str) -> str:
     """``text`` spelt in Latin letters when most of its letters are of one script and some of them
     look like no Latin letter: a Russian or Greek prompt, read by sound and marked; a few look-alikes
     in Latin words ("nаkеd") are a disguise, left to the look-alike table."""
+    if not OTHER_SCRIPT.search(text):
+        return text
     letters = [ch for ch in text if ch.isalpha()]
     for first, last, only, spelling, mark in SCRIPTS:
         script = [ch for ch in letters if first <= ch <= last]
