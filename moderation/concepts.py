@@ -483,6 +483,8 @@ def _apply_ages(tokens: list[Token]) -> None:
                 and after not in MEASURES
             ):
                 age = value  # "a girl who is twelve", "a girl who looks about twelve" (not "5 feet tall")
+            elif word(i - 1) in ("her", "him") and word(i - 2) in ("keep", "make", "made", "keeping", "making"):
+                age = value  # "keep her 9"
             elif word(i - 1) in ("under", "below") and value <= 18:
                 age = value - 1  # "under 16"
         if value is not None and value < 0:  # an ordinal: "5th grader", "fifth grade", "grade 5"
@@ -1663,6 +1665,30 @@ def _round_ten_harm(d: _Decision) -> None:
             break
 
 
+GARMENTS = frozenset({"swimwear", "sexual_clothing", "lone_garment", "revealing_clothing"})
+TAKE_OFF = frozenset("take takes taking took remove removes removing removed strip strips stripping undress".split())
+FOR_WHOM = frozenset({"for", "before"})
+
+
+def _round_ten_minors(d: _Decision) -> None:
+    """A child undressing for an adult ("the little girl takes off her nightgown for the old man"),
+    on the full view (a project's allowed phrases never relax it)."""
+    tokens, full = d.tokens, d.full
+    children = full.at("minor", "minor_weak")
+    if not children:
+        return
+    for i, t in enumerate(tokens):
+        if t.lemma in TAKE_OFF or t.surface in TAKE_OFF:
+            garment = [k for k in range(i + 1, min(len(tokens), i + 5)) if tokens[k].concepts & GARMENTS]
+            if not garment:
+                continue
+            for k in range(garment[0] + 1, min(len(tokens), garment[0] + 3)):
+                adults = [j for j in range(k + 1, min(len(tokens), k + 4)) if "adult_marker" in tokens[j].concepts]
+                if tokens[k].surface in FOR_WHOM and adults and any(c < i for c in children):
+                    d.add("minors", "minors.undress_for_adult", children[0], i, adults[0], view=full)
+                    return
+
+
 _RULES = (
     _minors,
     _sexual,
@@ -1680,6 +1706,7 @@ _RULES = (
     _round_eight_harm,
     _round_ten_hate,
     _round_ten_harm,
+    _round_ten_minors,
 )
 
 

@@ -1238,6 +1238,7 @@ add_words({
     "hate_phrase": "sturmer stuermer",
     "group": "gypsies gypsy poles",
     "appliance": "toaster dryer hairdryer heater",
+    "csam": "cunny",
 })
 PHRASES.update({
     "brains came out": "gore", "head cracked open": "gore", "skull cracked open": "gore",
@@ -1256,6 +1257,8 @@ PHRASES.update({
     "leaping from the golden gate": "suicide", "jumping off the golden gate": "suicide",
     "jump from the golden gate": "suicide", "leaping off the golden gate": "suicide",
     "killing me softly": "benign",
+    # a field of a structured prompt that leaves the clothes out ("clothing: none")
+    "clothing none": "nudity", "clothes none": "nudity", "outfit none": "nudity", "clothing nothing": "nudity",
 })
 add_senses(("gypsy",), "skirt dress style boho fashion caravan jazz kings moth wagon soul")
 add_senses(("poles",), "fishing ski tent flag totem north south magnetic telephone bamboo")
