@@ -72,49 +72,51 @@ SEPARATORS = re.compile(r"[.\-_'*~·•]+")
 RUNS = re.compile(r"(.)\1{2,}")
 
 
-# Russian (and Ukrainian letters) written in Cyrillic, spelt in Latin letters as the Russian list of
-# ``moderation.multilingual`` spells it ("голая" -> "golaya", "жиды" -> "zhidy", "самоубийство" ->
-# "samoubiystvo"); Greek as its Greeklish list does ("γυμνή" -> "gymni", "χωρίς" -> "xoris").
+# Greek written in its script, spelt in Latin letters as the Greeklish list of
+# ``moderation.multilingual`` spells it ("γυμνή" -> "gymni", "χωρίς" -> "xoris"); Russian and
+# Ukrainian Cyrillic use that module's CYRILLIC ("голая" -> "golaya", "самоубийство" -> "samoubiystvo").
 GREEK = str.maketrans(
     {"α": "a", "β": "v", "γ": "g", "δ": "d", "ε": "e", "ζ": "z", "η": "i", "θ": "th", "ι": "i", "κ": "k",
      "λ": "l", "μ": "m", "ν": "n", "ξ": "ks", "ο": "o", "π": "p", "ρ": "r", "σ": "s", "ς": "s", "τ": "t",
      "υ": "y", "φ": "f", "χ": "x", "ψ": "ps", "ω": "o", "ά": "a", "έ": "e", "ή": "i", "ί": "i", "ό": "o",
      "ύ": "y", "ώ": "o", "ϊ": "i", "ϋ": "y", "ΐ": "i", "ΰ": "y"}
 )  # fmt: skip
-DIGRAPHS = {"ου": "ou", "ού": "ou"}  # Greek "ou" is one sound, written "ou" in Greeklish
-# A script, the letters of it that look like no Latin one (text with them is written in the
-# script, not disguised), its spelling in Latin letters, and the word that marks the text as that
-# language for ``moderation.multilingual`` (a sign of it, with no meaning of its own).
+# A script: its range, the letters of it that look like no Latin letter (not in HOMOGLYPHS: text
+# with one of them is written in the script, not disguised), the letter pairs spelt as one, its
+# spelling in Latin letters, and the word that marks the text as that language for
+# ``moderation.multilingual`` (a sign of it, with no meaning of its own).
 SCRIPTS = (
-    ("\u0400", "\u04ff", frozenset("бгджзийлпфцчшщъыьэюяёєїґ"), CYRILLIC, "zzcyrillic"),
-    ("\u0370", "\u03ff", frozenset("βγδζηθλξπσςφχψωήώ"), GREEK, "zzgreek"),
+    ("\u0400", "\u04ff", frozenset("бджзйфцчшщъыэюяєґ"), {}, CYRILLIC, "zzcyrillic"),
+    ("\u0370", "\u03ff", frozenset("δζθλξπφψάέήίόύώ"), {"ου": "ou", "ού": "ou"}, GREEK, "zzgreek"),
 )
-CYRILLIC_MARK, GREEK_MARK = (script[4] for script in SCRIPTS)
+CYRILLIC_MARK, GREEK_MARK = (script[5] for script in SCRIPTS)
 OTHER_SCRIPT = re.compile("[\u0370-\u04ff]")
 
 
-def _by_sound(text: str) -> str:
-    """``text`` spelt in Latin letters when most of its letters are of one script and some of them
-    look like no Latin letter: a Russian or Greek prompt, read by sound and marked; a few look-alikes
-    in Latin words ("nаkеd") are a disguise, left to the look-alike table."""
-    if not OTHER_SCRIPT.search(text):
-        return text
+def _by_sound(text: str, force: bool) -> str:
+    """``text`` spelt in Latin letters when most of its letters are of one script and one of them
+    looks like no Latin letter (or ``force``, for a project's term): a Russian or Greek prompt, read
+    by sound and marked; look-alikes alone ("nаkеd", or a whole "рогп") are a disguise, left to
+    HOMOGLYPHS."""
     letters = [ch for ch in text if ch.isalpha()]
-    for first, last, only, spelling, mark in SCRIPTS:
+    for first, last, only, digraphs, spelling, mark in SCRIPTS:
         script = [ch for ch in letters if first <= ch <= last]
-        if len(script) * 2 > len(letters) and sum(ch in only for ch in script) >= 2:
-            for digraph, latin in DIGRAPHS.items():
+        if script and (force or (len(script) * 2 > len(letters) and any(ch in only for ch in script))):
+            for digraph, latin in digraphs.items():
                 text = text.replace(digraph, latin)
-            return text.translate(spelling) + " " + mark
+            return text.translate(spelling) + ("" if force else " " + mark)
     return text
 
 
-def fold(text: str) -> str:
+def fold(text: str, by_sound: bool | None = None) -> str:
     """Unicode tricks undone: styled and full-width letters, other scripts' look-alikes, accents,
     zero-width and other format characters; then case folded. Text written in Cyrillic or Greek is
-    spelt in Latin letters by sound (:data:`SCRIPTS`) instead of by look, and ends with its mark."""
-    text = _by_sound(unicodedata.normalize("NFKC", text).casefold()).translate(HOMOGLYPHS)
-    decomposed = unicodedata.normalize("NFKD", text)
+    spelt in Latin letters by sound (:data:`SCRIPTS`) instead of by look, and ends with its mark;
+    ``by_sound`` True or False decides that instead (no mark)."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    if by_sound is not False and OTHER_SCRIPT.search(text):
+        text = _by_sound(text, force=bool(by_sound))
+    decomposed = unicodedata.normalize("NFKD", text.translate(HOMOGLYPHS))
     return "".join(ch for ch in decomposed if unicodedata.category(ch) not in ("Mn", "Me", "Cf"))
 
 
@@ -126,10 +128,19 @@ def _unleet(word: str, alternatives: bool | None) -> str:
 
 
 def readings(text: str) -> list[list[str]]:
-    """The word sequences a reader could see in ``text``; a term found in any of them counts."""
-    folded = fold(text)
-    raw_words = RAW_WORD.findall(folded)
+    """The word sequences a reader could see in ``text``; a term found in any of them counts. Text
+    with Cyrillic or Greek letters is read by sound and by look too (a project's terms are folded
+    by sound)."""
     out: list[list[str]] = []
+    foldings = [fold(text)]
+    if OTHER_SCRIPT.search(text):
+        foldings += [fold(text, by_sound=True), fold(text, by_sound=False)]
+    for folded in dict.fromkeys(foldings):
+        _add_readings(RAW_WORD.findall(folded), out)
+    return out
+
+
+def _add_readings(raw_words: list[str], out: list[list[str]]) -> None:
     for alternatives in (None, False, True):  # as written ("r34", "12yo"), leet undone, other reading
         for join_separated in (False, True):
             words: list[str] = []
@@ -140,7 +151,6 @@ def readings(text: str) -> list[list[str]]:
             for variant in (words, _join_spelled_out(words), [RUNS.sub(r"\1", w) for w in words]):
                 if variant not in out:
                     out.append(variant)
-    return out
 
 
 def _join_spelled_out(words: list[str]) -> list[str]:
@@ -181,7 +191,7 @@ class Term:
 
 def _parse_term(raw: str, category: str) -> Term:
     prefix = raw.rstrip().endswith("*")
-    words = [w for w in re.split(r"[^a-z0-9]+", fold(raw.rstrip().rstrip("*"))) if w]
+    words = [w for w in re.split(r"[^a-z0-9]+", fold(raw.rstrip().rstrip("*"), by_sound=True)) if w]
     if not words:
         raise ValueError(f"empty term {raw!r} in {category}")
     return Term(words=tuple(words), category=category, prefix=prefix, source=raw)

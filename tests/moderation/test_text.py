@@ -237,9 +237,21 @@ def test_text_written_in_cyrillic_or_greek_is_read_by_sound(terms):
     assert fold("γυμνή γυναίκα, αρουραίοι") == "gymni gynaika, arouraioi zzgreek"
     assert terms.check({"text_data": "ένα κορίτσι 10 χρονών γυμνό"}).categories == ["sexual", "minors"]
     assert terms.check({"text_data": "οι εβραίοι είναι αρουραίοι, αφίσα"}).categories == ["hate"]
+    assert fold("рогп") == "porn" and terms.check({"text_data": "рогп"}).categories == ["sexual"]  # look-alikes only
     ordinary = ("κουζίνα με φρέσκο ψωμί και ελιές", "μια γυναίκα στην παραλία με μαγιό, ηλιοβασίλεμα")
     for prompt in ("девочка читает книгу в парке, фото", "кровать с белым бельем", "хачапури на столе", *ordinary):
         assert not terms.check({"text_data": prompt}).blocked, prompt
+
+
+def test_a_projects_cyrillic_term_matches_by_sound_and_by_look(terms):
+    """A project's term in Cyrillic is folded by sound; a prompt is read both ways, so a one-word
+    prompt of look-alike letters ("секс") and a Russian sentence both find it."""
+    from moderation.policy import term_list
+
+    project = term_list(terms, {"terms": {"sexual": ["секс"]}})
+    assert project.check({"text_data": "секс"}).categories == ["sexual"]
+    assert project.check({"text_data": "хочу секс на пляже, фото"}).categories == ["sexual"]
+    assert ["cekc"] in readings("секс") and ["seks"] in readings("секс")
 
 
 def test_words_match_on_boundaries_not_inside_words(terms):
