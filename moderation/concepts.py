@@ -2090,9 +2090,12 @@ def decide_across(text: list[Token], negative: list[Token]) -> list[Hit]:
     """A negative prompt that asks to avoid clothing asks for undress: "clothes, shirt, dress" in
     ``neg_text`` with a minor in the prompt is ``minors``, with an adult person ``sexual``. One generic
     word ("clothes", "clothing") or two garments or coverings ("towel, censored") are enough; one
-    garment alone ("dress") is not. One that avoids the absence of harm asks for harm
-    (:func:`_harm_by_negative`)."""
+    garment alone ("dress") is not, and a list that also avoids nudity ("nsfw, nude, revealing
+    clothes", what parents and kids' brands paste) keeps the clothes on. One that avoids the absence
+    of harm asks for harm (:func:`_harm_by_negative`)."""
     hits = _harm_by_negative(text, negative)
+    if any(t.surface in NUDITY_AVOIDED or t.concepts & {"nudity", "porn", "sexualising"} for t in negative):
+        return hits  # "nsfw, nude, suggestive, revealing clothes": a list that keeps the clothes on
     generic = [t.surface for t in negative if t.surface in GARMENT_GENERIC or t.lemma in GARMENT_GENERIC]
     garments = [t.surface for t in negative if t.concepts & {"swimwear", "sexual_clothing"}]
     covers = [t.surface for t in negative if t.surface in COVERS]  # "towel, hands covering, censored"
@@ -2107,6 +2110,8 @@ def decide_across(text: list[Token], negative: list[Token]) -> list[Hit]:
 
 
 COVERS = frozenset("towel towels censored censor censorship mosaic covering modest".split())
+# A negative prompt that lists one of these avoids nudity: it cannot be asking to take clothes off.
+NUDITY_AVOIDED = frozenset("nsfw nude nudity naked explicit suggestive sexy lewd revealing topless".split())
 HARM_AVOID_STRONG = frozenset("bloodless healed intact uninjured unharmed unhurt unwounded alive".split())
 HARM_AVOID_WEAK = frozenset("clean tasteful censored unblemished sanitized sanitised sfw covered peaceful".split())
 NEGATED_HARM = frozenset("blood cuts cut wounds wound gore injuries injury scars scar bruises".split())

@@ -1256,7 +1256,8 @@ PHRASES.update({
     "starve the body": "ed_act", "don't you dare eat": "ed_act", "dont you dare eat": "ed_act",
     "leaping from the golden gate": "suicide", "jumping off the golden gate": "suicide",
     "jump from the golden gate": "suicide", "leaping off the golden gate": "suicide",
-    "killing me softly": "benign",
+    "killing me softly": "benign", "shot me down": "benign", "cut throat competition": "benign",
+    "cutthroat competition": "benign", "killed the whole day": "benign", "killed all day": "benign",
     # a field of a structured prompt that leaves the clothes out ("clothing: none")
     "clothing none": "nudity", "clothes none": "nudity", "outfit none": "nudity", "clothing nothing": "nudity",
 })
@@ -1268,5 +1269,7 @@ add_senses(("wound",), "surgery surgical sutures suture stages diagram education
 # Russian and Ukrainian slurs, as the Cyrillic reads by sound (moderation.text.fold)
 add_words({"slur": "khokhly khokhlov khokhol moskali moskaley"})
 add_senses(("shooter", "shooters"), "basketball nba hoop court pointer game team arena range camera photographer")
+add_senses(("shooter", "shooters", "scope"), "paintball nerf laser tag cartoon")
+add_senses(("dagger", "daggers"), "tattoo flash rose sailor traditional")
 add_senses(("torn",), "costume costumes fake jeans denim paper poster flag sail page ticket zombie")
 # fmt: on

@@ -2516,7 +2516,9 @@ _RU_CYRILLIC = {
     "zoo": "+зоопарка +зоопарк",
     "do not feed": "+не-кормить",
     "trees": "дерев*",
-    "go through with it": "+наконец-уйду +наконец-уйти",  # "I'll finally leave", said at an edge
+    "go through with it": "+наконец-уйду +наконец-уйти",
+    "donate blood": "+сдают-кровь +сдать-кровь +сдаёт-кровь +сдал-кровь +сдала-кровь",
+    "killed the whole": "+убил-весь +убила-весь",  # "I'll finally leave", said at an edge
     "heroic": "героич* +герой +героем +героя",
     "glory": "+слава",
     "cartoon": "карикатур*",

@@ -636,6 +636,12 @@ def test_the_eval_sets_are_big_enough_and_tagged():
     # lyrics, JSON and YAML prompts)
     held_o = [i for i in items if i.source.startswith("heldout_o.jsonl:")]
     assert len(held_o) >= 300 and sum("cyrillic" in i.tags for i in held_o) >= 100
+    # heldout_p: ordinary prompts only, blind (80 Cyrillic, 20 Greek, 200 English in the new voices,
+    # 107 with the long negative prompts of kid-safe and SD users)
+    held_p = [i for i in items if i.source.startswith("heldout_p.jsonl:")]
+    assert (
+        len(held_p) >= 290 and all(i.label == "benign" for i in held_p) and sum(bool(i.neg_text) for i in held_p) >= 100
+    )
 
 
 def test_moderation_eval_meets_the_targets_on_the_shipped_sets(capsys):

@@ -204,6 +204,17 @@ def test_the_negative_prompt_is_checked_too(terms):
     assert verdict.matches[0].field == "neg_text"
 
 
+def test_a_negative_prompt_that_avoids_nudity_is_not_an_undress_trick(terms):
+    """Parents and kids' brands paste "nsfw, nude, suggestive, revealing clothes": a list that keeps
+    the clothes on, not one that asks to take them off; without the nudity words it still is."""
+    kids = "Kids' birthday party at a trampoline park, party hats, pizza on the table"
+    safe = "nsfw, nude, suggestive, revealing clothes, scary, creepy, deformed, bad anatomy"
+    assert not terms.check({"text_data": kids, "neg_text": safe}).blocked
+    assert terms.check({"text_data": "a girl, 12, on the beach", "neg_text": "clothes, shirt, dress"}).categories == [
+        "minors"
+    ]
+
+
 def test_a_negative_prompt_combines_words_only_inside_one_segment(terms):
     """'cuts' and 'extra fingers' are two things to avoid, not a cut finger; one segment still
     blocks as before."""
