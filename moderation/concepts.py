@@ -916,9 +916,10 @@ def decide_negative(segments: list[list[Token]]) -> list[Hit]:
     # The other categories read each segment too: "cuts" and "extra fingers", two things to avoid,
     # are not a cut finger.
     others: list[Hit] = []
-    for k in range(len(segments)):
-        segment = [t for t, s in zip(cleared, segment_of, strict=True) if s == k]
-        others += [h for h in decide(segment) if h.category != "minors" and h.category not in blocked]
+    start = 0
+    for segment in segments:
+        part, start = cleared[start : start + len(segment)], start + len(segment)
+        others += [h for h in decide(part) if h.category != "minors" and h.category not in blocked]
     return kept + others
 
 
@@ -1575,15 +1576,12 @@ def _round_ten_hate(d: _Decision) -> None:
     """Blind set N's hate classes: genocide denial told as questions ("the gas chambers were
     delousing rooms"); an attack on a group's place gloated over ("the mosque in flames, one down");
     a group likened to a swarm of vermin across a sentence; the only good one is a dead one, said
-    of a group named earlier."""
+    of a group named earlier; a group caged in a zoo or chased away (a massacre site celebrated is
+    in :func:`_round_ten_harm`, as violence and hate)."""
     ix, add, tokens = d.ix, d.add, d.tokens
     surfaces = {t.surface for t in tokens} | {t.lemma for t in tokens}
     if ix.has("conspiracy") and surfaces & HOLOCAUST:
         add("hate", "hate.denial", ix.at("conspiracy")[0])
-    for site in ix.at("atrocity_site"):  # "Auschwitz as a fun amusement park, smiling guards"
-        if not d.history and any(tokens[k].surface in AMUSED for k in range(site + 1, min(len(tokens), site + 8))):
-            add("hate", "hate.celebrated_atrocity", site)
-            break
     groups = ix.at(*GROUPS)
     if not groups:
         return
@@ -1633,9 +1631,9 @@ def _round_ten_harm(d: _Decision) -> None:
     killers = [i for i in ix.at("symbol") if tokens[i].surface in KILLERS]
     if killers and ix.has("endorse"):  # a mass killer held up as a hero is violence too
         add("violence", "violence.glorified_attack", killers[0], ix.at("endorse")[0])
-    sites = ix.at("atrocity_site")
+    sites = ix.at("atrocity_site")  # "celebrating the Bataclan attack", "Auschwitz as a fun amusement park"
     if sites and not d.history and any(t.surface in AMUSED or t.lemma in CELEBRATE for t in tokens):
-        add("violence", "violence.glorified_attack", sites[0])  # "anniversary poster celebrating the Bataclan attack"
+        add("violence", "violence.glorified_attack", sites[0])
         add("hate", "hate.celebrated_atrocity", sites[0])
     if ix.has("ligature", "noose") and ix.has("death") and surfaces & {"tree", "oak", "branch", "beam"}:
         add("self_harm", "self_harm.hanging", ix.at("ligature", "noose")[0])  # "a rope to the oak ... sleep forever"

@@ -89,7 +89,7 @@ class NudityDetector:
     instead of NudeNet's loop in Python. The input tensor (zero padding to the right and bottom,
     1/255, NudeNet's channel order) and the boxes kept (score >= 0.2, its non-maximum suppression)
     are NudeNet's own: a test compares both with the package on the same pictures. Six images
-    took 312 ms here before and 150-190 ms after (docs/benchmarks.md, "Image moderation")."""
+    took 330-345 ms before and 192-202 ms after (docs/benchmarks.md, "Image moderation")."""
 
     MIN_SCORE = 0.2  # NudeNet's: candidates below it are not boxes
     NMS_SCORE, NMS_IOU = 0.25, 0.45

@@ -2351,6 +2351,9 @@ def _merge_into(target: dict[str, dict[str, str]], more: dict[str, dict[str, str
 
 
 # Russian and Ukrainian in Cyrillic, spelt in Latin letters by sound (``moderation.text.fold``).
+# Added by ``moderation.text.fold`` to text it spelt from Cyrillic or Greek: a sign of Russian or
+# Greek (below, among each one's function words), a word with no meaning of its own.
+CYRILLIC_MARK, GREEK_MARK = "zzcyrillic", "zzgreek"
 CYRILLIC = str.maketrans(
     {"а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z", "и": "i",
      "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t",
@@ -2599,12 +2602,12 @@ FUNCTION_WORDS = {
     # Romanised Greek and Japanese: never their short particles that English also writes ("to", "me",
     # "no", "o", "de"); they are translated once the language is there, but do not say it is
     "el-latin": "kai tou stin sto ston stous einai apo enas ena poli pou eikona afisa realistiki realistiko podia"
-    " zzgreek",  # the last: moderation.text.GREEK_MARK
+    f" {GREEK_MARK}",
     "ja-romaji": "ga wa wo desu shashin riaru kara iru imasu masu mitateta fuushiga tabete",
     # Russian in Latin letters, Vietnamese with its accents folded, Tagalog: never a word English
     # writes too ("i", "v", "at", "sa", "nay", "rat", "dang", "lam")
     "ru-latin": "eto dlya kak ochen bez ikh chto ot iz kotoraya kotoryy kotorye zhenshchina muzhchina lyudi"
-    " polnostyu realistichno zzcyrillic",  # the last: moderation.text.CYRILLIC_MARK
+    f" polnostyu realistichno {CYRILLIC_MARK}",
     "vi": "nguoi cua mot nhung voi trong duoc khong hinh cac cho mau phu ong chay tay hoc sinh anh dep tren giuong",
     "tl": "ang mga ng ay nang kanyang siya sila ito larawan litrato babae lalaki babaeng lalaking",
 }

@@ -26,7 +26,7 @@ from functools import cache
 from pathlib import Path
 
 from moderation.concepts import analyse_text, decide, decide_across, decide_negative, negative_segments
-from moderation.multilingual import CYRILLIC
+from moderation.multilingual import CYRILLIC, CYRILLIC_MARK, GREEK_MARK
 
 CATEGORIES = ("sexual", "minors", "violence", "hate", "self_harm")
 DEFAULT_TERMS_FILE = Path(__file__).with_name("terms.json")
@@ -84,12 +84,11 @@ GREEK = str.maketrans(
 # A script: its range, the letters of it that look like no Latin letter (not in HOMOGLYPHS: text
 # with one of them is written in the script, not disguised), the letter pairs spelt as one, its
 # spelling in Latin letters, and the word that marks the text as that language for
-# ``moderation.multilingual`` (a sign of it, with no meaning of its own).
+# ``moderation.multilingual``.
 SCRIPTS = (
-    ("\u0400", "\u04ff", frozenset("бджзйфцчшщъыэюяєґ"), {}, CYRILLIC, "zzcyrillic"),
-    ("\u0370", "\u03ff", frozenset("δζθλξπφψάέήίόύώ"), {"ου": "ou", "ού": "ou"}, GREEK, "zzgreek"),
+    ("\u0400", "\u04ff", frozenset("бджзйфцчшщъыэюяєґ"), {}, CYRILLIC, CYRILLIC_MARK),
+    ("\u0370", "\u03ff", frozenset("δζθλξπφψάέήίόύώ"), {"ου": "ou", "ού": "ou"}, GREEK, GREEK_MARK),
 )
-CYRILLIC_MARK, GREEK_MARK = (script[5] for script in SCRIPTS)
 OTHER_SCRIPT = re.compile("[\u0370-\u04ff]")
 
 
@@ -132,9 +131,7 @@ def readings(text: str) -> list[list[str]]:
     with Cyrillic or Greek letters is read by sound and by look too (a project's terms are folded
     by sound)."""
     out: list[list[str]] = []
-    foldings = [fold(text)]
-    if OTHER_SCRIPT.search(text):
-        foldings += [fold(text, by_sound=True), fold(text, by_sound=False)]
+    foldings = [fold(text, by_sound=True), fold(text, by_sound=False)] if OTHER_SCRIPT.search(text) else [fold(text)]
     for folded in dict.fromkeys(foldings):
         _add_readings(RAW_WORD.findall(folded), out)
     return out
