@@ -6,12 +6,15 @@ UTC on the 1st; the task reconciler (generation/reconcile.py) every RECONCILE_IN
 retention (generation/retention.py) every RETENTION_INTERVAL seconds; the hourly task rollups of the
 console's pages (generation/rollups.py) every ROLLUP_INTERVAL seconds."""
 
+import contextlib
 import logging
+import signal
 
 import django_rq
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from rq.cron import CronScheduler
+from rq.exceptions import SchedulerNotFound, StopRequested
 
 from billing.jobs import CLOSE_PERIOD_CRON, close_previous_period
 from generation.reconcile import reconcile_job
@@ -39,13 +42,32 @@ def build_scheduler(connection) -> CronScheduler:
     return scheduler
 
 
+def _request_stop(signum, frame):
+    raise StopRequested()
+
+
 class Command(BaseCommand):
     help = "Run rq's cron scheduler with the platform's periodic jobs."
 
     def handle(self, *args, **options):
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-        scheduler = build_scheduler(django_rq.get_connection("default"))
-        for job in scheduler.get_jobs():
-            every = job.cron or f"every {job.interval} s"
-            self.stdout.write(f"scheduled {job.func_name} on {job.queue_name}: {every} (next {job.next_enqueue_time})")
-        scheduler.start()
+        # A stop (SIGTERM from a container stop, Ctrl-C) is a clean exit from the first line on. rq's
+        # start() installs the same handler but registers the scheduler's birth outside its own
+        # try, so a signal there, or before start(), escaped as a traceback and exit status 1.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, _request_stop)
+        scheduler = None
+        try:
+            scheduler = build_scheduler(django_rq.get_connection("default"))
+            for job in scheduler.get_jobs():
+                every = job.cron or f"every {job.interval} s"
+                self.stdout.write(
+                    f"scheduled {job.func_name} on {job.queue_name}: {every} (next {job.next_enqueue_time})"
+                )
+            scheduler.start()
+        except StopRequested:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, signal.SIG_IGN)  # a second signal must not cut the clean-up short
+            if scheduler is not None:
+                with contextlib.suppress(SchedulerNotFound):  # never born, or rq's loop already said so
+                    scheduler.register_death()
