@@ -59,6 +59,8 @@ CONTEXT_ONLY = frozenset({"history", "prevention", "benign"})
 
 @lru_cache(maxsize=65536)
 def lemma(word: str) -> str:
+    if word in lexicon.OWN_LEMMAS:
+        return word
     try:
         return simplemma.lemmatize(word, lang="en").lower()
     except ValueError:
@@ -225,6 +227,66 @@ def _masked_slur(raw: str) -> str | None:
     return fits[0] if len({WORDMAP.get(w) for w in fits}) == 1 and fits else None
 
 
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` differ by one letter added, dropped, changed, or two neighbours swapped."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (
+            len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+        )
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return short in _deletions(long)
+
+
+def _build_misspellings() -> dict[str, frozenset[str]]:
+    """Every lexicon word of TYPO_MIN_LENGTH letters or more with a TYPO_CONCEPTS concept, under
+    itself and each form with one letter dropped (the index of a one-edit search: two words one
+    edit apart share a key)."""
+    index: dict[str, set[str]] = {}
+    for word, concepts in WORDMAP.items():
+        if len(word) >= TYPO_MIN_LENGTH and word.isalpha() and concepts & TYPO_CONCEPTS:
+            for key in {word, *_deletions(word)}:
+                index.setdefault(key, set()).add(word)
+    return {key: frozenset(words) for key, words in index.items()}
+
+
+# Measured on the benign sets: shorter words, other concepts or another first letter turn names,
+# places and foreign words into lexicon words ("paris" a slur, "denis", "prague" a plague,
+# "sundress" undress, "cenital" genital, "pedas" pedos, "pistoi" a pistol).
+TYPO_MIN_LENGTH = 6
+TYPO_CONCEPTS = frozenset(
+    {"nudity", "genitals", "sex_act", "porn", "csam", "minor", "sexual_violence", "gore", "atrocity",
+     "act_strong", "suicide", "exterminate", "overdose", "eating_disorder"}
+)  # fmt: skip
+MISSPELLINGS = _build_misspellings()
+
+
+def _misspelt(word: str) -> str | None:
+    """The lexicon word that an unknown word misspells by one letter ("sucide", "preeteen",
+    "behedding", "decapatated"), or None: never for a word English knows or a short one, never
+    with another first letter, and only when every lexicon word one edit away means the same (else
+    it is a guess). A word with an ending is tried without it as well ("behedd" + "ing")."""
+    if len(word) < TYPO_MIN_LENGTH or not word.isalpha() or simplemma.is_known(word, lang="en"):
+        return None
+    for suffix in ("", "ing", "ed", "s"):
+        if suffix and not word.endswith(suffix):
+            continue
+        base = word[: len(word) - len(suffix)]
+        if len(base) < TYPO_MIN_LENGTH:
+            continue
+        keys = {base, *_deletions(base)}
+        near = {w for key in keys for w in MISSPELLINGS.get(key, ()) if w[0] == base[0] and _one_edit(base, w)}
+        if near and len({WORDMAP[w] for w in near}) == 1:
+            return min(near) + suffix if suffix and _lookup(min(near) + suffix) else min(near)
+    return None
+
+
 def _ordinal_suffix(n: int) -> str:
     if n % 100 in (11, 12, 13):
         return "th"
@@ -275,6 +337,9 @@ def analyse(raw: str) -> tuple[Token, ...]:
             pieces = _segment(cand)
             if pieces:
                 return tuple(analyse(p)[0] for p in pieces)
+    for cand in candidates:
+        if (meant := _misspelt(cand)) is not None:
+            return tuple(Token(t.surface, t.lemma, t.concepts, t.number, t.age) for t in analyse(meant))
     word = candidates[0] if candidates else raw
     if word in lexicon.NUMBER_WORDS:
         return (Token(word, word, number=lexicon.NUMBER_WORDS[word]),)

@@ -416,6 +416,8 @@ _CLIMB = "harness climber climbers climbing climb abseil abseiling rappel rappel
 # a gym or a playground: "hanging from the bar", "hanging from the rings"
 _GYM = "gym gymnast gymnastics playground monkey trapeze acrobat pullup pull-up chin-up".split()
 SENSE_WINDOW = 3
+# Words read as they are, not by their English lemma: Romanian "8 ani" is eight years, never anuses.
+OWN_LEMMAS = frozenset({"ani"})
 SENSES: dict[str, list[str]] = {
     "cut": _FOOD + _CRAFT + _FIRST_AID,
     "cutting": _FOOD + _CRAFT + _FIRST_AID,
@@ -653,7 +655,7 @@ _MORE_WORDS: dict[str, str] = {
     "act_strong": """murderer murderers""",
     "ingest": """chug chugging chugged gulp gulping gulped down downing""",
     "harm_method_site": """leg legs hip hips stomach belly skin""",
-    "suicide": """kms unalive unalived unaliving unalives sewerslide sewer-slide""",
+    "suicide": """kms kys unalive unalived unaliving unalives sewerslide sewer-slide""",
     "dehumanise_animal": """cattle livestock spider spiders snake snakes serpent serpents octopus rodent rodents
         hyena hyenas jackal jackals worm worms""",
     "link": """r labelled labeled labelling labeling called calling branded""",
@@ -1238,7 +1240,7 @@ add_words({
     "hate_phrase": "sturmer stuermer",
     "group": "gypsies gypsy poles",
     "appliance": "toaster dryer hairdryer heater",
-    "csam": "cunny",
+    "csam": "cunny pedofile pedofiles pedofilia pedophille",
 })
 PHRASES.update({
     "brains came out": "gore", "head cracked open": "gore", "skull cracked open": "gore",
