@@ -260,9 +260,11 @@ def _build_misspellings() -> dict[str, frozenset[str]]:
 # places and foreign words into lexicon words ("paris" a slur, "denis", "prague" a plague,
 # "sundress" undress, "cenital" genital, "pedas" pedos, "pistoi" a pistol).
 TYPO_MIN_LENGTH = 6
+TYPO_MIN_LENGTH_WEAK = 7  # for a word that only names a group or likens people to vermin
+TYPO_WEAK = frozenset({"group", "dehumanise"})
 TYPO_CONCEPTS = frozenset(
     {"nudity", "genitals", "sex_act", "porn", "csam", "minor", "sexual_violence", "gore", "atrocity",
-     "act_strong", "suicide", "exterminate", "overdose", "eating_disorder"}
+     "act_strong", "suicide", "exterminate", "overdose", "eating_disorder", "group", "dehumanise"}
 )  # fmt: skip
 MISSPELLINGS = _build_misspellings()
 
@@ -282,6 +284,8 @@ def _misspelt(word: str) -> str | None:
             continue
         keys = {base, *_deletions(base)}
         near = {w for key in keys for w in MISSPELLINGS.get(key, ()) if w[0] == base[0] and _one_edit(base, w)}
+        if len(base) < TYPO_MIN_LENGTH_WEAK:  # "prague" is no plague
+            near = {w for w in near if WORDMAP[w] - TYPO_WEAK}
         if near and len({WORDMAP[w] for w in near}) == 1:
             return min(near) + suffix if suffix and _lookup(min(near) + suffix) else min(near)
     return None
@@ -386,7 +390,8 @@ def _translated(raws: list[str]) -> list[str]:
 
 # Emoji that name a group or an animal, read as words ("🐀✡️" is "rats jews").
 EMOJI = str.maketrans(
-    {"✡": " jews ", "☪": " muslims ", "✝": " christians ", "🕉": " hindus ", "🐀": " rats ", "🐁": " rats ",
+    {"🔞": " nsfw ",
+     "✡": " jews ", "☪": " muslims ", "✝": " christians ", "🕉": " hindus ", "🐀": " rats ", "🐁": " rats ",
      "🐖": " pigs ", "🐷": " pigs ", "🐒": " monkeys ", "🐵": " monkeys ", "🦍": " gorillas ", "🪳": " cockroaches ",
      "🦠": " virus ", "🐛": " vermin ", "🪱": " vermin "}
 )  # fmt: skip
@@ -1752,6 +1757,154 @@ def _round_ten_minors(d: _Decision) -> None:
                     return
 
 
+# Round eleven (blind set Q).
+RELIEF = frozenset("freedom release goodbye farewell".split())
+KNOCKED = frozenset("knocked kicked overturned tipped toppled".split())
+SITTING = frozenset("swing swings sitting sits seated perched".split())
+VEHICLES = frozenset("bus train truck lorry tram subway car".split())
+INTO_TRAFFIC = frozenset("stepping stepped steps step walking walks jumping jumps throwing throws".split())
+FALLING = frozenset("fall falls falling fell jump jumps jumping leap leaping".split())
+HEIGHTS = frozenset("ledge railing cliff rooftop roof bridge building skyscraper balcony".split())
+FESTIVE = frozenset("party performance concert tour show game match season camp".split())
+DANGLING = frozenset({"dangling", "dangle", "dangles", "swinging"})
+STEPPING_OFF = frozenset({"stepping off", "steps off", "stepped off", "kicked", "kicks", "kicking"})
+FUMES = frozenset("grill grills charcoal barbecue bbq generator exhaust hose brazier".split())
+RED_HARMLESS = frozenset("dye bomb petals petal wine beetroot paint juice roses".split())
+GROUP_PLACES = frozenset("mosque mosques synagogue synagogues".split())
+CLEANSED = frozenset("cleanse cleansed purge purged".split())
+DISPOSAL = frozenset("dumpster dumpsters trash garbage landfill bin skip".split())
+DISPOSED = frozenset("tipped thrown dumped tossed tipping throwing dumping tossing".split())
+CALLS = frozenset({"should", "must", "need", "needs"})
+CALL_FILLERS = frozenset({"be", "all", "get", "just", "finally", "to", "been"})
+CARCASSES = frozenset({"carcass", "carcasses", "carcase", "carcases"})
+HUMANS = frozenset({"human", "humans", "people", "persons"})
+SAID = frozenset({"caption", "captioned", "saying", "says", "text", "titled"})
+
+
+def _low_weight_shown(d: _Decision) -> int | None:
+    """A body weight no adult lives well at ("38 kg", "85 lbs") beside an eating disorder's words,
+    with no weighing word before it (:func:`_low_weights` needs one)."""
+    tokens, ix = d.tokens, d.ix
+    if not ix.has("ed_body", "ed_caption", "ed_weak", "very_thin"):
+        return None
+    for i, t in enumerate(tokens[:-1]):
+        span = WEIGHT_UNITS.get(tokens[i + 1].surface)
+        if t.number is not None and span and span[0] <= t.number <= span[1]:
+            return i
+    return None
+
+
+def _said_as_caption(tokens: list[Token], words: frozenset[str]) -> bool:
+    """One of ``words`` said as the caption ("caption 'finally'") or as the prompt's last word."""
+    filled = [t.surface for t in tokens if t.surface]
+    return any(w in words and (k >= len(filled) - 1 or (k and filled[k - 1] in SAID)) for k, w in enumerate(filled))
+
+
+def _steps_off_alone(tokens: list[Token]) -> bool:
+    """A step off nothing named but the chair: "she is stepping off" (the prompt's end), "kicks the
+    stool away"; not "stepping off his horse". (A phrase's covered words are empty tokens.)"""
+    for i, t in enumerate(tokens):
+        if t.surface in STEPPING_OFF:
+            rest = [u for u in tokens[i + 1 :] if u.surface and u.surface not in ("the", "a", "her", "his")]
+            if not rest or "chair" in rest[0].concepts:
+                return True
+    return False
+
+
+def _set_on_fire(tokens: list[Token], a: int) -> bool:
+    """The animal at ``a`` set on fire: "a dog being set on fire", "set a cat on fire" (not "the dog
+    set on fire the whole internet")."""
+    if a + 2 < len(tokens) and tokens[a + 1].lemma in PASSIVE and tokens[a + 2].surface == "set on fire":
+        return True
+    before = [t.surface for t in tokens[max(0, a - 3) : a]]
+    return "set" in before and any(t.surface.endswith("fire") or t.surface == "alight" for t in tokens[a + 1 : a + 3])
+
+
+def _round_eleven_self_harm(d: _Decision) -> None:
+    """Blind set Q's self-harm classes, told by their props: a stool knocked over under dangling
+    feet, or a rope, a stool and a step off with a farewell; a sealed room with a grill and someone
+    asleep; stepping in front of a bus or a train, or a fall from a height, with a farewell or relief
+    said; a red bath with a goodbye; ribs and hipbones with pride, or a weight no adult lives at."""
+    ix, add, tokens = d.ix, d.add, d.tokens
+    surfaces = {t.surface for t in tokens} | {t.lemma for t in tokens}
+    calm = bool(surfaces & RELIEF) or ix.has("farewell", "resolve")
+    parting = ix.has("farewell", "resolve") or bool(surfaces & PARTING)
+    for c in ix.at("chair"):  # "a knocked-over stool under a pair of dangling feet"
+        knocked = any(tokens[k].surface in KNOCKED for k in range(max(0, c - 3), min(len(tokens), c + 3)))
+        if (knocked and surfaces & DANGLING and surfaces & {"feet", "legs"} and not surfaces & SITTING) or (
+            ix.has("ligature", "noose") and parting and _steps_off_alone(tokens)
+        ):
+            add("self_harm", "self_harm.hanging", c)
+            break
+    if ix.has("sealed_room") and surfaces & FUMES and (calm or ix.has("death")):
+        add("self_harm", "self_harm.method", ix.at("sealed_room")[0])
+    said = calm or _said_as_caption(tokens, frozenset({"finally"}))
+    for i, t in enumerate(tokens[:-3]):  # "stepping in front of a speeding bus", caption "finally"
+        if t.surface in INTO_TRAFFIC and tokens[i + 1].surface == "in" and tokens[i + 2].surface == "front":
+            if any(tokens[k].surface in VEHICLES for k in range(i + 3, min(len(tokens), i + 9))) and said:
+                add("self_harm", "self_harm.in_front_of_vehicle", i)
+                break
+    if surfaces >= PLATFORM_EDGE and surfaces & (TRAIN_COMING | {"approach"}) and calm:
+        add("self_harm", "self_harm.in_front_of_vehicle", next(i for i, t in enumerate(tokens) if t.surface == "edge"))
+    falls = [i for i, t in enumerate(tokens) if t.surface in FALLING or "jump_intent" in t.concepts]
+    if falls and surfaces & HEIGHTS and parting and not d.prevention and not surfaces & FESTIVE:
+        add("self_harm", "self_harm.jump_scene", falls[0])
+    if ix.has("bath") and _red_water(tokens) is not None and parting and not surfaces & RED_HARMLESS:
+        add("self_harm", "self_harm.bleeding_out", ix.at("bath")[0])
+    if ix.has("ed_body") and ix.has("ed_caption", "ed_weak"):
+        add("self_harm", "self_harm.pro_ana_caption", ix.at("ed_body")[0])
+    if (weight := _low_weight_shown(d)) is not None:
+        add("self_harm", "self_harm.pro_ana_caption", weight)
+
+
+def _round_eleven_violence(d: _Decision) -> None:
+    """Blind set Q's violence classes: carcasses on hooks said to be human; an animal set on fire,
+    or nailed and skinned; a massacre's shooters honoured."""
+    ix, add, tokens = d.ix, d.add, d.tokens
+    surfaces = {t.surface for t in tokens} | {t.lemma for t in tokens}
+    for c, t in enumerate(tokens):  # "the carcasses hanging from the hooks are human"
+        if t.surface in CARCASSES and not d.history:
+            said = [k for k in range(c + 1, min(len(tokens), c + 10)) if tokens[k].surface in HUMANS]
+            if said and tokens[said[0] - 1].surface in ("are", "were", "all"):
+                add("violence", "violence.gore", c, said[0])
+                break
+    animals = ix.at("animal")
+    cruel = ix.at("cruelty_act")
+    if animals and not d.history and not surfaces & MEAT_TRADE:
+        burned = [i for i in animals if _set_on_fire(tokens, i)]
+        if burned or len(cruel) >= 2:
+            add("violence", "violence.animal_cruelty", animals[0], (burned or cruel)[0])
+    sites = ix.at("atrocity_site")
+    if sites and ix.has("endorse") and not d.history:
+        add("violence", "violence.glorified_attack", sites[0], ix.at("endorse")[0])
+
+
+def _round_eleven_hate(d: _Decision) -> None:
+    """Blind set Q's hate classes: a group's place to be cleansed ("every mosque ... 'cleanse it'");
+    a group thrown away like rubbish ("tipped into a dumpster"); a call that a group should be
+    rounded up, even beside a museum's framing."""
+    ix, add, tokens = d.ix, d.add, d.tokens
+    places = [i for i, t in enumerate(tokens) if t.surface in GROUP_PLACES]
+    for i, t in enumerate(tokens[:-1]):
+        if places and t.surface in CLEANSED and tokens[i + 1].surface in ("it", "them", "all"):
+            add("hate", "hate.call", places[0], i)
+            break
+    groups = ix.at(*GROUPS)
+    if not groups:
+        return
+    for k, t in enumerate(tokens):  # "disabled people ... being tipped into a dumpster"
+        if t.surface in DISPOSED and any(0 < k - g <= 6 for g in groups):
+            if any(tokens[j].surface in DISPOSAL for j in range(k + 1, min(len(tokens), k + 5))):
+                add("hate", "hate.dehumanised", groups[0], k)
+                break
+    for i in ix.at("exterminate"):  # "gays should be rounded up into camps"
+        calls = [k for k in range(max(0, i - 4), i) if tokens[k].surface in CALLS]
+        if calls and all(tokens[k].surface in CALL_FILLERS for k in range(calls[-1] + 1, i)):
+            if any(abs(g - i) <= 10 for g in groups):
+                add("hate", "hate.call", groups[0], i)
+                break
+
+
 _RULES = (
     _minors,
     _sexual,
@@ -1770,6 +1923,9 @@ _RULES = (
     _round_ten_hate,
     _round_ten_harm,
     _round_ten_minors,
+    _round_eleven_self_harm,
+    _round_eleven_violence,
+    _round_eleven_hate,
 )
 
 
@@ -2006,13 +2162,14 @@ TURN = frozenset("turn turns turned turning is was goes went running".split())
 
 
 def _red_water(tokens: list[Token]) -> int | None:
-    """Water said to turn red ("the water turned crimson", "crimson water"), not a red bath bomb."""
+    """Water said to turn red ("the water turned crimson", "crimson water", "the water red"), not a
+    red bath bomb."""
     for i, t in enumerate(tokens):
         if t.surface in WATERS or t.lemma in WATERS:
             if i and tokens[i - 1].surface in COLOURS_RED:
                 return i
             after = [tokens[k].surface for k in range(i + 1, min(len(tokens), i + 4))]
-            if after and after[0] in TURN and any(w in COLOURS_RED for w in after[1:]):
+            if after and (after[0] in TURN and any(w in COLOURS_RED for w in after[1:]) or after[0] in COLOURS_RED):
                 return i
     return None
 

@@ -1274,4 +1274,84 @@ add_senses(("shooter", "shooters"), "basketball nba hoop court pointer game team
 add_senses(("shooter", "shooters", "scope"), "paintball nerf laser tag cartoon")
 add_senses(("dagger", "daggers"), "tattoo flash rose sailor traditional")
 add_senses(("torn",), "costume costumes fake jeans denim paper poster flag sail page ticket zombie")
+# Round eleven (blind set Q: chat requests, typos, coded words, sheets and tag lists, scenes told
+# without the key word, role-play framings)
+add_words({
+    "group": "gypsys hindoos autistics rohingya rohingyas uyghur uyghurs uighur uighurs yazidi yazidis sinti maori"
+    " bosniak bosniaks russians",
+    "slur": "hindoo",
+    "symbol": "interahamwe",
+    "atrocity_site": "columbine",
+    "sh_tool": "sharpener sharpeners",
+    "harm_method_site": "thies",
+    "body_part": "thies",
+    "cutter": "razer",
+    "wound": "blod",
+})
+PHRASES.update({
+    # nudity and sex told without the word
+    "bare bodies": "nudity", "bare from the waist down": "nudity",
+    "naked from the waist down": "nudity", "nude from the waist down": "nudity",
+    "with nothing underneath": "nudity", "and nothing underneath": "nudity", "nothing on underneath": "nudity",
+    "not a scrap of fabric": "nudity", "not a scrap of clothing": "nudity", "not a stitch on": "nudity",
+    "not a stitch of clothing": "nudity", "not a single thread on": "nudity", "not a thread on": "nudity",
+    "bottoms aside": "nudity", "panties aside": "nudity", "thong aside": "nudity", "underwear aside": "nudity",
+    "face buried between her thighs": "sex_act", "face between her thighs": "sex_act",
+    "head between her thighs": "sex_act", "face between her legs": "sex_act", "head between her legs": "sex_act",
+    "stroking himself": "sex_act", "hand wrapped around himself": "sex_act", "hand around himself": "sex_act",
+    "grinding on a pillow": "sex_act", "humping a pillow": "sex_act", "riding a pillow": "sex_act",
+    "legs scissored together": "sex_act", "glistening fluids": "sex_act", "fluids across her": "sex_act",
+    # a body hurt, told by what is seen
+    "eye hanging out": "gore", "eyeball hanging out": "gore", "eye out of its socket": "gore",
+    "eye out of the socket": "gore", "eyeball out of its socket": "gore",
+    "skin peeled of": "gore", "skin peeled from": "gore", "skin peeled away": "gore", "torcher chamber": "gore",
+    "pulled apart by horses": "gore", "pulled apart by four horses": "gore", "joints tearing open": "gore",
+    "sticking out of her back": "gore", "sticking out of his back": "gore", "sticking out of her chest": "gore",
+    "sticking out of his chest": "gore", "sticking out of her neck": "gore", "sticking out of his neck": "gore",
+    "knife in her back": "gore", "knife in his back": "gore",
+    "foot still inside": "gore", "with the foot still in it": "gore", "skin bubbling": "gore",
+    "skin blackening": "gore", "stumps spurting": "gore", "stump spurting": "gore", "spurting stumps": "gore",
+    "colombian necktie": "gore", "nailed to a board": "cruelty_act", "set on fire": "cruelty_act act_strong",
+    "lying still between": "aftermath", "students lying still": "aftermath", "people lying still": "aftermath",
+    "columbine shooters": "atrocity_site", "columbine shooter": "atrocity_site", "sandy hook shooter": "atrocity_site",
+    "parkland shooter": "atrocity_site", "uvalde shooter": "atrocity_site", "christchurch shooter": "atrocity_site",
+    "buffalo shooter": "atrocity_site", "el paso shooter": "atrocity_site", "charleston shooter": "atrocity_site",
+    "isla vista killer": "atrocity_site", "virginia tech shooter": "atrocity_site",
+    # self-harm scenes, told by their props
+    "horizontal red lines": "sh_mark", "neat red lines": "sh_mark", "parallel red lines": "sh_mark",
+    "neat horizontal red lines": "sh_mark", "rows of red lines": "sh_mark",
+    "pencil sharpener taken apart": "sh_tool", "blade from a pencil sharpener": "sh_tool",
+    "final spot": "resolve", "my final spot": "resolve", "the brave choice": "resolve", "brave choice": "resolve",
+    "done with everything": "resolve", "really done with everything": "resolve", "the only way out": "resolve",
+    "quit life": "suicide", "quitting life": "suicide", "quit living": "suicide", "done with life": "suicide",
+    "jutting hipbones": "ed_body", "jutting hip bones": "ed_body", "hip bones jutting": "ed_body",
+    "rib cage showing": "ed_body", "ribcage showing": "ed_body",
+    "protruding ribs": "ed_body", "ribs poking out": "ed_body",
+    "single grape": "ed_caption", "one grape": "ed_caption", "discipline is beautiful": "ed_caption",
+    "almost there": "ed_weak", "glowing with pride": "ed_weak", "not yet": "ed_weak",
+    "towels under the door": "sealed_room", "towels pushed under the door": "sealed_room",
+    "towel under the door": "sealed_room", "towels stuffed under the door": "sealed_room",
+    "taped up windows": "sealed_room", "windows taped shut": "sealed_room", "sealed room": "sealed_room",
+    "asleep forever": "death", "writing a goodbye": "farewell", "a goodbye for": "farewell",
+    "goodnight world": "farewell", "goodbye world": "farewell",
+    # hate told by its codes and its props
+    "defective stock": "hate_phrase", "useless eaters": "hate_phrase", "life unworthy of life": "hate_phrase",
+    "drooling vegetables": "dehumanise", "cow piss drinkers": "slur", "cow piss drinker": "slur",
+    "piss drinkers": "slur", "white genocide": "hate_phrase",
+    "tall trees had to be cut": "hate_phrase", "cut the tall trees": "hate_phrase",
+    "cut down the tall trees": "hate_phrase", "rounded up into camps": "exterminate", "round them up": "exterminate",
+    "rounded up and put in camps": "exterminate",
+    "stealing babies": "trope", "steal babies": "trope", "stealing babys": "trope", "stealin babys": "trope",
+    "stealing children": "trope", "steal children": "trope", "dark skinned": "group", "dark skinned man": "group",
+})
+PHRASES.update({  # speaking up against an atrocity is no call for one
+    "stop the genocide": "prevention", "end the genocide": "prevention", "prevent genocide": "prevention",
+    "protected from genocide": "prevention", "protect them from": "prevention", "protection from": "prevention",
+    "against genocide": "prevention", "genocide prevention": "prevention", "stop the killing": "prevention",
+})
+add_senses(("jumping off the bridge", "jump off the bridge", "jumped off the bridge"), "summer swim swimming splash")
+add_senses(("jumping off the bridge", "jump off the bridge", "jumped off the bridge"), "dive diving teens kids camp")
+add_senses(("kick", "kicked", "kicks", "kicking"), "mat mats gymnast gymnastics trampoline")
+add_senses(("kill", "killed", "killing", "kills"), "gamer gamers noob noobs gaming respawn lobby headset streamer")
+add_senses(("stomp", "stomps", "stomping"), "platformer boss goomba mario pixel retro 8-bit 16-bit level")
 # fmt: on
