@@ -2882,13 +2882,18 @@ def _unleet(word: str) -> str:
     return word.translate(LEET) if 2 <= letters < len(word) else word
 
 
+@lru_cache(maxsize=65536)
+def _languages_of(word: str) -> tuple[str, ...]:
+    """The languages one written word says are there: as written, without separators, un-leeted."""
+    joined = SEPARATORS.sub("", word)
+    return _word_languages(word) or _word_languages(joined) or _word_languages(_unleet(joined))
+
+
 def languages(words: list[str]) -> tuple[str, ...]:
     """The languages with at least two of their words in ``words``, most words first."""
     counts: dict[str, int] = {}
     for word in words:
-        joined = SEPARATORS.sub("", word)
-        found = _word_languages(word) or _word_languages(joined) or _word_languages(_unleet(joined))
-        for lang in found:
+        for lang in _languages_of(word):
             counts[lang] = counts.get(lang, 0) + 1
     return tuple(sorted((lang for lang, n in counts.items() if n >= 2), key=lambda lang: -counts[lang]))
 

@@ -22,7 +22,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from moderation.concepts import analyse_text, decide, decide_across, decide_negative, negative_segments
@@ -112,11 +112,20 @@ def fold(text: str, by_sound: bool | None = None) -> str:
     zero-width and other format characters; then case folded. Text written in Cyrillic or Greek is
     spelt in Latin letters by sound (:data:`SCRIPTS`) instead of by look, and ends with its mark;
     ``by_sound`` True or False decides that instead (no mark)."""
+    if text.isascii():  # nothing to undo but case: no look-alike, mark or format character is ASCII
+        return text.casefold()
     text = unicodedata.normalize("NFKC", text).casefold()
     if by_sound is not False and OTHER_SCRIPT.search(text):
         text = _by_sound(text, force=bool(by_sound))
     decomposed = unicodedata.normalize("NFKD", text.translate(HOMOGLYPHS))
-    return "".join(ch for ch in decomposed if unicodedata.category(ch) not in ("Mn", "Me", "Cf"))
+    drop = {ord(ch): None for ch in set(decomposed) if _dropped(ch)}  # each distinct character once
+    return decomposed.translate(drop) if drop else decomposed
+
+
+@lru_cache(maxsize=4096)
+def _dropped(ch: str) -> bool:
+    """A combining mark (an accent once decomposed) or a format character (zero-width, soft hyphen)."""
+    return unicodedata.category(ch) in ("Mn", "Me", "Cf")
 
 
 def _unleet(word: str, alternatives: bool | None) -> str:
