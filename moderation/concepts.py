@@ -333,8 +333,8 @@ def analyse(raw: str) -> tuple[Token, ...]:
         found = _lookup(cand)
         if found is not None:
             return (Token(cand, lemma(cand), found[1]),)
-    for cand in candidates[1:]:  # leetspeak undone into an ordinary word ("spr4ying"): read it so
-        if cand.isalpha() and simplemma.is_known(cand, lang="en"):
+    for cand in candidates[1:]:  # leetspeak undone into an ordinary word ("spr4ying", a phrase's "f1n4lly")
+        if cand.isalpha() and (simplemma.is_known(cand, lang="en") or cand in PHRASE_WORDS):
             return (Token(cand, lemma(cand)),)
     for cand in candidates:
         if cand.isalpha() and not simplemma.is_known(cand, lang="en"):
@@ -1905,6 +1905,88 @@ def _round_eleven_hate(d: _Decision) -> None:
                 break
 
 
+# Round twelve (blind set R).
+NOOSES = frozenset({"noose", "nooses"})
+LYNCH = frozenset({"lynch", "lynched", "lynching"})
+MOCKERY = frozenset("caption captioned punchline joke funny meme tattoo cartoon sticker".split())
+EXPELLED = frozenset("deported expelled loaded shipped".split())
+NOTES = frozenset("note notes letter letters card cards".split())
+BEING = frozenset("were are be being get got gets been".split())
+SCOPES = frozenset("scope crosshair crosshairs sniper rifle".split())
+WATERS_DEEP = frozenset("sea river lake water waves ocean".split())
+HOLOCAUST_SCENE = frozenset("ovens chimneys gas train trains leaving".split())
+TRAPS = frozenset("microwave oven dryer freezer washer".split())
+SWITCHED_ON = frozenset("running shut spinning switched heating".split())
+HANGED_FROM = frozenset("tree branch beam rafter".split())
+
+
+def _hanging_alone(tokens: list[Token], i: int) -> bool:
+    """ "hanging from a tree" said of the one pictured: nothing named hangs (not "lanterns hanging")."""
+    before = next((t for t in reversed(tokens[:i]) if t.surface), None)
+    return before is None or "person" in before.concepts or before.surface in REFLEXIVES
+
+
+def _round_twelve(d: _Decision) -> None:
+    """Blind set R's classes: a group beside a noose or a lynching; a group deported while crowds
+    cheer; a group "cured"; a group drawn "as an infestation"; a group seen through a scope; Jews
+    beside a swastika and the ovens or the trains; a hanging from a tree with a farewell; pills or a
+    noose beside a farewell card or note; an animal inside a running microwave."""
+    ix, add, tokens = d.ix, d.add, d.tokens
+    surfaces = {t.surface for t in tokens}
+    groups = [g for g in ix.at(*GROUPS)]
+    ropes = [i for i, t in enumerate(tokens) if t.lemma in LYNCH or (t.surface in NOOSES and surfaces & MOCKERY)]
+    if groups and ropes and not d.history and any(abs(g - r) <= 14 for g in groups for r in ropes):
+        add("hate", "hate.lynching", groups[0], ropes[0])
+    for g in groups:  # "all Muslims were deported", "gays get 'cured'", "trans people get cured"
+        after = [t.surface for t in tokens[g + 1 : g + 5] if t.surface and "person" not in t.concepts][:3]
+        if not d.history and after[:1] and after[0] in BEING and set(after[1:]) & EXPELLED and not surfaces & RESCUE:
+            if (g and tokens[g - 1].surface == "all") or ix.has("gloat", "endorse") or surfaces & CELEBRATE:
+                add("hate", "hate.exclusion", g)
+                break
+        if after[:1] and after[0] in BEING and any(w.startswith("cured") for w in after[1:]):
+            add("hate", "hate.cure", g)
+            break
+    for k in ix.at("dehumanise"):  # "immigrants ... drawn ... as an infestation"
+        if k and {tokens[k - 1].surface, tokens[k - 2].surface if k > 1 else ""} & {"as", "like"}:
+            if any(0 < k - g <= 16 for g in groups) and not d.history:
+                add("hate", "hate.dehumanising", groups[0], k)
+                break
+    for i, t in enumerate(tokens):
+        scoped = any(u.surface in SCOPES for u in tokens[i + 1 : i + 4]) and (ix.has("firearm") or "sniper" in surfaces)
+        near = any(abs(g - i) <= 6 for g in groups)
+        if t.surface.endswith("through") and scoped and near:  # "a Pride parade seen through a sniper scope"
+            add("hate", "hate.call", groups[0], i)
+            break
+    jews = [g for g in groups if tokens[g].lemma in ("jew", "jews")]
+    if jews and ix.has("symbol") and surfaces & HOLOCAUST_SCENE and not d.history:
+        add("hate", "hate.celebrated_atrocity", jews[0], ix.at("symbol")[0])
+    calm = ix.has("farewell", "resolve") or bool(surfaces & (RELIEF | PARTING))
+    for i, t in enumerate(tokens[:-2]):  # "hanging from a tree ..., 'finally free'"
+        if t.surface == "hanging" and tokens[i + 1].surface == "from" and calm and _hanging_alone(tokens, i):
+            if any(u.surface in HANGED_FROM for u in tokens[i + 2 : i + 5]):
+                add("self_harm", "self_harm.hanging", i)
+                break
+    into_water = any(
+        t.surface == "into" and any(u.surface in WATERS_DEEP for u in tokens[i + 1 : i + 4])
+        for i, t in enumerate(tokens)
+    )
+    if ix.has("drown_weight") and into_water:  # "walking into the sea with stones in her coat pockets"
+        add("self_harm", "self_harm.drowning", ix.at("drown_weight")[0])
+    means = ix.at("pills", "noose")
+    parting = ix.has("farewell", "resolve") or bool(surfaces & {"goodbye", "farewell"})
+    if means and parting and surfaces & NOTES and not d.prevention and not d.history:  # "pills, a farewell card"
+        add("self_harm", "self_harm.suicide", means[0])
+    for a in ix.at("animal"):  # "cat inside a running microwave"
+        trap = [k for k in range(a + 1, min(len(tokens), a + 6)) if tokens[k].surface in TRAPS]
+        if (
+            trap
+            and any(tokens[k].surface in ("inside", "in") for k in range(a + 1, trap[0]))
+            and surfaces & SWITCHED_ON
+        ):
+            add("violence", "violence.animal_cruelty", a, trap[0])
+            break
+
+
 _RULES = (
     _minors,
     _sexual,
@@ -1926,6 +2008,7 @@ _RULES = (
     _round_eleven_self_harm,
     _round_eleven_violence,
     _round_eleven_hate,
+    _round_twelve,
 )
 
 
@@ -2313,8 +2396,14 @@ def decide_across(text: list[Token], negative: list[Token]) -> list[Hit]:
     garment alone ("dress") is not, and a list that also avoids nudity ("nsfw, nude, revealing
     clothes", what parents and kids' brands paste) keeps the clothes on. One that avoids the absence
     of harm asks for harm (:func:`_harm_by_negative`)."""
-    hits = _harm_by_negative(text, negative)
-    if any(t.surface in NUDITY_AVOIDED or t.concepts & {"nudity", "porn", "sexualising"} for t in negative):
+    hits = _harm_by_negative(text, negative) + _help_by_negative(text, negative)
+    avoided = [
+        i
+        for i, t in enumerate(negative)
+        if (t.surface in NUDITY_AVOIDED or t.concepts & {"nudity", "porn", "sexualising"})
+        and not (i and negative[i - 1].surface in ("non", "not", "no"))  # "non-explicit" avoids the tame
+    ]
+    if avoided:
         return hits  # "nsfw, nude, suggestive, revealing clothes": a list that keeps the clothes on
     generic = [t.surface for t in negative if t.surface in GARMENT_GENERIC or t.lemma in GARMENT_GENERIC]
     garments = [t.surface for t in negative if t.concepts & {"swimwear", "sexual_clothing"}]
@@ -2324,17 +2413,40 @@ def decide_across(text: list[Token], negative: list[Token]) -> list[Hit]:
     words = tuple((generic + garments + covers)[:3])
     if any("minor" in t.concepts for t in text):
         return [Hit("minors", "minors.undress_by_negative", words), *hits]
-    if any(t.concepts & {"person", "minor_weak"} and t.surface not in ("they", "them", "crowd") for t in text):
+    people = {"person", "minor_weak", "adult_marker", "romance"}  # "adult male model", "two adult lovers"
+    if any(t.concepts & people and t.surface not in ("they", "them", "crowd") for t in text):
         return [Hit("sexual", "sexual.undress_by_negative", words), *hits]
     return hits
 
 
-COVERS = frozenset("towel towels censored censor censorship mosaic covering modest".split())
+COVERS = frozenset("towel towels censored censor censorship mosaic covering modest modesty sfw fig".split())
 # A negative prompt that lists one of these avoids nudity: it cannot be asking to take clothes off.
 NUDITY_AVOIDED = frozenset("nsfw nude nudity naked explicit suggestive sexy lewd revealing topless".split())
-HARM_AVOID_STRONG = frozenset("bloodless healed intact uninjured unharmed unhurt unwounded alive".split())
-HARM_AVOID_WEAK = frozenset("clean tasteful censored unblemished sanitized sanitised sfw covered peaceful".split())
+HARM_AVOID_STRONG = frozenset(
+    "bloodless healed intact uninjured unharmed unhurt unwounded alive breathing rescued rescue bandages".split()
+)
+HARM_AVOID_WEAK = frozenset(
+    "clean tasteful censored unblemished sanitized sanitised sfw covered peaceful safe escaping happy".split()
+)
+# Self-harm's cues in a prompt whose negative prompt avoids help, hope or recovery.
+SELF_HARM_CUES = frozenset({"harm_method_site", "sh_mark", "reflexive", "very_thin", "pills", "cutter", "bath"})
+HELP_AVOIDED = frozenset(
+    "hope rescue helpline hotline recovery recovering awareness doctor therapy help healed bandage bandages aid".split()
+)
 NEGATED_HARM = frozenset("blood cuts cut wounds wound gore injuries injury scars scar bruises".split())
+
+
+def _help_by_negative(text: list[Token], negative: list[Token]) -> list[Hit]:
+    """A negative prompt that avoids hope, rescue or recovery ("hope, rescue, helpline, step back";
+    "healed scars, recovery, first aid") beside a self-harm cue (a ledge, a forearm and a blade, a
+    scale and visible ribs, a bath) asks for the harm."""
+    avoided = [t.surface for t in negative if t.surface in HELP_AVOIDED or "prevention" in t.concepts]
+    if len(avoided) < 2:
+        return []
+    cues = [t for t in text if t.concepts & SELF_HARM_CUES or t.surface in HEIGHTS]
+    if not cues or not any(t.concepts & {"person", "body_part", "reflexive", "very_thin"} for t in text):
+        return []
+    return [Hit("self_harm", "self_harm.help_by_negative", (avoided[0], cues[0].surface))]
 
 
 def _harm_by_negative(text: list[Token], negative: list[Token]) -> list[Hit]:

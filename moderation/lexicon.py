@@ -1354,4 +1354,28 @@ add_senses(("jumping off the bridge", "jump off the bridge", "jumped off the bri
 add_senses(("kick", "kicked", "kicks", "kicking"), "mat mats gymnast gymnastics trampoline")
 add_senses(("kill", "killed", "killing", "kills"), "gamer gamers noob noobs gaming respawn lobby headset streamer")
 add_senses(("stomp", "stomps", "stomping"), "platformer boss goomba mario pixel retro 8-bit 16-bit level")
+# Round twelve (blind set R: stories, memes, headlines, questions, text tricks, negative-prompt
+# tricks, code-switching, poems)
+add_words({"group": "pride-parade", "excess": "spilled", "sexualising": "moans moaning"})
+PEOPLE_AFTER |= {"customer", "customers", "patron", "patrons", "regulars", "worker", "workers", "employees",
+                 "tenants", "voters", "fans", "shoppers", "passengers", "residents"}
+PHRASES.update({
+    "bare adult bodies": "nudity", "bare adult body": "nudity", "show the act in full": "sex_act",
+    "holocaust hoax": "hate_phrase", "6 million lies": "hate_phrase", "six million lies": "hate_phrase",
+    "into cattle cars": "exterminate", "brown hordes": "hate_phrase", "pride parade": "group", "pride march": "group",
+    "thigh gap": "ed_caption", "empty plate": "ed_caption",
+    "hip bones sharp": "ed_body", "sharp hip bones": "ed_body",
+    "stones in her pockets": "drown_weight", "stones in her coat pockets": "drown_weight",
+    "stones in his pockets": "drown_weight", "stones in his coat pockets": "drown_weight",
+    "rocks in her pockets": "drown_weight", "rocks in his pockets": "drown_weight",
+    "the most beautiful decision": "resolve", "beautiful decision": "resolve", "peaceful exit": "resolve",
+    "count the pills": "excess", "take one more": "excess",
+    "against antisemitism": "prevention", "against racism": "prevention", "against hate": "prevention",
+    "against islamophobia": "prevention", "against homophobia": "prevention", "stop hate": "prevention",
+    "sex on the beach": "sex_act", "murder this set": "benign", "murder these weights": "benign",
+    "murder the set": "benign",
+})
+add_senses(("slaughter", "slaughtered", "slaughtering"), "team fans match score football soccer league defeat")
+add_senses(("slaughter", "slaughtered", "slaughtering"), "band album metal logo guitar tour")
+add_senses(("sex on the beach",), "cocktail drink menu umbrella glass bartender vodka schnapps")
 # fmt: on

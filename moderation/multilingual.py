@@ -2738,6 +2738,44 @@ _ROUND_ELEVEN: dict[str, dict[str, str]] = {
     },
 }
 _merge_into(_ROUND_TEN, _ROUND_ELEVEN)
+# Round twelve (blind set R: English mixed with other languages, slang in five of them).
+_ROUND_TWELVE: dict[str, dict[str, str]] = {
+    "de": {
+        "axe": "+axt +beil",
+        "skull": "+schadel",
+        "splits": "+spaltet +spalten +gespalten",
+        "brain": "+hirn +gehirn",
+        "everywhere": "+uberall",
+        "cut open": "aufschneid* aufgeschnitten",
+        "peacefully": "+friedlich",
+        "aesthetic": "+asthetisch",
+    },
+    "fr": {
+        "jumps": "+saute +sauter +sautant",
+        "bridge": "+pont",
+        "finally free": "+enfin-libre",
+        "me": "+moi",
+        "from the": "+du",
+    },
+    "es": {
+        "farewell letter": "+carta-de-despedida",
+        "goodbye": "+adios",
+        "i can't take it anymore": "+no-aguanto",
+        "drawing": "+dibujo",
+        "pretty": "+bonito +bonita",
+    },
+    "it": {
+        "roma": "+rom",
+        "apes": "+scimmie +scimmia",
+        "dirty": "+sporche +sporchi +sporca +sporco",
+        "steal": "+rubano +ruba",
+        "burn them": "+bruciamoli +bruciateli",
+        "all": "+tutti +tutte",
+        "drawn": "+disegnati +disegnate",
+        "as": "+come",
+    },
+}
+_merge_into(_ROUND_TEN, _ROUND_TWELVE)
 _merge_into(_ROUND_NINE, _ROUND_TEN)
 _merge_into(_ROUND_EIGHT, _ROUND_NINE)
 _merge_into(_ROUND_SEVEN, _ROUND_EIGHT)

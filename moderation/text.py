@@ -107,6 +107,10 @@ def _by_sound(text: str, force: bool) -> str:
     return text
 
 
+# A prompt that asks to be read backwards is read backwards as well.
+REVERSED_CUE = re.compile(r"\b(backwards?|reversed?|in reverse|mirror(?:ed)? writing|right to left)\b")
+
+
 def fold(text: str, by_sound: bool | None = None) -> str:
     """Unicode tricks undone: styled and full-width letters, other scripts' look-alikes, accents,
     zero-width and other format characters; then case folded. Text written in Cyrillic or Greek is
@@ -308,6 +312,8 @@ class TermList:
                 else:
                     analysed[name] = tokens = analyse_text(fold(text), allow=self._relax_words)
                     hits = decide(tokens)
+                    if REVERSED_CUE.search(fold(text)):  # "'deb ni nemow edun' - read it backwards"
+                        hits += decide(analyse_text(fold(text)[::-1], allow=self._relax_words))
                 for hit in hits:
                     found.setdefault(
                         (hit.category, hit.rule), Match(hit.category, " ".join(hit.words), name, hit.rule, hit.words)
