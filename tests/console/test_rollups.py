@@ -114,15 +114,19 @@ def test_an_hour_is_rolled_up_once_its_last_task_ends_and_reopened_by_a_retry(db
 def test_the_command_back_fills_every_closed_hour(db, capsys):
     now = timezone.now()
     project = ProjectFactory()
-    for days in (40, 12, 3):
-        record_task(project, state=State.SUCCEEDED, created_at=now - timedelta(days=days), delivered=1)
+    # The oldest task at noon of its day, so the back-fill starts in the middle of that day and
+    # writes no rollup for it whatever the time of the run (run in the first hour after midnight,
+    # a task at "now - 40 days" made its whole day part of the back-fill).
+    oldest = (now - timedelta(days=40)).replace(hour=12, minute=0, second=0, microsecond=0)
+    for created_at in (oldest, now - timedelta(days=12), now - timedelta(days=3)):
+        record_task(project, state=State.SUCCEEDED, created_at=created_at, delivered=1)
     # Every hour from the oldest task's to the last one closed when the command ran (an hour
     # closes CLOSE_AFTER after it ends, so close to the top of an hour that is one hour fewer).
     closed = rollups.closed_before(timezone.now())
     call_command("rollup_tasks")
     out = capsys.readouterr().out
     assert "hours written" in out and "0 waiting" in out
-    first = rollups.floor_hour(now - timedelta(days=40))
+    first = rollups.floor_hour(oldest)
     assert RollupHour.objects.filter(done=True, hour__lt=closed).count() == (closed - first) / rollups.HOUR
     assert TaskRollup.objects.filter(span="hour").count() == 3
     assert TaskRollup.objects.filter(span="day").count() == 2  # the whole days of the 12 and 3 days old ones
