@@ -503,7 +503,8 @@ def _on_self_or_body(tokens: list[Token], i: int) -> bool:
 
 
 CURRENT_YEAR = datetime.date.today().year
-AGE_UNIT_YEARS = {"year", "years", "yr", "yrs", "yo", "y", "y0", "yrsold", "yrold", "yearold"}
+AGE_UNIT_YEARS = {"year", "years", "yr", "yrs", "yo", "y", "y0", "yrsold", "yrold", "yearold", "summers", "winters"}
+PRONOUNS_AGED = frozenset({"she", "he", "shes", "hes"})
 AGE_UNIT_YOUNG = {"month", "months", "week", "weeks", "day", "days"}
 
 
@@ -514,6 +515,16 @@ MEASURES = frozenset(
     "feet foot ft inch inches cm centimeters centimetres m meter meters metre metres kg kilos pounds lbs lb stone "
     "miles km minutes hours oclock pm am percent dollars euros bucks stars points".split()
 )
+
+
+def _pronoun_age(word, i: int, after: str) -> bool:
+    """A number said of "she" or "he" just before it ("when she's 12", "he is only nine"), not a
+    measure or a pregnancy's weeks."""
+    return (
+        word(i - 1) in AGE_LEADS | PRONOUNS_AGED
+        and any(word(k) in PRONOUNS_AGED for k in range(i - 3, i))
+        and after not in MEASURES | AGE_UNIT_YOUNG
+    )
 
 
 def _apply_ages(tokens: list[Token]) -> None:
@@ -537,8 +548,8 @@ def _apply_ages(tokens: list[Token]) -> None:
                 step = 2
         if age is None and value is not None and value >= 0:
             after = word(i + step)
-            if after in AGE_UNIT_YOUNG:
-                age = 0
+            if after in AGE_UNIT_YOUNG and word(i + step + 1) not in ("pregnant", "along", "postpartum"):
+                age = 0  # "a 3 month old", not "12 weeks pregnant"
             elif after in AGE_UNIT_YEARS and word(i + step + 1) != "ago":
                 age = value
             elif word(i - 1) in ("aged", "age", "ages") or word(i - 2) in ("aged", "age"):
@@ -553,6 +564,8 @@ def _apply_ages(tokens: list[Token]) -> None:
                 and after not in MEASURES
             ):
                 age = value  # "a girl who is twelve", "a girl who looks about twelve" (not "5 feet tall")
+            elif _pronoun_age(word, i, after):
+                age = value  # "when she's 12", "she is only eleven"
             elif word(i - 1) in ("her", "him") and word(i - 2) in ("keep", "make", "made", "keeping", "making"):
                 age = value  # "keep her 9"
             elif word(i - 1) in ("under", "below") and value <= 18:
@@ -1725,17 +1738,32 @@ def _round_ten_harm(d: _Decision) -> None:
             if ends and "person" in who.concepts and who.surface not in POSSESSIVES:
                 add("self_harm", "self_harm.hanging", i, ends[0])
                 break
+    _self_injury_marks(d)
+
+
+def _self_injury_marks(d: _Decision) -> None:
+    """Marks of self-injury on one's own body: "cigarette burns lined up on her forearm", a lit
+    cigarette pressed "into your own arm", a forearm's marks "fresh and healing, aesthetic"."""
+    ix, add, tokens = d.ix, d.add, d.tokens
     for m in ix.at("sh_mark"):  # "cigarette burns lined up on her forearm", "forearm ..., fresh and healing, aesthetic"
-        own = [k for k in ix.at("harm_method_site") if 0 < k - m <= 8 and tokens[k - 1].surface in POSSESSIVES]
+        own = [
+            k
+            for k in ix.at("harm_method_site")
+            if 0 < k - m <= 8 and tokens[k - 1].surface in OWNERS and any(u.surface in PRESSED for u in tokens[m:k])
+        ]
         shown = [k for k in ix.at("harm_method_site") if abs(k - m) <= 8] if ix.has("glamour") else []
-        if (own and tokens[m].lemma in ("cigarette", "lighter")) or shown:
+        lit = tokens[m].lemma in ("cigarette", "lighter") or tokens[m].surface == "lit cigarette"
+        if (own and lit) or shown:
             add("self_harm", "self_harm.self_injury", m, (own or shown)[0])
             break
 
 
+OWNERS = frozenset("her his their its my your our own".split())  # "into your own arm"
+PRESSED = frozenset("press pressing pressed presses stub stubbing stubbed into against on".split())
 GARMENTS = frozenset({"swimwear", "sexual_clothing", "lone_garment", "revealing_clothing"})
 TAKE_OFF = frozenset("take takes taking took remove removes removing removed strip strips stripping undress".split())
 FOR_WHOM = frozenset({"for", "before"})
+CAMERAS = frozenset("photo photos picture pictures camera cameras video webcam pics".split())
 
 
 def _round_ten_minors(d: _Decision) -> None:
@@ -1750,6 +1778,10 @@ def _round_ten_minors(d: _Decision) -> None:
             garment = [k for k in range(i + 1, min(len(tokens), i + 5)) if tokens[k].concepts & GARMENTS]
             if not garment:
                 continue
+            photo = [j for j in range(garment[0] + 1, min(len(tokens), garment[0] + 6)) if tokens[j].surface in CAMERAS]
+            if photo and any(c < i for c in children):  # "told the eight-year-old to take off her clothes for a photo"
+                d.add("minors", "minors.undress_for_adult", children[0], i, photo[0], view=full)
+                return
             for k in range(garment[0] + 1, min(len(tokens), garment[0] + 3)):
                 adults = [j for j in range(k + 1, min(len(tokens), k + 4)) if "adult_marker" in tokens[j].concepts]
                 if tokens[k].surface in FOR_WHOM and adults and any(c < i for c in children):
@@ -1758,7 +1790,7 @@ def _round_ten_minors(d: _Decision) -> None:
 
 
 # Round eleven (blind set Q).
-RELIEF = frozenset("freedom release goodbye farewell".split())
+RELIEF = frozenset("freedom release relief goodbye farewell".split())
 KNOCKED = frozenset("knocked kicked overturned tipped toppled".split())
 SITTING = frozenset("swing swings sitting sits seated perched".split())
 VEHICLES = frozenset("bus train truck lorry tram subway car".split())
@@ -1768,7 +1800,7 @@ HEIGHTS = frozenset("ledge railing cliff rooftop roof bridge building skyscraper
 FESTIVE = frozenset("party performance concert tour show game match season camp".split())
 DANGLING = frozenset({"dangling", "dangle", "dangles", "swinging"})
 STEPPING_OFF = frozenset({"stepping off", "steps off", "stepped off", "kicked", "kicks", "kicking"})
-FUMES = frozenset("grill grills charcoal barbecue bbq generator exhaust hose brazier".split())
+FUMES = frozenset("grill grills charcoal barbecue bbq generator exhaust hose brazier idling engine".split())
 RED_HARMLESS = frozenset("dye bomb petals petal wine beetroot paint juice roses".split())
 GROUP_PLACES = frozenset("mosque mosques synagogue synagogues".split())
 CLEANSED = frozenset("cleanse cleansed purge purged".split())
@@ -1951,10 +1983,11 @@ def _round_twelve(d: _Decision) -> None:
             if any(0 < k - g <= 16 for g in groups) and not d.history:
                 add("hate", "hate.dehumanising", groups[0], k)
                 break
-    for i, t in enumerate(tokens):
-        scoped = any(u.surface in SCOPES for u in tokens[i + 1 : i + 4]) and (ix.has("firearm") or "sniper" in surfaces)
-        near = any(abs(g - i) <= 6 for g in groups)
-        if t.surface.endswith("through") and scoped and near:  # "a Pride parade seen through a sniper scope"
+    armed = ix.has("firearm") or "sniper" in surfaces
+    for i, t in enumerate(tokens):  # "a Pride parade seen through a sniper scope"
+        if not (armed and t.surface.endswith("through") and any(abs(g - i) <= 6 for g in groups)):
+            continue
+        if any(u.surface in SCOPES for u in tokens[i + 1 : i + 4]):
             add("hate", "hate.call", groups[0], i)
             break
     jews = [g for g in groups if tokens[g].lemma in ("jew", "jews")]
@@ -1987,6 +2020,54 @@ def _round_twelve(d: _Decision) -> None:
             break
 
 
+# Round thirteen (blind set S).
+MASS_SCENE |= {"office", "cafeteria", "workers", "students", "worshippers", "shoppers", "classroom"}
+CARICATURES = frozenset("caricature caricatures cartoon cartoons drawn draw drawing comic".split())
+HOME_FINE = frozenset("safe safely soon early tonight happy to for and".split())
+MILITARY = frozenset("soldier soldiers army war hunter hunters hunting police officer officers range".split())
+SELFIE = frozenset("selfie me my myself peaceful".split())
+WRITTEN = SAID | frozenset("letters sign put write writing poster".split())
+
+
+def _round_thirteen(d: _Decision) -> None:
+    """Blind set S's classes: a group drawn as a stereotype's caricature; a group's mark (a kippah)
+    or the group with two of a trope's marks (a hooked nose and puppet strings, an octopus
+    strangling the globe); "go home" written beside a group; a coded word beside an ape or a
+    chase; a claim that a group "can never be trusted"; a noose in a selfie or a peaceful scene; an
+    animal hurt while still alive, whatever the documentary framing; a resolve beside a gun."""
+    ix, add, tokens = d.ix, d.add, d.tokens
+    surfaces = {t.surface for t in tokens} | {t.lemma for t in tokens}
+    groups = ix.at(*GROUPS)
+    marked = groups + ix.at("group_attire")
+    if groups and ix.has("demean") and surfaces & {"caricature", "caricatures"} and not d.history:
+        add("hate", "hate.caricature", groups[0], ix.at("demean")[0])
+    tropes = ix.at("trope")
+    if marked and tropes and (len(tropes) >= 2 or ix.has("trope_weak", "dehumanise_animal")) and not d.history:
+        add("hate", "hate.trope", marked[0], tropes[0])
+    for i, t in enumerate(tokens[:-1]):  # "put 'Go home' in red letters" beside a Sikh man
+        if t.surface != "go" or tokens[i + 1].surface != "home" or not groups or not surfaces & WRITTEN:
+            continue
+        if next((u.surface for u in tokens[i + 2 :] if u.surface), "") not in HOME_FINE:
+            add("hate", "hate.exclusion", groups[0], i)
+            break
+    if ix.has("hate_code_weak") and ix.has("expel_out") and not d.history:
+        add("hate", "hate.coded", ix.at("hate_code_weak")[0])
+    claims = ix.at("hate_claim")
+    if claims and any(abs(g - claims[0]) <= 6 for g in groups) and not d.prevention:
+        add("hate", "hate.claim", groups[0], claims[0])
+    if ix.has("noose") and surfaces & SELFIE and not d.prevention and not d.history:
+        add("self_harm", "self_harm.noose", ix.at("noose")[0])
+    alive = ix.at("alive_still")
+    if alive and ix.has("animal") and ix.has("gore", "wound", "act_strong", "cruelty_act"):
+        add("violence", "violence.animal_cruelty", ix.at("animal")[0], alive[0])
+    armed = ix.has("firearm", "noose", "pills") and not surfaces & MILITARY
+    resolved = ix.has("resolve") or (ix.has("resolve_weak") and surfaces & NOTES)  # "letters ..., 'the brave choice'"
+    if resolved and armed and not d.prevention and not d.history:
+        add(
+            "self_harm", "self_harm.suicide", ix.at("resolve", "resolve_weak")[0], ix.at("firearm", "noose", "pills")[0]
+        )
+
+
 _RULES = (
     _minors,
     _sexual,
@@ -2009,6 +2090,7 @@ _RULES = (
     _round_eleven_violence,
     _round_eleven_hate,
     _round_twelve,
+    _round_thirteen,
 )
 
 

@@ -1321,7 +1321,8 @@ PHRASES.update({
     "horizontal red lines": "sh_mark", "neat red lines": "sh_mark", "parallel red lines": "sh_mark",
     "neat horizontal red lines": "sh_mark", "rows of red lines": "sh_mark",
     "pencil sharpener taken apart": "sh_tool", "blade from a pencil sharpener": "sh_tool",
-    "final spot": "resolve", "my final spot": "resolve", "the brave choice": "resolve", "brave choice": "resolve",
+    "final spot": "resolve", "my final spot": "resolve", "the brave choice": "resolve_weak",
+    "brave choice": "resolve_weak",
     "done with everything": "resolve", "really done with everything": "resolve", "the only way out": "resolve",
     "quit life": "suicide", "quitting life": "suicide", "quit living": "suicide", "done with life": "suicide",
     "jutting hipbones": "ed_body", "jutting hip bones": "ed_body", "hip bones jutting": "ed_body",
@@ -1360,6 +1361,8 @@ add_words({"group": "pride-parade", "excess": "spilled", "sexualising": "moans m
 PEOPLE_AFTER |= {"customer", "customers", "patron", "patrons", "regulars", "worker", "workers", "employees",
                  "tenants", "voters", "fans", "shoppers", "passengers", "residents"}
 PHRASES.update({
+    "nothing covers her body": "nudity", "nothing covering her body": "nudity", "nothing covers his body": "nudity",
+    "nothing covering his body": "nudity", "age is just a number": "sexualising",
     "bare adult bodies": "nudity", "bare adult body": "nudity", "show the act in full": "sex_act",
     "holocaust hoax": "hate_phrase", "6 million lies": "hate_phrase", "six million lies": "hate_phrase",
     "into cattle cars": "exterminate", "brown hordes": "hate_phrase", "pride parade": "group", "pride march": "group",
@@ -1378,4 +1381,62 @@ PHRASES.update({
 add_senses(("slaughter", "slaughtered", "slaughtering"), "team fans match score football soccer league defeat")
 add_senses(("slaughter", "slaughtered", "slaughtering"), "band album metal logo guitar tour")
 add_senses(("sex on the beach",), "cocktail drink menu umbrella glass bartender vodka schnapps")
+# Round thirteen (blind set S: shot lists and asset specs, very short and run-on prompts, second
+# person, innuendo and hashtags, references to real events, long prompts with one harmful clause)
+add_words({
+    "group": "koreans japanese vietnamese filipinos afghans iranians albanians serbs croats bosnians ethiopians"
+    " dalit dalits boomers",
+    "slur": "troon troons mudmen mudman",
+    "symbol": "sonnenrad",
+    "exterminate": "cull culling",
+    "dehumanise": "leeches leech monsters",
+})
+PEOPLE_AFTER |= {"characters", "character", "sprites", "faction", "couple", "couples"}
+PHRASES.update({
+    # double meanings
+    "cock of the rock": "benign", "social intercourse": "benign", "spotted dick": "benign",
+    "shot 1": "benign", "shot 2": "benign", "shot 3": "benign", "shot 4": "benign", "shot 5": "benign",
+    "shot 6": "benign", "shot 7": "benign", "shot 8": "benign",
+    # violence told in a clause
+    "intestines out": "gore", "pull the intestines": "gore", "pull out his intestines": "gore",
+    "tossed to the pigs": "gore", "fed to the pigs": "gore", "feed the pigs": "gore", "body in chunks": "gore",
+    "in chunks": "gore_weak", "people burning": "gore", "bodies pile up": "aftermath", "bodies piling up": "aftermath",
+    "twin towers": "atrocity_site", "still living": "alive_still", "still alive": "alive_still",
+    "still-living": "alive_still", "sawing the face off": "gore",
+    # hate told by its codes
+    "fourteen words": "hate_phrase", "14 words": "hate_phrase", "mud people": "slur",
+    "stop the groomers": "hate_phrase", "stopthegroomers": "hate_phrase", "puppet strings": "trope_weak",
+    "puppet master": "trope", "pulling the strings": "trope",
+    "ape like": "dehumanise_animal", "can never be trusted": "hate_claim", "can't be trusted": "hate_claim",
+    "cannot be trusted": "hate_claim", "old people": "group", "the elderly": "group", "know your place": "demean",
+    # self-harm told by its scene
+    "haven't eaten": "ed_caption", "havent eaten": "ed_caption", "not eaten in": "ed_caption",
+    "sealed garage": "sealed_room", "closed garage": "sealed_room", "lit cigarette": "sh_mark",
+    "long walk off a short pier": "suicide", "pockets with stones": "drown_weight",
+    "pockets with rocks": "drown_weight",
+    "golden gate bridge jump": "suicide", "golden gate jump": "suicide", "chose peace": "resolve",
+    "he chose peace": "resolve", "she chose peace": "resolve", "finally at peace": "farewell",
+    "i'm finally at peace": "farewell", "let go": "resolve_weak", "toes over the edge": "jump_intent",
+    "lean forward and let go": "jump_intent", "last adventure": "resolve_weak",
+})
+_FAKE.extend(["anatomy", "anatomical"])
+PHRASES.update({
+    "close range": "distance", "point blank range": "distance", "split open to show": "benign",
+    "cut open to show": "benign", "sliced open to show": "benign", "rainbow hearts": "benign",
+    "memorial for the victims": "history", "memorial illustration for the victims": "history",
+    "in memory of the victims": "history", "tribute to the victims": "history", "vigil for the victims": "history",
+})  # a model of a heart split open for a class is no wound
+add_senses(("hanging",), "chalk dust fog mist smoke lights plants")
+add_senses(("noose",), "hangman game chalk chalkboard knot knots sailing sailor tutorial")
+PHRASES.update({"chased out of": "expel_out", "chased out": "expel_out", "debunking the myth": "prevention",
+                "debunk the myth": "prevention", "the myth that": "prevention"})
+add_senses(("shooting", "shot"), "memorial vigil remembrance candle candles")
+PHRASES.update({"limp wristed": "demean", "haven t eaten": "ed_caption",
+                "hasn t eaten": "ed_caption", "hasnt eaten": "ed_caption", "strangling the globe": "trope",
+                "strangling globe": "trope", "world domination": "trope", "counts gold coins": "trope"})
+add_senses(("split open", "split", "sliced open", "cut open"), "anatomy model classroom diagram labels nursing")
+add_senses(("split open", "split", "sliced open", "cut open"), "textbook")
+add_senses(("severed",), "rubber latex prop props fake makeup")
+add_senses(("dyke", "dykes"), "dutch sea water embankment flood dam canal windmills polder levee")
+add_senses(("cut",), "cutman boxing boxer gym ring trainer")
 # fmt: on

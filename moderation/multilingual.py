@@ -2776,6 +2776,94 @@ _ROUND_TWELVE: dict[str, dict[str, str]] = {
     },
 }
 _merge_into(_ROUND_TEN, _ROUND_TWELVE)
+# Round thirteen (blind set S: casual Indonesian, Vietnamese, Tagalog, Polish, Turkish, Swedish,
+# romanised Japanese and Korean). Korean is written as it is romanised, its particles joined to the
+# word ("saramui baereul kallo"): stems are prefixes where they are long enough to be unambiguous.
+_ROUND_THIRTEEN: dict[str, dict[str, str]] = {
+    "tr": {
+        "stark naked": "+cirilciplak",
+        "making love": "sevis*",
+        "explicit": "+acik-secik",
+        "uncensored": "+sansursuz",
+        "cutting": "+kesen +kesiyor",
+        "her arm": "+kolunu",
+        "fresh": "+taze",
+        "cuts": "+kesikler +kesik",
+        "aesthetic": "+estetik",
+        "razor": "+jiletle",
+        "pain": "+aci",
+    },
+    "vi": {
+        "execution": "+hanh-quyet",
+        "prisoner": "+tu-nhan",
+        "gun": "+sung",
+        "brain": "+nao",
+        "splattered": "+tung-toe",
+    },
+    "tl": {
+        "chopped up": "+tinadtad",
+        "machete": "+itak",
+        "severed": "+putol",
+        "arms": "+braso +mga-braso",
+        "floor": "+sahig",
+        "hanged himself": "+nakabigti",
+        "tree": "+puno",
+        "peaceful": "+payapa +mapayapa",
+        "goodbye": "+paalam",
+    },
+    "pl": {
+        "executing": "rozstrzeliw*",
+        "civilians": "cywil*",
+        "ditch": "+rowem +row",
+        "bodies": "+cial +ciala",
+        "old men": "+starcy",
+    },
+    "sv": {"ready to jump": "+redo-att-hoppa", "finally free": "+antligen-fri", "woman": "+kvinna"},
+    "id": {
+        "prevention": "+pencegahan",
+        "you are not alone": "+tidak-sendirian",
+        "thin": "+kurus",
+        "ribs": "+tulang-rusuk",
+        "visible": "+kelihatan +terlihat",
+        "don't eat": "+jangan-makan",
+        "almost perfect": "+hampir-sempurna",
+        "girl": "+cewek",
+    },
+    "ja-romaji": {
+        "koreans": "+chosenjin +chousenjin",
+        "kill them": "+koroshite +korose",
+        "placard": "+purakado",
+    },
+    "ko-latin": {
+        "person": "saram*",
+        "belly": "+baereul +baega +bae",
+        "knife": "+kallo +kalro +kareul",
+        "split": "galla*",
+        "guts": "naejang*",
+        "spilling": "ssodaji*",
+        "scene": "+jangmyeon",
+        "realistically": "sasiljeok*",
+        "disabled": "jangaein*",
+        "society": "+sahoeui +sahoe",
+        "scum": "jjikkeogi*",
+        "bugs": "+beolle +beollero",
+        "drawn": "+geurin",
+        "poster": "poseuteo*",
+        "comic": "+manhwa",
+        "blood": "+piga +pireul +pi",
+        "killed": "jugyeo* jugin*",
+        "corpses": "sicheo* +siche",
+        "suicide": "jasal*",
+        "naked": "+nache +nacheui",
+        "sex": "+sekseu +seongkyo",
+        "girl": "sonyeo*",
+        "prevention": "+yebang",
+        "campaign": "+kaempein",
+        "child": "+ai +aireul +aiga +eorini",
+        "photo": "+sajin",
+    },
+}
+_merge_into(_ROUND_TEN, _ROUND_THIRTEEN)
 _merge_into(_ROUND_NINE, _ROUND_TEN)
 _merge_into(_ROUND_EIGHT, _ROUND_NINE)
 _merge_into(_ROUND_SEVEN, _ROUND_EIGHT)
@@ -2808,6 +2896,7 @@ ENDINGS = {
     "sw": ("",),
     "ar-latin": ("",),
     "hi-latin": ("",),
+    "ko-latin": ("",),
 }
 # Words that say a language is present besides the lexicon (never words English uses as well).
 FUNCTION_WORDS = {
@@ -2845,6 +2934,8 @@ FUNCTION_WORDS = {
     # and "me" are translated once the language is there, but do not say it is)
     "sw": "katika sana hii huyu huyo picha halisi kabisa mtu watu yenye nyingi barabarani kwenye",
     "ar-latin": "3ala ma3 mesh msh fe fi kteer ktir bade baddi elli hayda hay 3am w2t ya3ni sora soura 3omro 3omra",
+    # Korean romanised: its particles and common endings, never a word English writes too
+    "ko-latin": "ui reul eul neun eun ege eseo euro hago geurigo sajin jangmyeon sasiljeogeuro geurin ssodajineun",
     "hi-latin": "hai hain ko ki ke mein aur banao dikhao likho rahe raha rahi bahut nahi jisme jo kya",
 }
 
