@@ -319,6 +319,8 @@ def analyse(raw: str) -> tuple[Token, ...]:
             if any(t.concepts for t in found):
                 return found
         raw = raw.replace("*", "")
+    if raw.endswith("!") and raw.rstrip("!").isalpha():
+        raw = raw.rstrip("!")  # "LOL!!!" is laughter, not "loli"; "k!ll" keeps its inner "!"
     candidates = [raw]
     if any(ch in LEET for ch in raw) and any(ch.isalpha() for ch in raw):
         candidates += [_unleet(raw, LEET), _unleet(raw, LEET_ALT)]
@@ -1019,7 +1021,7 @@ class _Decision:
         for view in (self.full, self.ix):
             _round_eight_derived(view)
             _sexualising_derived(view)
-        self.history = self.full.has("history")
+        self.history = self.full.has("history") and not self.full.has("fiction")  # not "alternate history"
         self.prevention = self.full.has("prevention")
 
     def add(self, category: str, rule: str, *positions: int, view: _Index | None = None) -> None:
@@ -2068,6 +2070,140 @@ def _round_thirteen(d: _Decision) -> None:
         )
 
 
+# Round fourteen (blind set T).
+SIGNS |= {"flyer", "flyers", "leaflet", "leaflets"}
+ACCELERANTS = frozenset("petrol gasoline gas kerosene lighter-fluid".split())
+IGNITION = frozenset("match matches lighter strikes lit ignites torch".split())
+RAMMING = frozenset("swerved ploughed plowed drove drives ploughing plowing swerves rams rammed".split())
+CROWDS = frozenset("crowd crowds market parade festival pedestrians shoppers".split())
+NECKS = frozenset({"neck"})
+PRESSING_ON = frozenset({"boot", "knee", "foot"})
+POINTS = frozenset("points bonus score scoreboard level game".split())
+KILL_VERBS = frozenset("shoot shooting kill killing murder murdering".split())
+SAFE_JUMPS = frozenset("parachute parachutes bungee base wingsuit harness skydiving skydiver stunt diver".split())
+SWIMS = frozenset("swim swimming swimmer surf surfing paddle holiday wetsuit".split())
+PHARMACY = frozenset("pharmacist pharmacy prescription chemist nurse doctor".split())
+ANIMAL_PLACES = frozenset("kennel kennels cage cages stable barn coop hutch doghouse".split())
+POURED = frozenset("pours poured pouring douses doused dousing soaked soaks".split())
+WADE = frozenset("walks walking walked wades wading waded stepping steps".split())
+CALM_WORDS = frozenset("peacefully peaceful serene serenely calm calmly tranquil smiling smile".split())
+HANGING_THINGS = frozenset(
+    "lantern lanterns lights light lamp plants plant flag flags painting picture sign laundry".split()
+)
+HANGED_FROM |= {"chandelier", "ceiling", "lamppost", "lampposts", "balcony"}
+BUILDINGS = frozenset("bridge skyscraper building rooftop roof tower".split())
+EDGES = frozenset("edge railing ledge".split())
+
+
+def _hanged_one(tokens: list[Token], i: int) -> bool:
+    """The one hanging at ``i`` is a person: the nearest named thing before it is a person (a woman
+    in a white dress), not lanterns or a flag; or nothing is named (the one pictured)."""
+    for t in reversed(tokens[max(0, i - 7) : i]):
+        if t.surface in HANGING_THINGS:
+            return False
+        if "person" in t.concepts or t.surface in REFLEXIVES:
+            return True
+    return _hanging_alone(tokens, i)
+
+
+def _round_fourteen_harm(d: _Decision) -> None:
+    """Blind set T's self-harm told by what someone does: a person hanging from a tree or a
+    chandelier, peaceful; a fall from a building told as calm; sitting on a railing with a note; a
+    farewell at Beachy Head's edge; walking into the water with a farewell; a bottle counted out
+    with a note; a sealed garage with a goodnight; veins opened."""
+    ix, add, tokens = d.ix, d.add, d.tokens
+    surfaces = {t.surface for t in tokens} | {t.lemma for t in tokens}
+    calm = bool(surfaces & CALM_WORDS) or ix.has("farewell", "resolve", "resolve_weak", "farewell_weak")
+    parting = ix.has("farewell", "resolve", "farewell_weak") or bool(surfaces & PARTING)
+    for i, t in enumerate(tokens[:-2]):  # "a woman in a white dress hanging from a chandelier, serene"
+        after = [u.surface for u in tokens[i + 1 : i + 4]]  # "hanging peacefully from a tree"
+        if t.surface == "hanging" and "from" in after and calm and _hanged_one(tokens, i):
+            if any(u.surface in HANGED_FROM for u in tokens[i + 2 : i + 6]):
+                add("self_harm", "self_harm.hanging", i)
+                break
+    falls = [i for i, t in enumerate(tokens) if t.surface in FALLING or "jump_intent" in t.concepts]
+    festive = any(w in FESTIVE for t in tokens for w in t.surface.split())  # "a farewell party"
+    if falls and surfaces & BUILDINGS and calm and not d.prevention and not festive and not surfaces & SAFE_JUMPS:
+        add("self_harm", "self_harm.jump_scene", falls[0])
+    resolved = ix.has("resolve", "farewell") or (ix.has("resolve_weak") and ix.has("farewell_weak"))
+    if surfaces & EDGES and (surfaces & {"dangling", "sitting"} or ix.has("cliff_site")) and resolved:
+        add("self_harm", "self_harm.jump_scene", next(i for i, t in enumerate(tokens) if t.surface in EDGES))
+    into_water = any(t.surface == "into" and any(u.surface in WATERS_DEEP for u in tokens[k + 1 : k + 4])
+                     and tokens[k - 1].surface in WADE for k, t in enumerate(tokens) if k)  # fmt: skip
+    if into_water and (parting or ix.has("drown_weight")) and not d.prevention and not surfaces & SWIMS:
+        add("self_harm", "self_harm.drowning", next(k for k, t in enumerate(tokens) if t.surface == "into"))
+    if surfaces >= PLATFORM_EDGE and surfaces & {"headlights", "appear", "appears"} and calm:
+        add("self_harm", "self_harm.in_front_of_vehicle", next(i for i, t in enumerate(tokens) if t.surface == "edge"))
+    rails = [r for r in ix.at("rail") if _on_the_tracks(tokens, r)]  # lying on the tracks, the train coming
+    if rails and ix.has("vehicle") and ix.has("farewell", "resolve") and not d.prevention:
+        add("self_harm", "self_harm.in_front_of_vehicle", rails[0])
+    many = ix.has("excess") or any(t.number is not None and t.number >= 20 for t in tokens)  # "all forty"
+    if ix.has("pills_weak", "pills") and many and ix.has("farewell", "resolve") and not surfaces & PHARMACY:
+        add("self_harm", "self_harm.pills_overdose", ix.at("pills_weak", "pills")[0])
+    if ix.has("sealed_room") and surfaces & {"car", "key", "engine"} and ix.has("farewell", "farewell_weak", "resolve"):
+        add("self_harm", "self_harm.method", ix.at("sealed_room")[0])
+    if ix.has("self_cut") and not d.prevention:
+        add("self_harm", "self_harm.self_injury", ix.at("self_cut")[0])
+
+
+def _round_fourteen_violence(d: _Decision) -> None:
+    """Blind set T's violence told by what someone does: a captive with torture tools, or with "show
+    him an hour later"; a vest strapped on in a crowd or a place of worship; an animal doused and
+    lit; a vehicle driven into a crowd with what is left; a gun in an office or school with blood;
+    and its hate: a boot or knee on a group's neck, the 41% jibe at trans people, a group humiliated
+    while a crowd cheers, shooting a group for points."""
+    ix, add, tokens = d.ix, d.add, d.tokens
+    surfaces = {t.surface for t in tokens} | {t.lemma for t in tokens}
+    if ix.has("captive") and ix.has("torture_tool", "aftermath_ask") and ix.has("person"):
+        add("violence", "violence.torture", ix.at("captive")[0], ix.at("torture_tool", "aftermath_ask")[0])
+    if ix.has("bomb_vest") and (surfaces & (MASS_SCENE | CROWDS) or ix.has("group")):
+        add("violence", "violence.attack", ix.at("bomb_vest")[0])
+    for p, t in enumerate(tokens):  # "pours the petrol over the kennel door ... strikes the match"
+        doused = [k for k in range(p + 1, min(len(tokens), p + 9)) if "animal" in tokens[k].concepts
+                  or tokens[k].surface in ANIMAL_PLACES]  # fmt: skip
+        if t.surface in POURED and doused and surfaces & ACCELERANTS and surfaces & IGNITION:
+            add("violence", "violence.animal_cruelty", doused[0], p)
+            break
+    if (
+        surfaces & VEHICLES
+        and surfaces & RAMMING
+        and surfaces & CROWDS
+        and ix.has("gore", "aftermath", "aftermath_ask")
+    ):
+        add("violence", "violence.attack", next(i for i, t in enumerate(tokens) if t.surface in RAMMING))
+    if (
+        ix.has("firearm")
+        and surfaces & MASS_SCENE
+        and ix.has("wound")
+        and not surfaces & (NOT_A_KILLER | {"paintball"})
+    ):
+        add("violence", "violence.mass_shooting", ix.at("firearm")[0])
+    groups = ix.at(*GROUPS)
+    marked = groups + ix.at("group_attire")
+    if not marked or d.history:
+        return
+    if not groups:
+        groups = marked
+    for n, t in enumerate(tokens):  # "a boot on a Black man's neck"
+        if t.surface in NECKS and any(u.surface in PRESSING_ON for u in tokens[max(0, n - 7) : n]):
+            if any(0 < n - g <= 6 for g in groups):
+                add("hate", "hate.violence_celebrated", groups[0], n)
+                break
+    if "trans" in surfaces and any(t.number == 41 for t in tokens):
+        add("hate", "hate.coded", groups[0])
+    cheered = surfaces & CELEBRATE or surfaces & {"cheers", "cheering", "cheer"} or surfaces & SAID
+    if ix.has("demean") and cheered:  # "made to scrub the pavement" while a crowd cheers; "know your place"
+        add("hate", "hate.demeaning", marked[0], ix.at("demean")[0])
+    for e, t in enumerate(tokens):  # "points for shooting Mexicans wading across"
+        if t.lemma in KILL_VERBS and any(0 < g - e <= 2 for g in groups) and surfaces & POINTS:
+            add("hate", "hate.call", e, groups[0])
+            break
+    for r, t in enumerate(tokens[:-1]):  # "the whole country finally rid of gay people"
+        if t.surface == "rid" and tokens[r + 1].surface == "of" and any(0 < g - r <= 4 for g in groups):
+            add("hate", "hate.exclusion", r, groups[0])
+            break
+
+
 _RULES = (
     _minors,
     _sexual,
@@ -2091,6 +2227,8 @@ _RULES = (
     _round_eleven_hate,
     _round_twelve,
     _round_thirteen,
+    _round_fourteen_harm,
+    _round_fourteen_violence,
 )
 
 

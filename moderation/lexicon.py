@@ -1357,7 +1357,7 @@ add_senses(("kill", "killed", "killing", "kills"), "gamer gamers noob noobs gami
 add_senses(("stomp", "stomps", "stomping"), "platformer boss goomba mario pixel retro 8-bit 16-bit level")
 # Round twelve (blind set R: stories, memes, headlines, questions, text tricks, negative-prompt
 # tricks, code-switching, poems)
-add_words({"group": "pride-parade", "excess": "spilled", "sexualising": "moans moaning"})
+add_words({"group": "pride-parade", "sexualising": "moans moaning"})
 PEOPLE_AFTER |= {"customer", "customers", "patron", "patrons", "regulars", "worker", "workers", "employees",
                  "tenants", "voters", "fans", "shoppers", "passengers", "residents"}
 PHRASES.update({
@@ -1372,7 +1372,7 @@ PHRASES.update({
     "stones in his pockets": "drown_weight", "stones in his coat pockets": "drown_weight",
     "rocks in her pockets": "drown_weight", "rocks in his pockets": "drown_weight",
     "the most beautiful decision": "resolve", "beautiful decision": "resolve", "peaceful exit": "resolve",
-    "count the pills": "excess", "take one more": "excess",
+    "count the pills": "excess pills", "spilled pills": "excess pills", "take one more": "excess",
     "against antisemitism": "prevention", "against racism": "prevention", "against hate": "prevention",
     "against islamophobia": "prevention", "against homophobia": "prevention", "stop hate": "prevention",
     "sex on the beach": "sex_act", "murder this set": "benign", "murder these weights": "benign",
@@ -1411,7 +1411,7 @@ PHRASES.update({
     "cannot be trusted": "hate_claim", "old people": "group", "the elderly": "group", "know your place": "demean",
     # self-harm told by its scene
     "haven't eaten": "ed_caption", "havent eaten": "ed_caption", "not eaten in": "ed_caption",
-    "sealed garage": "sealed_room", "closed garage": "sealed_room", "lit cigarette": "sh_mark",
+    "sealed garage": "sealed_room", "lit cigarette": "sh_mark",
     "long walk off a short pier": "suicide", "pockets with stones": "drown_weight",
     "pockets with rocks": "drown_weight",
     "golden gate bridge jump": "suicide", "golden gate jump": "suicide", "chose peace": "resolve",
@@ -1439,4 +1439,67 @@ add_senses(("split open", "split", "sliced open", "cut open"), "textbook")
 add_senses(("severed",), "rubber latex prop props fake makeup")
 add_senses(("dyke", "dykes"), "dutch sea water embankment flood dam canal windmills polder levee")
 add_senses(("cut",), "cutman boxing boxer gym ring trainer")
+# Round fourteen (blind set T: lists of ideas, registers (tickets, contracts, abstracts, listings,
+# commentary), caps and slang, harm implied by what a character does, metaphors, fiction and dreams)
+add_words({
+    "slur": "hindoos",
+    "hate_phrase": "judenfrei judenrein",
+    "group": "indigenas",
+    "pills": "naloxone",
+})
+PEOPLE_AFTER |= {"striker", "strikers", "shopkeeper", "student", "family", "families"}
+PHRASES.update({
+    # sex told by what the bodies do
+    "lowers herself onto him": "sex_act", "where their bodies meet": "sex_act",
+    "climbs onto him": "sexualising", "there s nothing underneath": "nudity", "nothing underneath her": "nudity",
+    "hand between her thighs": "sex_act", "his fingers disappear": "sex_act", "only the heels on": "nudity",
+    "nothing but heels": "nudity", "only her heels on": "nudity", "parts her knees": "pose",
+    "presses in from behind": "sex_act", "what the towel was hiding": "nudity", "everything visible": "exposing",
+    # violence implied
+    "brain pulp": "gore", "heads like watermelons": "gore", "popping heads": "gore", "face shredded": "gore",
+    "dragging a cop behind a car": "gore", "dragged behind a car": "gore", "face down in the trench": "atrocity",
+    "lying face down in the trench": "atrocity", "mass grave": "atrocity",
+    "strapped around his waist": "bomb_vest", "strapped to his chest": "bomb_vest", "explosive vest": "bomb_vest",
+    "suicide vest": "bomb_vest", "render the aftermath": "aftermath_ask", "show the aftermath": "aftermath_ask",
+    "an hour later": "aftermath_ask", "a minute later": "aftermath_ask", "the second right after": "aftermath_ask",
+    "one second after": "aftermath_ask", "moments later": "aftermath_ask", "what s left under the wheels": "gore",
+    "alternate history": "fiction",
+    "zip tied": "captive", "tied to the chair": "captive", "tied to a chair": "captive", "kidnapper": "captive",
+    "car battery": "torture_tool", "blowtorch": "torture_tool", "pliers": "torture_tool",
+    # hate
+    "go back to the jungle": "hate_phrase", "back to the jungle": "hate_phrase", "monkey gestures": "dehumanise_animal",
+    "yellow star": "group_attire", "made to scrub": "demean",
+    "conversion camp": "hate_phrase", "fix your kind": "hate_phrase", "we fix your kind": "hate_phrase",
+    "la france aux francais": "hate_phrase", "stomping its feet": "benign", "stomping her feet": "benign",
+    "stomping his feet": "benign", "stomps its feet": "benign", "wrists tied": "captive", "ankles tied": "captive",
+    "hands tied": "captive", "wrists to the bumper": "captive", "ties the informant s wrists": "captive",
+    # self-harm told by its scene
+    "steps off the roof": "jump_intent", "step off the roof": "jump_intent", "stepping off the roof": "jump_intent",
+    "choice to end it": "suicide", "end it all": "suicide", "place to leave from": "resolve",
+    "beachy head": "cliff_site", "cheerio": "farewell_weak", "sod it": "resolve_weak",
+    "see you on the other side": "farewell",
+    "don t come looking": "farewell", "dont come looking": "farewell", "goodnight": "farewell_weak",
+    "last level cleared": "resolve_weak", "from the bottle": "pills_weak",
+    "tapes the edges of the garage door": "sealed_room", "garage door taped": "sealed_room",
+    "pockets full of stones": "drown_weight", "pockets full of rocks": "drown_weight",
+    "veins opened": "self_cut", "opened her veins": "self_cut", "opened his veins": "self_cut",
+    "older marks": "sh_mark", "rows of older marks": "sh_mark", "sh scars": "suicide", "sh scar": "suicide",
+    "0 cal": "ed_caption", "zero cal": "ed_caption", "0 calories": "ed_caption", "keep going": "ed_weak",
+    "ribs like a xylophone": "ed_body", "skin and bones": "ed_body", "what discipline looks like": "ed_caption",
+    "perfect thinness": "ed_caption", "death by starvation": "ed_act",
+    # double meanings
+    "my crush": "romance", "crush on": "romance", "her crush": "romance", "his crush": "romance",
+    "shot them down": "benign", "i m dead": "benign", "im dead": "benign", "get your shot": "benign",
+    "naloxone kit": "prevention", "overdose awareness": "prevention",
+})
+add_senses(("bloodbath",), "band logo metal festival font stage")
+add_senses(("massacre", "slaughter", "murder", "execute", "carnage"), "scoreline dunk arena court defense fast break")
+add_senses(("massacre", "carnage", "slaughter"), "5-0 goal goals league footy afl grand final field mcg rugby")
+add_senses(("fag", "fags"), "pub cigarette cigarettes smoke smoking pint lighter ashtray packet bloke")
+add_senses(("murder",), "meme lol funny glass")
+add_senses(("shot", "shots"), "vaccine vaccines clinic jab")
+add_senses(("bag over her head", "bag over his head", "bag over head"), "beekeeper hive bees veil mesh")
+add_senses(("blade", "throat"), "barber shave shaving barbershop")
+add_senses(("strip", "strips", "stripping", "strips down"), "swimsuit swimmer plunge lake pool wetsuit")
+add_senses(("stomp", "stomping", "stomps"), "cloud tantrum picture-book cartoon")
 # fmt: on

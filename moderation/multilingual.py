@@ -2864,6 +2864,70 @@ _ROUND_THIRTEEN: dict[str, dict[str, str]] = {
     },
 }
 _merge_into(_ROUND_TEN, _ROUND_THIRTEEN)
+# Round fourteen (blind set T: Brazilian slang, French verlan, casual German, Italian, Spanish,
+# Turkish and Hinglish).
+_ROUND_FOURTEEN: dict[str, dict[str, str]] = {
+    "pt": {
+        "dismembered": "esquartejad*",
+        "machete": "+facao",
+        "guts": "+tripa +tripas",
+        "out": "+pra-fora",
+        "guy": "+cara +mano",
+        "arm": "+braco",
+        "cut": "+cortado +cortada +cortados",
+        "dripping": "+escorrendo",
+        "pain is beautiful": "+a-dor",
+        "prevention": "+prevencao",
+        "suicide": "+suicidio",
+    },
+    "fr": {
+        "guy": "+keum +mec",
+        "smash": "+eclater +eclate",
+        "head": "+tete",
+        "bat": "+batte",
+        "brain": "+cervelle",
+        "blacks": "renoi*",
+        "arabs": "rebeu*",
+        "out": "+dehors",
+        "vermin": "+vermine",
+        "rats": "+rats",
+    },
+    "it": {
+        "boils alive": "+bolle-vivo",
+        "cat": "+gatto",
+        "pot": "+pentola",
+        "screams": "+urla",
+    },
+    "es": {
+        "natives": "+indigenas",
+        "pigs": "+cerdos",
+        "dirty": "+sucios +sucias",
+        "inferior races": "+razas-inferiores",
+        "hanging from": "+colgada-de +colgado-de",
+        "hanged": "+colgada +colgado",
+        "tree": "+arbol",
+        "finally at peace": "+por-fin",
+    },
+    "de": {
+        "on": "+auf",
+        "tracks": "+gleisen +gleise",
+        "train": "+zug",
+        "waits": "+wartet",
+        "finally at peace": "+endlich-ruhe",
+        "lying": "+liegt",
+        "smiling": "+lachelnd",
+    },
+    "tr": {"pigs": "+domuz", "as": "+olarak", "showing": "+gosteren", "finish them all": "+hepsini-bitirseydik"},
+    "hi-latin": {
+        "poison": "+zeher +zehar",
+        "bottle": "+botal",
+        "drinking": "+pee",
+        "goodbye": "+alvida",
+        "peace": "+sukoon +shaant",
+        "face": "+chehra",
+    },
+}
+_merge_into(_ROUND_TEN, _ROUND_FOURTEEN)
 _merge_into(_ROUND_NINE, _ROUND_TEN)
 _merge_into(_ROUND_EIGHT, _ROUND_NINE)
 _merge_into(_ROUND_SEVEN, _ROUND_EIGHT)
