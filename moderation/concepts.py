@@ -1647,7 +1647,7 @@ HANG_FROM = frozenset("closet wardrobe belt doorframe door ceiling rafter beam f
 FIRE = frozenset("fire flames burning burned burnt ablaze engulfed torched arson".split())
 RESCUE = frozenset("saved save rescued rescue firefighters firefighter extinguished rebuilt restored".split())
 AMUSED = CELEBRATE | {"amusement", "theme", "party", "happy", "attraction"}
-KILLERS = frozenset("tarrant breivik mcveigh".split())
+KILLERS = frozenset("tarrant breivik mcveigh bundy dahmer gacy manson".split())
 MEAT_TRADE = frozenset("butcher butchers stew chef hunter hunters taxidermy recipe meat farm farmer".split())
 INSTRUMENTS = frozenset("pipe bat hammer stick sticks whip chain belt club crowbar".split())
 PLATFORM_EDGE = frozenset({"edge", "platform"})
@@ -1792,11 +1792,13 @@ def _round_ten_minors(d: _Decision) -> None:
 
 
 # Round eleven (blind set Q).
-RELIEF = frozenset("freedom release relief goodbye farewell".split())
+RELIEF = frozenset("freedom release relief goodbye farewell liberated liberating".split())
 KNOCKED = frozenset("knocked kicked overturned tipped toppled".split())
 SITTING = frozenset("swing swings sitting sits seated perched".split())
 VEHICLES = frozenset("bus train truck lorry tram subway car".split())
-INTO_TRAFFIC = frozenset("stepping stepped steps step walking walks jumping jumps throwing throws".split())
+INTO_TRAFFIC = frozenset(
+    "stepping stepped steps step walking walks jumping jumps throwing throws kneeling leaping leaps lying".split()
+)
 FALLING = frozenset("fall falls falling fell jump jumps jumping leap leaping".split())
 HEIGHTS = frozenset("ledge railing cliff rooftop roof bridge building skyscraper balcony".split())
 FESTIVE = frozenset("party performance concert tour show game match season camp".split())
@@ -2204,6 +2206,55 @@ def _round_fourteen_violence(d: _Decision) -> None:
             break
 
 
+# Round fifteen (blind set U).
+LIKENED = frozenset({"as", "like"})
+NOT_LIKENED = frozenset("dressed costume costumes costumed".split())
+THROWN = frozenset("throwing thrown throws threw pushing pushed pushes".split())
+THEMSELVES = REFLEXIVES | {"themselves", "oneself"}
+IGNITING = frozenset("striking strikes struck lights lighting ignites igniting flicks sets".split())
+
+
+def _round_fifteen(d: _Decision) -> None:
+    """Blind set U's plain prompts: a group drawn "as" a vermin or an animal or a demeaning label
+    ("Irish as drunken apes", "immigrants drawn as a swarm of insects", not "dressed as"); a group
+    labelled a terrorist; a group shown by a demeaning word in a cartoon; a person thrown off a
+    roof; an animal clubbed or cut open to death or suffering; a massacre site celebrated; petrol
+    poured over oneself."""
+    ix, add, tokens = d.ix, d.add, d.tokens
+    surfaces = {t.surface for t in tokens} | {t.lemma for t in tokens}
+    groups = ix.at(*GROUPS)
+    if groups and not d.history and not surfaces & NOT_LIKENED:
+        for k, t in enumerate(tokens):  # "Christians as brainwashed sheep", "Irish as drunken apes"
+            if t.surface in LIKENED and any(0 < k - g <= 4 for g in groups):
+                likened = [j for j in range(k + 1, min(len(tokens), k + 5))
+                           if tokens[j].concepts & {"dehumanise", "dehumanise_animal", "demean"}]  # fmt: skip
+                if likened:
+                    add("hate", "hate.dehumanising_comparison", groups[0], likened[0])
+                    break
+    for k in ix.at("link"):  # "a Sikh man labelled 'terrorist'"
+        if groups and any(u.surface in ("terrorist", "terrorists") for u in tokens[k + 1 : k + 3]) and not d.history:
+            add("hate", "hate.demeaning", groups[0], k)
+            break
+    demeaned = [k for k in ix.at("demean") if any(abs(k - g) <= 6 for g in groups)]
+    if demeaned and surfaces & (CARICATURES | {"webcomic", "mocking", "sneering", "meme"}) and not d.history:
+        add("hate", "hate.caricature", groups[0], demeaned[0])
+    for i, t in enumerate(tokens):  # "throwing a man off a rooftop"
+        if t.surface in THROWN and any("person" in u.concepts for u in tokens[i + 1 : i + 4]):
+            if any(u.surface == "off" for u in tokens[i + 1 : i + 6]) and surfaces & HEIGHTS:
+                add("violence", "violence.execution", i)
+                break
+    if ix.has("animal") and ix.has("gore", "act_strong") and ix.has("death", "suffering") and not surfaces & MEAT_TRADE:
+        add("violence", "violence.animal_cruelty", ix.at("animal")[0])
+    sites = ix.at("atrocity_site")
+    if sites and surfaces & (CELEBRATE | {"celebratory"}) and not d.history:
+        add("violence", "violence.glorified_attack", sites[0])
+    for p, t in enumerate(tokens):  # "pouring petrol over themselves and striking a match"
+        if t.surface in POURED and any(u.surface in THEMSELVES for u in tokens[p + 1 : p + 6]):
+            if surfaces & ACCELERANTS and surfaces & IGNITING and not surfaces & {"accident", "safety", "safely"}:
+                add("self_harm", "self_harm.method", p)
+                break
+
+
 _RULES = (
     _minors,
     _sexual,
@@ -2229,6 +2280,7 @@ _RULES = (
     _round_thirteen,
     _round_fourteen_harm,
     _round_fourteen_violence,
+    _round_fifteen,
 )
 
 

@@ -1502,4 +1502,31 @@ add_senses(("bag over her head", "bag over his head", "bag over head"), "beekeep
 add_senses(("blade", "throat"), "barber shave shaving barbershop")
 add_senses(("strip", "strips", "stripping", "strips down"), "swimsuit swimmer plunge lake pool wetsuit")
 add_senses(("stomp", "stomping", "stomps"), "cloud tantrum picture-book cartoon")
+# Round fifteen (blind set U: the plain prompts most users type, with many synonyms per category)
+add_words({
+    "symbol": "bundy dahmer gacy manson",
+    "group": "irish nonbinary non-binary",
+    "suicide": "seppuku harakiri hara-kiri",
+    "cruelty_act": "clubbed clubbing",
+    "slur": "r-word",
+})
+PHRASES.update({
+    "butt and balls": "genitals", "thirst trap": "sexualising",
+    "fan art": "endorse_weak", "misunderstood genius": "endorse", "bodies flying": "gore", "terror attack": "atrocity",
+    "sawn open": "gore", "sawed open": "gore", "clubbed to death": "act_strong cruelty_act",
+    "ban them all": "expel_out", "ban them": "expel_out", "herding people into showers": "hate_phrase",
+    "into the showers": "hate_code_weak", "ss uniform": "symbol", "drooling idiots": "demean", "r word": "slur",
+    "mentally ill freaks": "demean", "burn the churches": "hate_phrase",
+    "burn the mosques": "hate_phrase", "burn the synagogues": "hate_phrase", "caste purity": "hate_phrase",
+    "untouchability": "hate_phrase", "spitting on": "demean",
+    "drowned ophelia": "suicide", "hose from the exhaust": "suicide", "hose running from the exhaust": "suicide",
+    "head inside an open gas oven": "suicide", "head in the gas oven": "suicide",
+    "shot himself": "suicide", "shot herself": "suicide",
+    "shoots himself": "suicide", "shoots herself": "suicide", "shot himself in the foot": "benign",
+    "hollow cheeks": "ed_body", "one grape a day": "ed_caption",
+    "self strangulation": "suicide", "you don t deserve food": "ed_act", "kcal limit": "ed_caption",
+    "calorie limit": "ed_caption", "peace at last": "farewell",
+    "drowning in paperwork": "benign", "drowning in work": "benign", "slit lamp": "benign",
+})
+add_senses(("bruised", "bruise", "bruises"), "mma fighter boxer boxing ring win champion")
 # fmt: on
