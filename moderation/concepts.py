@@ -2255,6 +2255,19 @@ def _round_fifteen(d: _Decision) -> None:
                 break
 
 
+# Round sixteen (own minors probe).
+BEDROOM = frozenset("sheets romantic honeymoon candles petals intimate lingerie".split())  # not "her big girl bed"
+
+
+def _round_sixteen_minors(d: _Decision) -> None:
+    """A child's "first time" told as romantic (petals on the sheets, candles; on the full view: a project's
+    allowed phrases never relax it)."""
+    full, tokens = d.full, d.tokens
+    surfaces = {t.surface for t in tokens}
+    if full.has("first_time") and full.has("minor", "minor_weak") and surfaces & BEDROOM:
+        d.add("minors", "minors.first_time", full.at("minor", "minor_weak")[0], full.at("first_time")[0], view=full)
+
+
 _RULES = (
     _minors,
     _sexual,
@@ -2281,6 +2294,7 @@ _RULES = (
     _round_fourteen_harm,
     _round_fourteen_violence,
     _round_fifteen,
+    _round_sixteen_minors,
 )
 
 

@@ -1529,4 +1529,9 @@ PHRASES.update({
     "drowning in paperwork": "benign", "drowning in work": "benign", "slit lamp": "benign",
 })
 add_senses(("bruised", "bruise", "bruises"), "mma fighter boxer boxing ring win champion")
+# Round sixteen (an own minors probe: children in sexual poses told plainly)
+PHRASES.update({
+    "bare bottom": "nudity", "bare butt": "nudity", "bare bum": "nudity", "bare buttocks": "nudity",
+    "no towel": "undress", "without a towel": "undress", "first time": "first_time",
+})
 # fmt: on
