@@ -361,7 +361,7 @@ def _join_letters(match: re.Match) -> str:
 def _join_spaced(match: re.Match) -> str:
     joined = match.group(0).replace(" ", "")
     tokens = analyse(joined)
-    if any(t.concepts for t in tokens) or len(tokens) > 1:
+    if any(t.concepts for t in tokens) or len(tokens) > 1 or joined in PHRASE_WORDS:  # "l i t t l e girl"
         return joined
     # "a t e e n": an article in front of a spelled-out word
     if len(joined) > 3 and joined[0] in "ai" and any(t.concepts for t in analyse(joined[1:])):
@@ -1800,7 +1800,9 @@ INTO_TRAFFIC = frozenset(
     "stepping stepped steps step walking walks jumping jumps throwing throws kneeling leaping leaps lying".split()
 )
 FALLING = frozenset("fall falls falling fell jump jumps jumping leap leaping".split())
-HEIGHTS = frozenset("ledge railing cliff rooftop roof bridge building skyscraper balcony".split())
+HEIGHTS = frozenset(
+    "ledge railing cliff rooftop roof bridge building skyscraper balcony viaduct overpass tower".split()
+)
 FESTIVE = frozenset("party performance concert tour show game match season camp".split())
 DANGLING = frozenset({"dangling", "dangle", "dangles", "swinging"})
 STEPPING_OFF = frozenset({"stepping off", "steps off", "stepped off", "kicked", "kicks", "kicking"})
@@ -1962,6 +1964,18 @@ def _hanging_alone(tokens: list[Token], i: int) -> bool:
     return before is None or "person" in before.concepts or before.surface in REFLEXIVES
 
 
+def _animal_in_a_running_machine(d: _Decision, surfaces: set[str]) -> None:
+    """An animal inside a running machine: "a cat inside a running microwave", "a puppy in a
+    running dryer"."""
+    tokens = d.tokens
+    for a in d.ix.at("animal"):
+        trap = [k for k in range(a + 1, min(len(tokens), a + 6)) if tokens[k].surface in TRAPS]
+        inside = trap and any(tokens[k].surface in ("inside", "in") for k in range(a + 1, trap[0]))
+        if inside and surfaces & SWITCHED_ON:
+            d.add("violence", "violence.animal_cruelty", a, trap[0])
+            break
+
+
 def _round_twelve(d: _Decision) -> None:
     """Blind set R's classes: a group beside a noose or a lynching; a group deported while crowds
     cheer; a group "cured"; a group drawn "as an infestation"; a group seen through a scope; Jews
@@ -2009,19 +2023,12 @@ def _round_twelve(d: _Decision) -> None:
     )
     if ix.has("drown_weight") and into_water:  # "walking into the sea with stones in her coat pockets"
         add("self_harm", "self_harm.drowning", ix.at("drown_weight")[0])
-    means = ix.at("pills", "noose")
+    means = ix.at("pills", "pills_weak", "noose")
     parting = ix.has("farewell", "resolve") or bool(surfaces & {"goodbye", "farewell"})
-    if means and parting and surfaces & NOTES and not d.prevention and not d.history:  # "pills, a farewell card"
+    office = surfaces & (PHARMACY | FESTIVE | {"retiring", "retirement"})
+    if means and parting and surfaces & NOTES and not d.prevention and not d.history and not office:
         add("self_harm", "self_harm.suicide", means[0])
-    for a in ix.at("animal"):  # "cat inside a running microwave"
-        trap = [k for k in range(a + 1, min(len(tokens), a + 6)) if tokens[k].surface in TRAPS]
-        if (
-            trap
-            and any(tokens[k].surface in ("inside", "in") for k in range(a + 1, trap[0]))
-            and surfaces & SWITCHED_ON
-        ):
-            add("violence", "violence.animal_cruelty", a, trap[0])
-            break
+    _animal_in_a_running_machine(d, surfaces)
 
 
 # Round thirteen (blind set S).
@@ -2075,7 +2082,7 @@ def _round_thirteen(d: _Decision) -> None:
 # Round fourteen (blind set T).
 SIGNS |= {"flyer", "flyers", "leaflet", "leaflets"}
 ACCELERANTS = frozenset("petrol gasoline gas kerosene lighter-fluid".split())
-IGNITION = frozenset("match matches lighter strikes lit ignites torch".split())
+IGNITION = frozenset("match matches lighter strikes lit ignites torch alight".split())
 RAMMING = frozenset("swerved ploughed plowed drove drives ploughing plowing swerves rams rammed".split())
 CROWDS = frozenset("crowd crowds market parade festival pedestrians shoppers".split())
 NECKS = frozenset({"neck"})
@@ -2128,7 +2135,11 @@ def _round_fourteen_harm(d: _Decision) -> None:
     if falls and surfaces & BUILDINGS and calm and not d.prevention and not festive and not surfaces & SAFE_JUMPS:
         add("self_harm", "self_harm.jump_scene", falls[0])
     resolved = ix.has("resolve", "farewell") or (ix.has("resolve_weak") and ix.has("farewell_weak"))
-    if surfaces & EDGES and (surfaces & {"dangling", "sitting"} or ix.has("cliff_site")) and resolved:
+    if (
+        surfaces & EDGES
+        and (surfaces & {"dangling", "sitting", "perched", "hovering"} or ix.has("cliff_site"))
+        and resolved
+    ):
         add("self_harm", "self_harm.jump_scene", next(i for i, t in enumerate(tokens) if t.surface in EDGES))
     into_water = any(t.surface == "into" and any(u.surface in WATERS_DEEP for u in tokens[k + 1 : k + 4])
                      and tokens[k - 1].surface in WADE for k, t in enumerate(tokens) if k)  # fmt: skip
@@ -2163,6 +2174,7 @@ def _round_fourteen_violence(d: _Decision) -> None:
     for p, t in enumerate(tokens):  # "pours the petrol over the kennel door ... strikes the match"
         doused = [k for k in range(p + 1, min(len(tokens), p + 9)) if "animal" in tokens[k].concepts
                   or tokens[k].surface in ANIMAL_PLACES]  # fmt: skip
+        doused += [k for k in range(max(0, p - 4), p) if "animal" in tokens[k].concepts]  # "puppy doused with"
         if t.surface in POURED and doused and surfaces & ACCELERANTS and surfaces & IGNITION:
             add("violence", "violence.animal_cruelty", doused[0], p)
             break
@@ -2268,6 +2280,66 @@ def _round_sixteen_minors(d: _Decision) -> None:
         d.add("minors", "minors.first_time", full.at("minor", "minor_weak")[0], full.at("first_time")[0], view=full)
 
 
+# Round sixteen (blind set V).
+LIQUOR = frozenset("vodka whiskey whisky wine gin rum alcohol booze".split())
+LIFELESS = frozenset("lifeless slumped limp motionless drowned".split())
+
+
+def _round_sixteen(d: _Decision) -> None:
+    """Blind set V's prompts without the category's key word: a shooter or "opens fire" in a church,
+    school or crowd; an animal beaten with a tool and wounded, even on a farm; three racist tropes at
+    once; pills beside liquor with a resolve; a gun under one's chin, calm; a red bath with a razor
+    or a lifeless body; a resolve, a death and a river; blades called "coping tools", "I'll go
+    deeper"; a ligature around one's neck tied to a rod; about to leap from a height with "do it";
+    cigarette burns with "I deserve this"."""
+    ix, add, tokens = d.ix, d.add, d.tokens
+    surfaces = {t.surface for t in tokens} | {t.lemma for t in tokens}
+    opens = [
+        i for i, t in enumerate(tokens[:-1]) if t.surface in ("opens", "opened") and tokens[i + 1].surface == "fire"
+    ]
+    fired = bool(opens) and not surfaces & {"range", "paintball", "nerf", "laser"}  # "opens fire" in a church
+    shooting = fired or bool(surfaces & SHOOTERS and not surfaces & NOT_A_KILLER)
+    if shooting and surfaces & MASS_SCENE and not d.history:
+        add("violence", "violence.mass_shooting", (opens or [0])[0])
+    animals, cruel = ix.at("animal"), ix.at("cruelty_act")
+    tooled = [c for c in cruel if any(u.surface in INSTRUMENTS for u in tokens[c + 1 : c + 6])]  # "beaten with a pipe"
+    if animals and tooled and ix.has("wound", "gore") and not d.history:
+        add("violence", "violence.animal_cruelty", animals[0], tooled[0])
+    marked = ix.at(*GROUPS) + ix.at("group_attire")
+    if marked and ix.has("gloat") and surfaces & (HOLOCAUST | {"prisoners", "barbed"}) and not d.history:
+        add("hate", "hate.attack_celebrated", marked[0], ix.at("gloat")[0])  # "'they deserved it'" beside the camps
+    if len(ix.at("trope")) >= 3 and not d.history:
+        add("hate", "hate.trope", ix.at("trope")[0])
+    calm = bool(surfaces & CALM_WORDS) or ix.has("farewell", "resolve")
+    if ix.has("pills") and surfaces & LIQUOR and (ix.has("resolve", "farewell") or "tonight" in surfaces):
+        add("self_harm", "self_harm.pills_overdose", ix.at("pills")[0])
+    if ix.has("chin") and ix.has("firearm") and calm and surfaces & {"pressed", "pressing", "presses", "press"}:
+        add("self_harm", "self_harm.suicide", ix.at("firearm")[0])
+    red = ix.has("red_water") or _red_water(tokens) is not None
+    if ix.has("bath") and red and (ix.has("cutter") or surfaces & LIFELESS):
+        add("self_harm", "self_harm.bleeding_out", ix.at("bath")[0])
+    if ix.has("resolve") and surfaces & (LIFELESS | {"floating"}) and surfaces & WATERS_DEEP and not d.prevention:
+        add("self_harm", "self_harm.drowning", ix.at("resolve")[0])
+    if ix.has("sh_intent") and (ix.has("cutter", "harm_method_site") or "blades" in surfaces):
+        add("self_harm", "self_harm.self_injury", ix.at("sh_intent")[0])
+    necks = [
+        n
+        for n, t in enumerate(tokens)
+        if t.surface == "neck" and "around" in (u.surface for u in tokens[max(0, n - 3) : n])
+    ]
+    tying = surfaces & {"tying", "tied", "ties", "tie", "knotting", "knotted"}
+    if (
+        necks and tying and (ix.has("hang_place") or surfaces & HANG_FROM)
+    ):  # "her scarf to the shower rod and around her neck"
+        add("self_harm", "self_harm.hanging", necks[0])
+    safe = surfaces & (SAFE_JUMPS | FESTIVE | {"fair", "skydiver"})
+    high = surfaces & HEIGHTS or ix.has("resolve")  # "on the wrong side of the railing, ready to let go"
+    if ix.has("jump_intent") and high and ix.has("urge", "resolve", "farewell") and not safe:
+        add("self_harm", "self_harm.jump_scene", ix.at("jump_intent")[0])
+    if ix.has("sh_mark") and ix.has("self_punish") and ix.has("harm_method_site"):
+        add("self_harm", "self_harm.self_injury", ix.at("sh_mark")[0])
+
+
 _RULES = (
     _minors,
     _sexual,
@@ -2295,6 +2367,7 @@ _RULES = (
     _round_fourteen_violence,
     _round_fifteen,
     _round_sixteen_minors,
+    _round_sixteen,
 )
 
 
@@ -2525,7 +2598,7 @@ HANG_GOES_ON = frozenset(
 OVENS = frozenset("oven ovens furnace furnaces crematorium crematoria incinerator".split())
 ARTICLES = frozenset("a an the his her their its".split())
 COMPARISON = frozenset("comparison comparisons compared comparing".split())
-COLOURS_RED = frozenset("red crimson scarlet".split())
+COLOURS_RED = frozenset("red crimson scarlet reddened".split())
 WATERS = frozenset("water bathwater sea ocean river lake pool".split())
 TURN = frozenset("turn turns turned turning is was goes went running".split())
 

@@ -1534,4 +1534,42 @@ PHRASES.update({
     "bare bottom": "nudity", "bare butt": "nudity", "bare bum": "nudity", "bare buttocks": "nudity",
     "no towel": "undress", "without a towel": "undress", "first time": "first_time",
 })
+# Round sixteen (blind set V: plain prompts that avoid each category's obvious key word)
+add_words({
+    "sex_act": "lovemaking",
+    "act_strong": "necklacing",
+    "dehumanise": "barbarians degenerates",
+    "endorse": "triumphant roaring heroic",
+    "trope": "minstrel",
+    "glamour": "artistic",
+    "alive_still": "conscious",
+    "group_attire": "hijab hijabs",
+})
+PHRASES.update({
+    "erect member": "genitals", "member out": "genitals", "public lewdness": "sex_act",
+    "intimate parts on display": "genitals", "presenting pose": "pose", "him inside her": "sex_act",
+    "scissoring on": "sex_act", "saws through his throat": "gore", "through his throat": "gore",
+    "gunning them down": "act_strong", "gunned them down": "act_strong", "cracked ribs": "wound",
+    "oklahoma city bomber": "atrocity_site",
+    "beneath the wheels": "gore", "bodies thrown": "gore", "rwandan genocide": "atrocity_site",
+    "finish the job": "hate_code_weak", "into camps": "exterminate", "to the lions": "exterminate",
+    "they deserved it": "gloat", "deserved it": "gloat", "fried chicken": "trope", "huge lips": "trope",
+    "exaggerated huge lips": "trope", "no degenerates": "hate_phrase", "rainbow flag": "group_attire",
+    "submissive exotic dolls": "demean", "sneaky ninjas": "demean", "detention camps": "atrocity_site",
+    "re education": "hate_code_weak", "wrong side of a viaduct railing": "jump_intent",
+    "wrong side of the railing": "jump_intent", "on the wrong side of the railing": "jump_intent",
+    "ready to let go": "resolve", "empty prescription bottle": "pills",
+    "prescription bottle": "pills_weak", "i m free now": "farewell", "im free now": "farewell",
+    "reddened water": "red_water", "i deserve this": "self_punish", "under a man s chin": "chin",
+    "under his chin": "chin", "under her chin": "chin", "ribcage jutting": "ed_body", "rib cage jutting": "ed_body",
+    "sleeping tablets": "pills", "bye bye": "farewell", "one more step": "resolve", "go deeper": "sh_intent",
+    "i ll go deeper": "sh_intent", "ending she chose": "resolve", "the ending he chose": "resolve",
+    "coping tools": "sh_intent", "my coping tools": "sh_intent",
+    "nothing tastes as good as skinny feels": "ed_caption", "about to leap": "jump_intent",
+    "do it": "urge", "shower rod": "hang_place", "tusks off": "gore",
+    "starve for perfection": "ed_caption", "sunken cheeks": "ed_body", "all bones": "ed_body",
+    "jump from the tallest building": "suicide", "blue whale challenge": "suicide",
+    "topless roadster": "benign", "topless car": "benign", "topless convertible": "benign",
+})
+add_senses(("xxx",), "jug moonshine whiskey bottle label barrel")
 # fmt: on
