@@ -343,8 +343,8 @@ def analyse(raw: str) -> tuple[Token, ...]:
             pieces = _segment(cand)
             if pieces:
                 return tuple(analyse(p)[0] for p in pieces)
-    for cand in candidates:
-        if (meant := _misspelt(cand)) is not None:
+    for cand in candidates:  # not the dropped-g guess: "humain" + "g" is one edit from "humping"
+        if cand != raw + "g" and (meant := _misspelt(cand)) is not None:
             return tuple(Token(t.surface, t.lemma, t.concepts, t.number, t.age) for t in analyse(meant))
     word = candidates[0] if candidates else raw
     if word in lexicon.NUMBER_WORDS:

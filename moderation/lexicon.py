@@ -1572,4 +1572,15 @@ PHRASES.update({
     "topless roadster": "benign", "topless car": "benign", "topless convertible": "benign",
 })
 add_senses(("xxx",), "jug moonshine whiskey bottle label barrel")
+# Blind set W (300 ordinary prompts after rounds eleven to sixteen): idioms and trade words
+PHRASES.update({
+    "brain scan": "benign", "scan slices": "benign", "heads in hands": "benign", "head in hands": "benign",
+    "could murder a burger": "benign", "could murder a pint": "benign", "could murder a pizza": "benign",
+    "could murder a coffee": "benign", "murder a burger": "benign", "are killing me": "benign",
+    "is killing me": "benign",
+    "kill them with kindness": "benign", "killing them with kindness": "benign", "bruised plum": "benign",
+    "no estas solo": "prevention",
+})
+add_senses(("slaughter", "slaughtered"), "wrestling wrestler poster title")
+add_senses(("slay", "slayed", "slays", "slaying"), "comedian comedy stand-up laughter stage")
 # fmt: on

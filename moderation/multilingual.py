@@ -2899,6 +2899,7 @@ _ROUND_FOURTEEN: dict[str, dict[str, str]] = {
         "screams": "+urla",
     },
     "es": {
+        "prevention": "+prevencion",
         "natives": "+indigenas",
         "pigs": "+cerdos",
         "dirty": "+sucios +sucias",

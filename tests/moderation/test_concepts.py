@@ -897,6 +897,10 @@ def test_the_eval_sets_are_big_enough_and_tagged():
     assert len(held_v) >= 298 and sum(i.label == "benign" for i in held_v) >= 120
     dev20 = [i for i in items if i.source.startswith("dev20.jsonl:")]
     assert sum(i.label == "minors" for i in dev20) >= 38 and sum("obfuscated" in i.tags for i in dev20) >= 24
+    held_w = [i for i in items if i.source.startswith("heldout_w.jsonl:")]
+    assert (
+        len(held_w) >= 300 and all(i.label == "benign" for i in held_w) and sum(bool(i.neg_text) for i in held_w) >= 90
+    )
     held_p = [i for i in items if i.source.startswith("heldout_p.jsonl:")]
     assert (
         len(held_p) >= 290 and all(i.label == "benign" for i in held_p) and sum(bool(i.neg_text) for i in held_p) >= 100
