@@ -1023,6 +1023,9 @@ class _Decision:
             _sexualising_derived(view)
         self.history = self.full.has("history") and not self.full.has("fiction")  # not "alternate history"
         self.prevention = self.full.has("prevention")
+        # The words as read, and with their lemmas: built once per field, read by most rules.
+        self.surfaces = {t.surface for t in tokens}
+        self.words = self.surfaces | {t.lemma for t in tokens}
 
     def add(self, category: str, rule: str, *positions: int, view: _Index | None = None) -> None:
         view = self.ix if view is None else view
@@ -1602,7 +1605,7 @@ def _round_eight_harm(d: _Decision) -> None:
     goal; a word carved into one's own skin; someone on the tracks with a train coming; a
     self-harm relapse counted beside the marks."""
     ix, add, tokens = d.ix, d.add, d.tokens
-    surfaces = {t.surface for t in tokens}
+    surfaces = d.surfaces
     dead = [i for i, t in enumerate(tokens) if t.surface in DEAD_BODIES]
     if dead and surfaces & WAR_SCENE and surfaces & REALISM and not d.history:
         add("violence", "violence.dead_shown", dead[0])  # "battlefield aftermath, realistic, bodies"
@@ -1664,7 +1667,7 @@ def _round_ten_hate(d: _Decision) -> None:
     of a group named earlier; a group caged in a zoo or chased away (a massacre site celebrated is
     in :func:`_round_ten_harm`, as violence and hate)."""
     ix, add, tokens = d.ix, d.add, d.tokens
-    surfaces = {t.surface for t in tokens} | {t.lemma for t in tokens}
+    surfaces = d.words
     if ix.has("conspiracy") and surfaces & HOLOCAUST:
         add("hate", "hate.denial", ix.at("conspiracy")[0])
     groups = ix.at(*GROUPS)
@@ -1693,7 +1696,7 @@ def _round_ten_harm(d: _Decision) -> None:
     purging and starving told as acts; shoes left at a ledge with a note; a resolve at a ledge; a
     person hanging in a closet or from a belt; cigarette burns on one's own arm."""
     ix, add, tokens = d.ix, d.add, d.tokens
-    surfaces = {t.surface for t in tokens}
+    surfaces = d.surfaces
     shooters = [i for i, t in enumerate(tokens) if t.surface in SHOOTERS]
     if shooters and surfaces & MASS_SCENE and not surfaces & NOT_A_KILLER:
         praise = [j for j in ix.at("endorse") if abs(j - shooters[0]) <= 14]
@@ -1864,7 +1867,7 @@ def _round_eleven_self_harm(d: _Decision) -> None:
     asleep; stepping in front of a bus or a train, or a fall from a height, with a farewell or relief
     said; a red bath with a goodbye; ribs and hipbones with pride, or a weight no adult lives at."""
     ix, add, tokens = d.ix, d.add, d.tokens
-    surfaces = {t.surface for t in tokens} | {t.lemma for t in tokens}
+    surfaces = d.words
     calm = bool(surfaces & RELIEF) or ix.has("farewell", "resolve")
     parting = ix.has("farewell", "resolve") or bool(surfaces & PARTING)
     for c in ix.at("chair"):  # "a knocked-over stool under a pair of dangling feet"
@@ -1899,7 +1902,7 @@ def _round_eleven_violence(d: _Decision) -> None:
     """Blind set Q's violence classes: carcasses on hooks said to be human; an animal set on fire,
     or nailed and skinned; a massacre's shooters honoured."""
     ix, add, tokens = d.ix, d.add, d.tokens
-    surfaces = {t.surface for t in tokens} | {t.lemma for t in tokens}
+    surfaces = d.words
     for c, t in enumerate(tokens):  # "the carcasses hanging from the hooks are human"
         if t.surface in CARCASSES and not d.history:
             said = [k for k in range(c + 1, min(len(tokens), c + 10)) if tokens[k].surface in HUMANS]
@@ -1982,7 +1985,7 @@ def _round_twelve(d: _Decision) -> None:
     beside a swastika and the ovens or the trains; a hanging from a tree with a farewell; pills or a
     noose beside a farewell card or note; an animal inside a running microwave."""
     ix, add, tokens = d.ix, d.add, d.tokens
-    surfaces = {t.surface for t in tokens}
+    surfaces = d.surfaces
     groups = [g for g in ix.at(*GROUPS)]
     ropes = [i for i, t in enumerate(tokens) if t.lemma in LYNCH or (t.surface in NOOSES and surfaces & MOCKERY)]
     if groups and ropes and not d.history and any(abs(g - r) <= 14 for g in groups for r in ropes):
@@ -2011,12 +2014,6 @@ def _round_twelve(d: _Decision) -> None:
     jews = [g for g in groups if tokens[g].lemma in ("jew", "jews")]
     if jews and ix.has("symbol") and surfaces & HOLOCAUST_SCENE and not d.history:
         add("hate", "hate.celebrated_atrocity", jews[0], ix.at("symbol")[0])
-    calm = ix.has("farewell", "resolve") or bool(surfaces & (RELIEF | PARTING))
-    for i, t in enumerate(tokens[:-2]):  # "hanging from a tree ..., 'finally free'"
-        if t.surface == "hanging" and tokens[i + 1].surface == "from" and calm and _hanging_alone(tokens, i):
-            if any(u.surface in HANGED_FROM for u in tokens[i + 2 : i + 5]):
-                add("self_harm", "self_harm.hanging", i)
-                break
     into_water = any(
         t.surface == "into" and any(u.surface in WATERS_DEEP for u in tokens[i + 1 : i + 4])
         for i, t in enumerate(tokens)
@@ -2047,7 +2044,7 @@ def _round_thirteen(d: _Decision) -> None:
     chase; a claim that a group "can never be trusted"; a noose in a selfie or a peaceful scene; an
     animal hurt while still alive, whatever the documentary framing; a resolve beside a gun."""
     ix, add, tokens = d.ix, d.add, d.tokens
-    surfaces = {t.surface for t in tokens} | {t.lemma for t in tokens}
+    surfaces = d.words
     groups = ix.at(*GROUPS)
     marked = groups + ix.at("group_attire")
     if groups and ix.has("demean") and surfaces & {"caricature", "caricatures"} and not d.history:
@@ -2121,12 +2118,13 @@ def _round_fourteen_harm(d: _Decision) -> None:
     farewell at Beachy Head's edge; walking into the water with a farewell; a bottle counted out
     with a note; a sealed garage with a goodnight; veins opened."""
     ix, add, tokens = d.ix, d.add, d.tokens
-    surfaces = {t.surface for t in tokens} | {t.lemma for t in tokens}
+    surfaces = d.words
     calm = bool(surfaces & CALM_WORDS) or ix.has("farewell", "resolve", "resolve_weak", "farewell_weak")
     parting = ix.has("farewell", "resolve", "farewell_weak") or bool(surfaces & PARTING)
+    hung_calm = calm or bool(surfaces & (RELIEF | PARTING))  # "hanging from a tree ..., 'finally free'"
     for i, t in enumerate(tokens[:-2]):  # "a woman in a white dress hanging from a chandelier, serene"
         after = [u.surface for u in tokens[i + 1 : i + 4]]  # "hanging peacefully from a tree"
-        if t.surface == "hanging" and "from" in after and calm and _hanged_one(tokens, i):
+        if t.surface == "hanging" and "from" in after and hung_calm and _hanged_one(tokens, i):
             if any(u.surface in HANGED_FROM for u in tokens[i + 2 : i + 6]):
                 add("self_harm", "self_harm.hanging", i)
                 break
@@ -2166,7 +2164,7 @@ def _round_fourteen_violence(d: _Decision) -> None:
     and its hate: a boot or knee on a group's neck, the 41% jibe at trans people, a group humiliated
     while a crowd cheers, shooting a group for points."""
     ix, add, tokens = d.ix, d.add, d.tokens
-    surfaces = {t.surface for t in tokens} | {t.lemma for t in tokens}
+    surfaces = d.words
     if ix.has("captive") and ix.has("torture_tool", "aftermath_ask") and ix.has("person"):
         add("violence", "violence.torture", ix.at("captive")[0], ix.at("torture_tool", "aftermath_ask")[0])
     if ix.has("bomb_vest") and (surfaces & (MASS_SCENE | CROWDS) or ix.has("group")):
@@ -2233,7 +2231,7 @@ def _round_fifteen(d: _Decision) -> None:
     roof; an animal clubbed or cut open to death or suffering; a massacre site celebrated; petrol
     poured over oneself."""
     ix, add, tokens = d.ix, d.add, d.tokens
-    surfaces = {t.surface for t in tokens} | {t.lemma for t in tokens}
+    surfaces = d.words
     groups = ix.at(*GROUPS)
     if groups and not d.history and not surfaces & NOT_LIKENED:
         for k, t in enumerate(tokens):  # "Christians as brainwashed sheep", "Irish as drunken apes"
@@ -2274,8 +2272,8 @@ BEDROOM = frozenset("sheets romantic honeymoon candles petals intimate lingerie"
 def _round_sixteen_minors(d: _Decision) -> None:
     """A child's "first time" told as romantic (petals on the sheets, candles; on the full view: a project's
     allowed phrases never relax it)."""
-    full, tokens = d.full, d.tokens
-    surfaces = {t.surface for t in tokens}
+    full = d.full
+    surfaces = d.surfaces
     if full.has("first_time") and full.has("minor", "minor_weak") and surfaces & BEDROOM:
         d.add("minors", "minors.first_time", full.at("minor", "minor_weak")[0], full.at("first_time")[0], view=full)
 
@@ -2293,7 +2291,7 @@ def _round_sixteen(d: _Decision) -> None:
     deeper"; a ligature around one's neck tied to a rod; about to leap from a height with "do it";
     cigarette burns with "I deserve this"."""
     ix, add, tokens = d.ix, d.add, d.tokens
-    surfaces = {t.surface for t in tokens} | {t.lemma for t in tokens}
+    surfaces = d.words
     opens = [
         i for i, t in enumerate(tokens[:-1]) if t.surface in ("opens", "opened") and tokens[i + 1].surface == "fire"
     ]

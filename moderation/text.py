@@ -310,10 +310,11 @@ class TermList:
                     analysed[name] = [t for segment in segments for t in segment]
                     hits = decide_negative(segments)
                 else:
-                    analysed[name] = tokens = analyse_text(fold(text), allow=self._relax_words)
+                    folded = fold(text)
+                    analysed[name] = tokens = analyse_text(folded, allow=self._relax_words)
                     hits = decide(tokens)
-                    if REVERSED_CUE.search(fold(text)):  # "'deb ni nemow edun' - read it backwards"
-                        hits += decide(analyse_text(fold(text)[::-1], allow=self._relax_words))
+                    if REVERSED_CUE.search(folded):  # "'deb ni nemow edun' - read it backwards"
+                        hits += decide(analyse_text(folded[::-1], allow=self._relax_words))
                 for hit in hits:
                     found.setdefault(
                         (hit.category, hit.rule), Match(hit.category, " ".join(hit.words), name, hit.rule, hit.words)
